@@ -1,0 +1,63 @@
+"""The project's error types, and the one place that says which exit code each maps to.
+
+Exception tree (errors are raised inside one layer and become data at the
+next: a probe turns every ``InspectorError`` into a failed step)::
+
+    InspectorError
+    ├── UsageError                  bad command line or option value
+    ├── ProtocolError
+    │   ├── LocalProtocolError      we were asked to send something illegal
+    │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
+    └── TransportError              raised only by ``inspector.net`` (one boundary)
+        ├── ConnectFailed           refused, unreachable, name not resolved
+        ├── StepTimeout             a step's own timeout ran out
+        ├── DeadlineExceeded        the whole command's deadline ran out
+        ├── ConnectionClosed        the peer closed or reset the connection
+        └── TlsError                the TLS handshake (or a TLS read) failed
+"""
+
+from __future__ import annotations
+
+
+class InspectorError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class UsageError(InspectorError):
+    """The command line or an option value is wrong."""
+
+
+class ProtocolError(InspectorError):
+    """An SMTP protocol rule was broken (h11-style split by who broke it)."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried to send something the protocol does not allow (e.g. CR in an argument)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server sent something we cannot go on from (e.g. a line over the hard cap)."""
+
+
+class TransportError(InspectorError):
+    """An OS, socket or TLS failure, already translated at the I/O boundary."""
+
+
+class ConnectFailed(TransportError):
+    """The TCP connection could not be opened."""
+
+
+class StepTimeout(TransportError):
+    """One step did not complete within its own timeout."""
+
+
+class DeadlineExceeded(TransportError):
+    """The command's overall deadline passed."""
+
+
+class ConnectionClosed(TransportError):
+    """The server closed or reset the connection."""
+
+
+class TlsError(TransportError):
+    """The TLS handshake or a TLS record failed."""

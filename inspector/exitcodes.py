@@ -1,0 +1,18 @@
+"""Exit codes of every command: one per failing stage, documented in the README."""
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0                #: every step succeeded, no finding of severity "error"
+    FINDINGS = 1          #: every step succeeded, but a finding has severity "error"
+    USAGE = 2             #: bad command line (argparse uses 2 too)
+    INTERNAL = 3          #: a bug in smtp-inspector (the message says how to report it)
+    CONNECT = 10          #: TCP connection failed
+    GREETING = 11         #: no usable greeting (rejected, malformed, closed, timed out)
+    EHLO = 12             #: neither EHLO nor HELO was accepted
+    STARTTLS = 13         #: STARTTLS not offered or refused while TLS was required
+    TLS = 14              #: TLS handshake failed
+    CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
+    AUTH = 16             #: authentication failed (reserved for the AUTH step)
+    INTERRUPTED = 130     #: Ctrl-C

@@ -1,0 +1,122 @@
+"""Findings: stable kebab-case ids with a severity, evidence and the rule they rest on.
+
+The catalogue below is the single list of ids; renderers and the JSON schema
+take ids from here. An id never changes meaning once published.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    id: str
+    severity: Severity
+    title: str
+    rfc: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation that deserves a person's attention."""
+
+    id: str
+    severity: Severity
+    title: str
+    rfc: str
+    evidence: str
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "title": self.title,
+            "rfc": self.rfc,
+            "evidence": self.evidence,
+        }
+
+
+_KINDS = [
+    FindingKind("greeting-rejected", Severity.ERROR,
+                "The server refused the session in its greeting (554 or 421)", "RFC 5321 §3.1"),
+    FindingKind("greeting-delayed", Severity.WARNING,
+                "The greeting came late or paused between lines (pregreet trap or slow DNS)",
+                "RFC 5321 §4.5.3.2.1"),
+    FindingKind("ehlo-rejected", Severity.WARNING,
+                "EHLO was refused; the session fell back to HELO without extensions",
+                "RFC 5321 §4.1.4"),
+    FindingKind("reply-malformed", Severity.WARNING,
+                "A reply broke the SMTP reply grammar", "RFC 5321 §4.2"),
+    FindingKind("starttls-not-offered", Severity.WARNING,
+                "The server does not offer STARTTLS", "RFC 3207 §4"),
+    FindingKind("starttls-masked", Severity.ERROR,
+                "EHLO keywords or the greeting are masked (XXXXXXXA / asterisks): "
+                "an ESMTP-inspecting firewall stands in the path", "RFC 3207 §4"),
+    FindingKind("starttls-failed", Severity.ERROR,
+                "The server did not accept STARTTLS", "RFC 3207 §4"),
+    FindingKind("response-injection", Severity.ERROR,
+                "Bytes arrived after the STARTTLS 220 reply and before the TLS handshake",
+                "RFC 3207 §4.2"),
+    FindingKind("tls-handshake-failed", Severity.ERROR,
+                "The TLS handshake failed", "RFC 8446 §4; RFC 3207 §4.1"),
+    FindingKind("starttls-readvertised", Severity.WARNING,
+                "STARTTLS is still offered inside TLS", "RFC 3207 §4.2"),
+    FindingKind("auth-before-tls", Severity.WARNING,
+                "Plaintext AUTH mechanisms (PLAIN/LOGIN) are offered before TLS",
+                "RFC 4954 §4; RFC 8314 §3"),
+    FindingKind("tls-not-used", Severity.WARNING,
+                "The session ran without TLS", "RFC 8314 §3"),
+    FindingKind("tls-legacy-version", Severity.WARNING,
+                "TLS below version 1.2 was negotiated", "RFC 8996 §2; RFC 8997 §3"),
+    FindingKind("cert-untrusted", Severity.ERROR,
+                "The certificate chain does not lead to a trusted root", "RFC 5280 §6"),
+    FindingKind("cert-hostname-mismatch", Severity.ERROR,
+                "The certificate does not name the server", "RFC 6125 §6; RFC 7817 §3"),
+    FindingKind("cert-expired", Severity.ERROR,
+                "The certificate has expired", "RFC 5280 §4.1.2.5"),
+    FindingKind("cert-not-yet-valid", Severity.ERROR,
+                "The certificate is not valid yet", "RFC 5280 §4.1.2.5"),
+    FindingKind("cert-expiring-soon", Severity.WARNING,
+                "The certificate expires within 30 days", "RFC 5280 §4.1.2.5"),
+    FindingKind("cert-weak-key", Severity.WARNING,
+                "The certificate key is too small (RSA < 2048 bits, EC < 256 bits)",
+                "RFC 9325 §4.3"),
+    FindingKind("cert-self-signed", Severity.WARNING,
+                "The certificate is self-signed", "RFC 5280 §6.1"),
+    FindingKind("cert-sha1-signature", Severity.WARNING,
+                "The certificate is signed with SHA-1", "RFC 9155 §5"),
+    FindingKind("cert-no-san", Severity.WARNING,
+                "The certificate has no subjectAltName; clients ignore the CN",
+                "RFC 6125 §6.4.4"),
+]
+
+CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}
+
+
+def make_finding(finding_id: str, evidence: str, *, severity: Severity | None = None) -> Finding:
+    """Build a finding from the catalogue; ``severity`` overrides the default."""
+    kind = CATALOGUE[finding_id]
+    return Finding(
+        id=kind.id,
+        severity=severity or kind.severity,
+        title=kind.title,
+        rfc=kind.rfc,
+        evidence=evidence,
+    )
+
+
+def worst_severity(findings) -> Severity | None:
+    order = [Severity.INFO, Severity.WARNING, Severity.ERROR]
+    worst = None
+    for f in findings:
+        if worst is None or order.index(f.severity) > order.index(worst):
+            worst = f.severity
+    return worst

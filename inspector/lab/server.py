@@ -1,0 +1,641 @@
+"""A small, real SMTP server on loopback, with switchable faults.
+
+The lab server is what ``smtp-inspector demo`` and the test-suite probe. It is
+built on :class:`aiosmtpd.smtp.SMTP` (subclassed: greeting, EHLO, STARTTLS),
+runs its own asyncio loop in a daemon thread and binds its listening socket
+itself, so ``port=0`` works (aiosmtpd's ``Controller`` cannot do that
+reliably, aiosmtpd issue #388).
+
+Faults imitate broken or hostile paths between a client and a server; see
+:data:`FAULTS`.  Raw transport writes are used only where aiosmtpd cannot
+express a fault (the split pregreet banner, bytes injected after the STARTTLS
+reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hmac
+import itertools
+import logging
+import re
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+from typing import Any, NamedTuple
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
+
+from inspector.lab.certs import DEFAULT_LAB_HOSTNAME, LabCertificates, make_lab_certificates
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_USER",
+    "FAULTS",
+    "INJECTED_AFTER_STARTTLS",
+    "LabMessage",
+    "LabServer",
+    "SLOW_GREETING_SECONDS",
+]
+
+log = logging.getLogger(__name__)
+
+FAULTS: dict[str, str] = {
+    "strip-starttls": (
+        "STARTTLS is not advertised and the command gets 502 5.5.1 "
+        "(a path that removed it silently)"
+    ),
+    "mask-starttls": (
+        "Cisco ASA 'inspect esmtp' imitation: banner masked with '*', STARTTLS "
+        "advertised as XXXXXXXA, the command gets 502 5.5.2"
+    ),
+    "starttls-454": (
+        "STARTTLS is advertised but the command gets "
+        "454 4.7.0 TLS not available due to temporary reason"
+    ),
+    "inject-after-starttls": (
+        "extra plaintext lines are sent in the same write as the STARTTLS 220 "
+        "reply (response injection, cf. CVE-2011-0411); TLS then proceeds"
+    ),
+    "plain-auth-before-tls": (
+        "AUTH PLAIN LOGIN is advertised and accepted before TLS "
+        "(credentials can cross the wire in clear text)"
+    ),
+    "slow-greeting": (
+        "pregreet pattern: a '220-' continuation line at once, "
+        "the final '220 ' line only after a delay"
+    ),
+}
+
+DEMO_USER = "demo@lab.test"
+DEMO_PASSWORD = "demo-password"
+
+#: Delay between the two lines of the greeting under the ``slow-greeting`` fault.
+SLOW_GREETING_SECONDS = 2.5
+
+#: The exact bytes written, in one write, as the STARTTLS reply under the
+#: ``inject-after-starttls`` fault.
+INJECTED_AFTER_STARTTLS = (
+    b"220 2.0.0 Ready to start TLS\r\n250-lab.injected\r\n250 AUTH PLAIN LOGIN\r\n"
+)
+
+GREETING_IDENT = "ESMTP smtp-inspector lab"
+STARTTLS_READY = b"220 2.0.0 Ready to start TLS\r\n"
+# What aiosmtpd's own smtp_STARTTLS pushes; we substitute our reply for it.
+_AIOSMTPD_STARTTLS_READY = "220 Ready to start TLS"
+
+# The mechanisms aiosmtpd implements itself, in the order we advertise them.
+AUTH_MECHANISMS = ("PLAIN", "LOGIN")
+
+_HANDSHAKE_TIMEOUT = 10.0
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 5.0
+
+_server_ids = itertools.count(1)
+
+
+class LabMessage(NamedTuple):
+    """One envelope received by the lab server."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+
+
+# region #### logging: aiosmtpd is chatty on "mail.log" ###########################
+
+_QUIET_THREADS: set[str] = set()
+
+
+class _QuietLabThreads(logging.Filter):
+    """Drop aiosmtpd records emitted from the loop thread of a quiet lab server."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName not in _QUIET_THREADS
+
+
+_QUIET_FILTER = _QuietLabThreads()
+for _name in ("mail.log", "mail.debug"):
+    logging.getLogger(_name).addFilter(_QUIET_FILTER)
+
+
+# endregion
+# region #### aiosmtpd handler and protocol ########################################
+
+
+class _LabHandler:
+    """aiosmtpd handler: policy hooks (EHLO features, replies, message store)."""
+
+    def __init__(self, lab: LabServer) -> None:
+        self.lab = lab
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # 5-argument hook: it must record the client name itself.
+        session.host_name = hostname
+        return server.lab_ehlo_lines()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        content = envelope.original_content
+        if content is None:  # pragma: no cover - decode_data is off
+            content = envelope.content or b""
+        number = self.lab._record(
+            LabMessage(envelope.mail_from, list(envelope.rcpt_tos), bytes(content))
+        )
+        return f"250 2.0.0 OK: queued as LAB{number:06d}"
+
+    async def handle_RSET(self, server, session, envelope):
+        return "250 2.0.0 OK"
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        return "250 2.0.0 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        return "221 2.0.0 Bye"
+
+    async def handle_exception(self, error: Exception) -> str:
+        # Replaces aiosmtpd's log.exception(); for TLSSetupException (client
+        # gone mid-handshake) the reply is discarded and the connection closed.
+        log.debug("lab session exception: %r", error)
+        return "451 4.3.0 Error: internal lab server error"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    if (
+        isinstance(auth_data, LoginPassword)
+        and hmac.compare_digest(auth_data.login, DEMO_USER.encode())
+        and hmac.compare_digest(auth_data.password, DEMO_PASSWORD.encode())
+    ):
+        return AuthResult(success=True, auth_data=auth_data)
+    # handled=False and no message: aiosmtpd answers
+    # "535 5.7.8 Authentication credentials invalid".
+    return AuthResult(success=False, handled=False)
+
+
+def _mask_greeting(line: str) -> str:
+    code, _, text = line.partition(" ")
+    return f"{code} " + re.sub(r"\S", "*", text)
+
+
+class _LabSMTP(SMTP):
+    """aiosmtpd's SMTP protocol plus the lab's faults."""
+
+    def __init__(
+        self,
+        handler: _LabHandler,
+        *,
+        lab: LabServer,
+        fault: str | None,
+        implicit_tls: bool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        # aiosmtpd keeps command_size_limits on the *class* and grows it on
+        # every EHLO; give each connection its own copy.
+        self.command_size_limits = collections.defaultdict(
+            lambda: self.command_size_limit
+        )
+        self.lab = lab
+        self.fault = fault
+        self.implicit_tls = implicit_tls
+        self._greeted = False
+        self._starttls_reply: bytes | None = None
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def tls_active(self) -> bool:
+        return self.implicit_tls or self._tls_protocol is not None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            self.lab._protocols.add(self)
+            if self.lab._closing:  # accepted while the server is stopping
+                self.lab_close()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        try:
+            super().connection_lost(error)
+        finally:
+            self.lab._protocols.discard(self)
+
+    def lab_close(self) -> None:
+        """Drop the connection at once (used by LabServer.stop())."""
+        for transport in (self._original_transport, self.transport):
+            if transport is not None:
+                try:
+                    transport.abort()  # type: ignore[attr-defined]
+                except Exception:  # pragma: no cover - already closed
+                    pass
+
+    # -- replies ---------------------------------------------------------------
+
+    async def _write_raw(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def push(self, status) -> None:
+        if not self._greeted:
+            # The first push() of a session is aiosmtpd's greeting.
+            self._greeted = True
+            await self._send_greeting(status)
+            return
+        if self._starttls_reply is not None and status == _AIOSMTPD_STARTTLS_READY:
+            reply, self._starttls_reply = self._starttls_reply, None
+            # One write: under inject-after-starttls the extra lines share the
+            # TCP segment with the 220, like a hostile middlebox would send them.
+            await self._write_raw(reply)
+            return
+        await super().push(status)
+
+    async def _send_greeting(self, status: str) -> None:
+        if self.fault == "slow-greeting":
+            await self._write_raw(
+                f"220-{self.hostname} ESMTP lab (pregreet check)\r\n".encode()
+            )
+            await asyncio.sleep(SLOW_GREETING_SECONDS)
+            await super().push(f"220 {self.hostname} ESMTP ready")
+        elif self.fault == "mask-starttls":
+            await super().push(_mask_greeting(status))
+        else:
+            await super().push(status)
+
+    def lab_ehlo_lines(self) -> list[str]:
+        # Postfix-like order: STARTTLS and AUTH in the middle, so that the
+        # STARTTLS line is always a "250-" continuation line.
+        features: list[str] = ["PIPELINING"]
+        if self.data_size_limit:
+            features.append(f"SIZE {self.data_size_limit}")
+        if not self.tls_active:
+            if self.fault == "mask-starttls":
+                features.append("XXXXXXXA")
+            elif self.fault != "strip-starttls":
+                features.append("STARTTLS")
+        if self.tls_active or self.fault == "plain-auth-before-tls":
+            features.append("AUTH " + " ".join(AUTH_MECHANISMS))
+        features += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8"]
+        lines = [f"250-{self.hostname}"] + [f"250-{f}" for f in features]
+        lines[-1] = "250 " + lines[-1][4:]
+        return lines
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if arg:
+            await self.push("501 5.5.4 Syntax: STARTTLS")
+            return
+        if self.fault == "strip-starttls":
+            await self.push("502 5.5.1 Command not implemented")
+            return
+        if self.fault == "mask-starttls":
+            # The real server only ever saw "XXXXXXXA".
+            await self.push("502 5.5.2 Error: command not recognized")
+            return
+        if self.fault == "starttls-454":
+            await self.push("454 4.7.0 TLS not available due to temporary reason")
+            return
+        if self.tls_active:
+            # aiosmtpd itself would start a second handshake inside the first.
+            await self.push("554 5.5.1 Error: TLS already active")
+            return
+        if self.tls_context is None:  # pragma: no cover - defensive
+            await self.push("454 4.7.0 TLS not available")
+            return
+        self._starttls_reply = (
+            INJECTED_AFTER_STARTTLS
+            if self.fault == "inject-after-starttls"
+            else STARTTLS_READY
+        )
+        await super().smtp_STARTTLS(arg)
+
+
+# endregion
+# region #### LabServer ##############################################################
+
+
+class LabServer:
+    """A real SMTP server on loopback, run in a background thread.
+
+    Use as a context manager or call :meth:`start` / :meth:`stop`::
+
+        with LabServer(fault="strip-starttls") as lab:
+            smtplib.SMTP(lab.host, lab.port)
+
+    :param host: address to bind (keep it a loopback address).
+    :param port: TCP port; 0 picks a free one (see :attr:`port` after start).
+    :param fault: ``None`` or a key of :data:`FAULTS`.
+    :param implicit_tls: speak TLS from the first byte (RFC 8314, like 465).
+    :param hostname: name in the banner, the EHLO reply and the certificate.
+    :param certificates: lab PKI to use; a fresh one is made if omitted.
+    :param quiet: drop aiosmtpd's log records ("mail.log") from this server.
+    :param timeout: idle timeout of a session, in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fault: str | None = None,
+        implicit_tls: bool = False,
+        hostname: str = DEFAULT_LAB_HOSTNAME,
+        certificates: LabCertificates | None = None,
+        quiet: bool = True,
+        timeout: float = 60.0,
+    ) -> None:
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(
+                f"unknown lab fault {fault!r}; known faults: {', '.join(FAULTS)}"
+            )
+        self.host = host
+        self.port = port
+        self.hostname = hostname
+        self.fault = fault
+        self.implicit_tls = implicit_tls
+        self.quiet = quiet
+        self.timeout = timeout
+        self.certificates = certificates or make_lab_certificates(hostname)
+        self.messages: list[LabMessage] = []
+
+        self._id = next(_server_ids)
+        self._state = "new"  # new -> running -> stopped
+        self._state_lock = threading.Lock()
+        self._tmpdir: str | None = None
+        self._paths: tuple[str, str, str] | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._protocols: set[_LabSMTP] = set()
+        self._closing = False
+
+    # -- public properties ---------------------------------------------------
+
+    @property
+    def ca_path(self) -> str:
+        """PEM file with the lab CA (exists while the server runs)."""
+        return self._require_paths()[0]
+
+    @property
+    def cert_path(self) -> str:
+        return self._require_paths()[1]
+
+    @property
+    def key_path(self) -> str:
+        return self._require_paths()[2]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    @property
+    def running(self) -> bool:
+        return self._state == "running"
+
+    def client_context(self, *, check_hostname: bool = True) -> ssl.SSLContext:
+        """An SSL client context that trusts only the lab CA."""
+        ctx = ssl.create_default_context(cadata=self.certificates.ca_pem.decode())
+        ctx.check_hostname = check_hostname
+        return ctx
+
+    def _require_paths(self) -> tuple[str, str, str]:
+        if self._paths is None:
+            raise RuntimeError("LabServer not started: call start() first")
+        return self._paths
+
+    def _record(self, message: LabMessage) -> int:
+        self.messages.append(message)
+        return len(self.messages)
+
+    def __repr__(self) -> str:
+        return (
+            f"<LabServer {self.host}:{self.port} fault={self.fault!r} "
+            f"implicit_tls={self.implicit_tls} state={self._state}>"
+        )
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> LabServer:
+        """Bind, start the loop thread and return once the server is listening.
+
+        Raises :class:`OSError` if the address cannot be bound (e.g. port in use).
+        """
+        with self._state_lock:
+            if self._state != "new":
+                raise RuntimeError(f"LabServer cannot be started when {self._state}")
+            tmpdir = tempfile.mkdtemp(prefix="smtp-inspector-lab-")
+            try:
+                paths = self.certificates.write(tmpdir)
+                tls_context = self._server_tls_context(paths[1], paths[2])
+                sock = self._bind()
+            except BaseException:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+                raise
+            self._tmpdir, self._paths = tmpdir, paths
+            self.port = sock.getsockname()[1]
+
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+            failure: list[BaseException] = []
+            thread_name = f"smtp-inspector-lab-{self._id}"
+            if self.quiet:
+                _QUIET_THREADS.add(thread_name)
+            thread = threading.Thread(
+                target=self._run,
+                args=(loop, sock, tls_context, ready, failure),
+                name=thread_name,
+                daemon=True,
+            )
+            self._loop, self._thread = loop, thread
+            thread.start()
+            if not ready.wait(_START_TIMEOUT) or failure:
+                self._state = "running"  # so that _shutdown() cleans up
+                self._shutdown()
+                if failure:
+                    raise failure[0]
+                raise RuntimeError("lab server did not start in time")
+            self._state = "running"
+            log.debug("lab server listening on %s:%d", self.host, self.port)
+            return self
+
+    def stop(self) -> None:
+        """Close the server and all sessions, stop the loop, join the thread.
+
+        Safe to call more than once, and before :meth:`start`.
+        """
+        with self._state_lock:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._state == "stopped":
+            return
+        was_running = self._state == "running"
+        self._state = "stopped"
+        loop, thread = self._loop, self._thread
+        if was_running and loop is not None and thread is not None:
+            stop_event = self._stop_event
+            if stop_event is not None and not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(stop_event.set)
+                except RuntimeError:  # loop already closed
+                    pass
+            thread.join(_STOP_TIMEOUT)
+            if thread.is_alive():  # pragma: no cover - should not happen
+                log.warning("lab server thread did not stop within %ss", _STOP_TIMEOUT)
+            _QUIET_THREADS.discard(thread.name)
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    # -- internals -------------------------------------------------------------
+
+    def _server_tls_context(self, cert_path: str, key_path: str) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(cert_path, key_path)
+        return ctx
+
+    def _bind(self) -> socket.socket:
+        infos = socket.getaddrinfo(
+            self.host,
+            self.port,
+            type=socket.SOCK_STREAM,
+            flags=socket.AI_PASSIVE | socket.AI_NUMERICSERV,
+        )
+        family, type_, proto, _, sockaddr = infos[0]
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(sockaddr)
+            sock.listen(100)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _make_protocol(
+        self, loop: asyncio.AbstractEventLoop, tls_context: ssl.SSLContext
+    ) -> _LabSMTP:
+        starttls_usable = not self.implicit_tls and self.fault not in (
+            "strip-starttls",
+            "mask-starttls",
+            "starttls-454",
+        )
+        return _LabSMTP(
+            _LabHandler(self),
+            lab=self,
+            fault=self.fault,
+            implicit_tls=self.implicit_tls,
+            hostname=self.hostname,
+            ident=GREETING_IDENT,
+            enable_SMTPUTF8=True,
+            tls_context=tls_context if starttls_usable else None,
+            # Over implicit TLS the whole session is encrypted, but aiosmtpd
+            # only knows about STARTTLS; tell it not to refuse AUTH.
+            auth_require_tls=not (
+                self.implicit_tls or self.fault == "plain-auth-before-tls"
+            ),
+            authenticator=_authenticate,
+            timeout=self.timeout,
+            loop=loop,
+        )
+
+    def _run(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        tls_context: ssl.SSLContext,
+        ready: threading.Event,
+        failure: list[BaseException],
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        loop.set_exception_handler(_loop_exception_handler)
+        try:
+            loop.run_until_complete(self._serve(loop, sock, tls_context, ready))
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            if not ready.is_set():
+                failure.append(exc)
+                ready.set()
+            else:  # pragma: no cover
+                log.exception("lab server loop failed")
+        finally:
+            try:
+                self._closing = True
+                _cancel_all_tasks(loop)
+                for protocol in list(self._protocols):
+                    protocol.lab_close()
+                loop.run_until_complete(asyncio.sleep(0))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                sock.close()
+
+    async def _serve(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        tls_context: ssl.SSLContext,
+        ready: threading.Event,
+    ) -> None:
+        self._stop_event = asyncio.Event()
+        kwargs: dict[str, Any] = {}
+        if self.implicit_tls:
+            kwargs = {"ssl": tls_context, "ssl_handshake_timeout": _HANDSHAKE_TIMEOUT}
+        server = await loop.create_server(
+            lambda: self._make_protocol(loop, tls_context), sock=sock, **kwargs
+        )
+        ready.set()
+        try:
+            await self._stop_event.wait()
+        finally:
+            self._closing = True
+            server.close()
+            # Several rounds: connections accepted just before close() only
+            # reach connection_made() a few loop iterations later; each round
+            # also lets connection_lost() callbacks run.
+            for _ in range(5):
+                for protocol in list(self._protocols):
+                    protocol.lab_close()
+                await asyncio.sleep(0)
+            try:
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+            except (asyncio.TimeoutError, Exception):  # pragma: no cover
+                pass
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+def _loop_exception_handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    # Peers that vanish mid-handshake or mid-session are normal in a lab that
+    # is probed by hostile-path imitations; never print tracebacks for them.
+    log.debug("lab loop: %s", context.get("message"), exc_info=context.get("exception"))
+
+
+# endregion

@@ -1,0 +1,1 @@
+"""The I/O nucleus: the only package that touches sockets and ssl."""

@@ -1,0 +1,259 @@
+"""One TCP (and TLS) connection with per-step timeouts and an overall deadline.
+
+This is the project's single I/O boundary: every OS and ssl exception is
+translated here, in :func:`_translated`, into the types of
+:mod:`inspector.errors`. TLS runs over an ``ssl.SSLObject`` with memory BIOs,
+so the same loop enforces deadlines during handshakes and reads, and the raw
+bytes the server sent during the handshake can be examined (ServerHello key
+share, non-TLS bytes after STARTTLS).
+
+Deadlines are absolute ``time.monotonic()`` values. Each call takes ``until``
+(the end of the current step); the connection also has ``deadline`` (the end
+of the whole command). The earlier of the two bounds every wait, and the error
+says which one ran out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+from ..errors import (
+    ConnectFailed,
+    ConnectionClosed,
+    DeadlineExceeded,
+    InspectorError,
+    StepTimeout,
+    TlsError,
+    TransportError,
+)
+from ..tls.records import HandshakeFacts, looks_like_tls, read_handshake_facts
+
+_RECV_SIZE = 65536
+#: How much of the server's handshake bytes we keep for inspection.
+_HANDSHAKE_CAPTURE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class TlsFacts:
+    """What the handshake negotiated, as the ssl module and the raw records tell it."""
+
+    version: str                  #: "TLSv1.3", "TLSv1.2", ...
+    cipher: str                   #: OpenSSL name
+    bits: int | None
+    group: str | None             #: key exchange group, read from the ServerHello/ServerKeyExchange
+    alpn: str | None
+    chain_der: tuple[bytes, ...]  #: certificates as sent, leaf first
+
+
+def _translated_oserror(exc: OSError, action: str, connecting: bool) -> TransportError:
+    if isinstance(exc, socket.gaierror):
+        return ConnectFailed(f"cannot resolve the host name: {exc.strerror or exc}")
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectFailed("connection refused (the host answered the SYN with a RST)")
+    if isinstance(exc, ConnectionResetError):
+        return ConnectionClosed(f"connection reset by the peer (RST) while {action}")
+    if isinstance(exc, (BrokenPipeError, ConnectionAbortedError)):
+        return ConnectionClosed(f"connection closed by the peer while {action}")
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return (ConnectFailed if connecting else TransportError)(f"{text} while {action}")
+
+
+class Connection:
+    """A connected socket, optionally switched to TLS. Owns nothing but itself."""
+
+    def __init__(self, sock: socket.socket, *, deadline: float) -> None:
+        self._sock = sock
+        self.deadline = deadline
+        self._tls: ssl.SSLObject | None = None
+        self._incoming: ssl.MemoryBIO | None = None
+        self._outgoing: ssl.MemoryBIO | None = None
+        self.local_address = sock.getsockname()
+        self.peer_address = sock.getpeername()
+
+    # -- opening ---------------------------------------------------------
+    @classmethod
+    def open(cls, host: str, port: int, *, until: float, deadline: float) -> "Connection":
+        """TCP connect within the step timeout and the deadline.
+
+        Raises:
+            ConnectFailed, StepTimeout, DeadlineExceeded
+        """
+        with _translated("connecting", until, deadline, connecting=True):
+            sock = socket.create_connection((host, port), timeout=_remaining(until, deadline))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(sock, deadline=deadline)
+
+    @property
+    def secure(self) -> bool:
+        return self._tls is not None
+
+    # -- plain or TLS data -------------------------------------------------
+    def send(self, data: bytes, *, until: float) -> None:
+        with _translated("sending", until, self.deadline):
+            if self._tls is None:
+                self._sock.settimeout(_remaining(until, self.deadline))
+                self._sock.sendall(data)
+            else:
+                self._tls.write(data)
+                self._flush(until)
+
+    def recv(self, *, until: float) -> bytes:
+        """Up to 64 KiB of application data; ``b""`` when the peer closed."""
+        with _translated("receiving", until, self.deadline):
+            if self._tls is None:
+                self._sock.settimeout(_remaining(until, self.deadline))
+                return self._sock.recv(_RECV_SIZE)
+            while True:
+                try:
+                    return self._tls.read(_RECV_SIZE)
+                except ssl.SSLWantReadError:
+                    self._flush(until)
+                    if not self._fill(until):
+                        self._incoming.write_eof()
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    return b""
+
+    def recv_nowait(self) -> bytes:
+        """Plaintext bytes already waiting in the socket, without blocking (b"" if none)."""
+        if self._tls is not None:
+            return b""
+        with _translated("peeking", float("inf"), float("inf")):
+            self._sock.setblocking(False)
+            try:
+                return self._sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return b""
+            finally:
+                self._sock.setblocking(True)
+
+    # -- TLS ---------------------------------------------------------------
+    def start_tls(self, context: ssl.SSLContext, server_hostname: str | None, *,
+                  until: float) -> TlsFacts:
+        """Run the TLS handshake over this connection (STARTTLS or implicit TLS).
+
+        Raises:
+            TlsError: the handshake failed; ``non_tls_prefix`` is set on it when
+                the server answered with bytes that are not TLS records.
+            ConnectionClosed, StepTimeout, DeadlineExceeded
+        """
+        self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        sni = server_hostname if server_hostname and not _is_ip(server_hostname) else None
+        tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=sni)
+        captured = bytearray()
+        try:
+            with _translated("in the TLS handshake", until, self.deadline):
+                while True:
+                    try:
+                        tls.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        self._flush(until)
+                        data = self._fill(until, capture=captured)
+                        if not data:
+                            raise ConnectionClosed(
+                                "the server closed the connection during the TLS handshake")
+                self._flush(until)
+        except InspectorError as exc:
+            if captured and not looks_like_tls(bytes(captured)):
+                error = TlsError(
+                    f"the server answered the ClientHello with non-TLS bytes: {bytes(captured[:60])!r}")
+                error.non_tls_prefix = bytes(captured[:512])
+                raise error from exc
+            raise
+        self._tls = tls
+        facts: HandshakeFacts = read_handshake_facts(bytes(captured))
+        chain = _peer_chain(tls)
+        name, _protocol, bits = tls.cipher() or ("", "", None)
+        return TlsFacts(
+            version=tls.version() or "unknown",
+            cipher=name,
+            bits=bits,
+            group=facts.group,
+            alpn=tls.selected_alpn_protocol(),
+            chain_der=chain,
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    # -- internals ---------------------------------------------------------
+    def _flush(self, until: float) -> None:
+        data = self._outgoing.read()
+        if data:
+            self._sock.settimeout(_remaining(until, self.deadline))
+            self._sock.sendall(data)
+
+    def _fill(self, until: float, capture: bytearray | None = None) -> bytes:
+        self._sock.settimeout(_remaining(until, self.deadline))
+        data = self._sock.recv(_RECV_SIZE)
+        if data:
+            self._incoming.write(data)
+            if capture is not None and len(capture) < _HANDSHAKE_CAPTURE:
+                capture += data
+        return data
+
+
+def _peer_chain(tls: ssl.SSLObject) -> tuple[bytes, ...]:
+    """The certificates as the server sent them, leaf first.
+
+    Python 3.13 made ``get_unverified_chain`` public; 3.11 and 3.12 have it on
+    the private ``_sslobj``. Fall back to the leaf alone.
+    """
+    getter = getattr(tls, "get_unverified_chain", None) or getattr(
+        getattr(tls, "_sslobj", None), "get_unverified_chain", None)
+    if getter is not None:
+        try:
+            chain = getter() or []
+            return tuple(_as_der(cert) for cert in chain)
+        except (ValueError, ssl.SSLError, AttributeError):
+            pass
+    leaf = tls.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()
+
+
+def _as_der(cert) -> bytes:
+    if isinstance(cert, bytes):
+        return cert
+    return cert.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+
+
+def _is_ip(name: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, name)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _remaining(until: float, deadline: float) -> float:
+    now = time.monotonic()
+    if deadline <= now:
+        raise DeadlineExceeded("the overall deadline passed")
+    if until <= now:
+        raise StepTimeout("the step timed out")
+    return min(until, deadline) - now
+
+
+@contextlib.contextmanager
+def _translated(action: str, until: float, deadline: float, *, connecting: bool = False):
+    """The one place where OS and ssl errors become the project's errors."""
+    try:
+        yield
+    except InspectorError:
+        raise
+    except (TimeoutError, socket.timeout):
+        if deadline <= until or deadline <= time.monotonic():
+            raise DeadlineExceeded(f"the overall deadline passed while {action}") from None
+        raise StepTimeout(f"no answer within the step timeout while {action}") from None
+    except ssl.SSLError as exc:
+        reason = exc.reason or exc.strerror or str(exc)
+        raise TlsError(f"TLS error while {action}: {reason}") from None
+    except OSError as exc:
+        raise _translated_oserror(exc, action, connecting) from None

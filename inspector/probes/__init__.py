@@ -1,0 +1,1 @@
+"""Probes: each runs against a target and returns a frozen result with findings."""

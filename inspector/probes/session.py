@@ -1,0 +1,534 @@
+"""The step-by-step session probe behind ``smtp-inspector probe``.
+
+Steps, in order (RFC 5321 §3, RFC 3207 §4, RFC 8314 §3.3): connect,
+[tls-handshake, certificate for implicit TLS], greeting, ehlo, [starttls,
+tls-handshake, certificate, ehlo-tls], quit. Each step is timed, keeps the
+reply that decided it, and ends ok, failed or skipped. Nothing here raises to
+the caller: every error becomes a failed step, a finding, and an exit code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import ssl
+import time
+from dataclasses import dataclass, field, replace
+
+from ..certs import CertificateReport, analyze_chain
+from ..errors import InspectorError, ProtocolError, TlsError, TransportError
+from ..exitcodes import ExitCode
+from ..findings import Finding, Severity, make_finding
+from ..net.transport import Connection, TlsFacts
+from ..smtp import commands
+from ..smtp.capabilities import Capabilities
+from ..smtp.connection import ClientConnection
+from ..smtp.events import (
+    NEED_DATA,
+    CommandReply,
+    ConnectionClosed,
+    EhloReply,
+    Greeting,
+    InjectedData,
+    StartTlsReady,
+    UnsolicitedReply,
+)
+from ..smtp.reply import Reply
+from ..transcript import Entry, Transcript
+
+STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+LEGACY_TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1")
+
+#: Which exit code a failed step maps to (QUIT never fails a probe).
+STEP_EXIT_CODES = {
+    "connect": ExitCode.CONNECT,
+    "greeting": ExitCode.GREETING,
+    "ehlo": ExitCode.EHLO,
+    "starttls": ExitCode.STARTTLS,
+    "tls-handshake": ExitCode.TLS,
+    "certificate": ExitCode.CERTIFICATE,
+    "ehlo-tls": ExitCode.EHLO,
+}
+
+#: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
+_MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    host: str
+    port: int = 587
+    mode: str = STARTTLS
+    require_tls: bool = True
+    ehlo_name: str | None = None       #: default: our address literal (RFC 5321 §4.1.4)
+    timeout: float = 10.0              #: per step, seconds
+    deadline: float = 60.0             #: whole probe, seconds
+    servername: str | None = None      #: SNI and the name the certificate must carry
+    cafile: str | None = None
+    insecure: bool = False
+    greeting_delay_warning: float = 2.0
+
+    @property
+    def expected_name(self) -> str:
+        return self.servername or self.host
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    status: str
+    duration_ms: float | None
+    reply: Reply | None = None
+    detail: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "duration_ms": None if self.duration_ms is None else round(self.duration_ms, 3),
+            "reply": self.reply.to_json() if self.reply else None,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class TlsSession:
+    version: str
+    cipher: str
+    bits: int | None
+    group: str | None
+    alpn: str | None
+
+    @classmethod
+    def from_facts(cls, facts: TlsFacts) -> "TlsSession":
+        return cls(facts.version, facts.cipher, facts.bits, facts.group, facts.alpn)
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "cipher": self.cipher, "bits": self.bits,
+                "group": self.group, "alpn": self.alpn}
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    config: ProbeConfig
+    started_at: str
+    peer_address: str | None
+    steps: tuple[Step, ...]
+    transcript: tuple[Entry, ...]
+    capabilities_before: Capabilities | None
+    capabilities_after: Capabilities | None
+    tls: TlsSession | None
+    certificate: CertificateReport | None
+    findings: tuple[Finding, ...]
+    exit_code: ExitCode
+    error: str | None
+
+    def step(self, name: str) -> Step | None:
+        """The last step of that name (tls-handshake can appear once per mode)."""
+        return next((s for s in reversed(self.steps) if s.name == name), None)
+
+    @property
+    def finding_ids(self) -> set[str]:
+        return {f.id for f in self.findings}
+
+    def to_json(self) -> dict:
+        cfg = self.config
+        return {
+            "schema": "smtp-inspector/probe/1",
+            "target": {
+                "host": cfg.host,
+                "port": cfg.port,
+                "address": self.peer_address,
+                "mode": cfg.mode,
+                "require_tls": cfg.require_tls,
+                "servername": cfg.expected_name,
+            },
+            "started_at": self.started_at,
+            "exit_code": int(self.exit_code),
+            "error": self.error,
+            "steps": [s.to_json() for s in self.steps],
+            "transcript": [e.to_json() for e in self.transcript],
+            "capabilities": {
+                "before_tls": self.capabilities_before.to_json() if self.capabilities_before else None,
+                "after_tls": self.capabilities_after.to_json() if self.capabilities_after else None,
+            },
+            "tls": self.tls.to_json() if self.tls else None,
+            "certificate": self.certificate.to_json() if self.certificate else None,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+class _StepFailed(Exception):
+    """Internal: stops the session after a step failed (never leaves this module)."""
+
+
+@dataclass
+class _Session:
+    config: ProbeConfig
+    transcript: Transcript = field(default_factory=Transcript)
+    steps: list[Step] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    connection: Connection | None = None
+    smtp: ClientConnection = field(default_factory=ClientConnection)
+    caps_before: Capabilities | None = None
+    caps_after: Capabilities | None = None
+    tls: TlsSession | None = None
+    certificate: CertificateReport | None = None
+    exit_code: ExitCode | None = None
+    error: str | None = None
+    alive: bool = False
+    deadline: float = 0.0
+    _step: str | None = None
+    _step_started: float = 0.0
+
+    # -- the steps ---------------------------------------------------------
+    def run(self) -> ProbeResult:
+        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+        self.deadline = time.monotonic() + self.config.deadline
+        try:
+            self._connect()
+            if self.config.mode == IMPLICIT:
+                self._tls_handshake()
+                self._certificate()
+            self._greeting()
+            self._ehlo("ehlo")
+            if self.config.mode == STARTTLS and self._starttls():
+                self._tls_handshake()
+                self._certificate()
+                self._ehlo("ehlo-tls")
+            elif self.config.mode == PLAIN:
+                self._finding("tls-not-used", f"--plain: the session to port {self.config.port} "
+                              "ran without TLS", severity=Severity.INFO)
+        except _StepFailed:
+            pass
+        finally:
+            self._quit()
+            if self.connection is not None:
+                self.connection.close()
+        return self._result(started_at)
+
+    def _connect(self) -> None:
+        cfg = self.config
+        self._begin("connect", f"connecting to {cfg.host} port {cfg.port}")
+        try:
+            self.connection = Connection.open(cfg.host, cfg.port, until=self._until(),
+                                              deadline=self.deadline)
+        except InspectorError as exc:
+            self._fail(str(exc))
+        self.alive = True
+        local, peer = self.connection.local_address, self.connection.peer_address
+        self._end(OK, detail=f"{_address(local)} -> {_address(peer)}")
+
+    def _greeting(self) -> None:
+        self._begin("greeting", "waiting for the server's greeting")
+        first_byte: list[float] = []
+        event = self._next_event(first_byte=first_byte)
+        if not isinstance(event, Greeting):
+            self._fail(f"expected a greeting, got {_describe(event)}")
+        reply = event.reply
+        elapsed = time.monotonic() - self._step_started
+        if elapsed >= self.config.greeting_delay_warning:
+            pause = elapsed - (first_byte[0] - self._step_started) if first_byte else 0.0
+            how = (f"; {pause:.2f} s passed between its first byte and its last line "
+                   "(a pregreet pause)") if pause >= 1.0 and len(reply.lines) > 1 else ""
+            self._finding("greeting-delayed", f"greeting complete after {elapsed:.2f} s{how}")
+        if _MASKED_BANNER.match(reply.lines[0].text.strip() or "-"):
+            self._finding("starttls-masked", f"greeting masked with asterisks: {reply.summary()!r}")
+        if reply.code != 220:
+            if reply.code in (421, 554):
+                self._finding("greeting-rejected", reply.summary())
+            self._fail(f"greeting was not 220: {reply.summary()!r}", reply=reply)
+        self._end(OK, reply=reply)
+
+    def _ehlo(self, step: str) -> None:
+        name = self.config.ehlo_name or _address_literal(self.connection.local_address)
+        self._begin(step, "asking for the server's extensions (EHLO)")
+        event = self._command(commands.ehlo(name))
+        if isinstance(event, EhloReply):
+            caps = event.capabilities
+            self._judge_capabilities(caps)
+            self._store_capabilities(caps)
+            self._end(OK, reply=event.reply)
+            return
+        reply = event.reply
+        if reply.code is None or reply.code < 500:
+            self._fail(f"EHLO refused: {reply.summary()!r}", reply=reply)
+        self._finding("ehlo-rejected", f"EHLO got {reply.summary()!r}; trying HELO")
+        helo = self._command(commands.helo(name))
+        if helo.reply.code != 250:
+            self._fail(f"EHLO and HELO refused: {helo.reply.summary()!r}", reply=helo.reply)
+        self._store_capabilities(Capabilities.empty())
+        self._end(OK, reply=helo.reply, detail="HELO fallback: no ESMTP extensions")
+
+    def _starttls(self) -> bool:
+        """Returns True when the caller should run the TLS handshake next."""
+        required = self.config.require_tls
+        severity = Severity.ERROR if required else Severity.WARNING
+        self._begin("starttls", "asking for TLS with STARTTLS (RFC 3207)")
+        caps = self.caps_before
+        if caps is None or not caps.starttls:
+            masked = f" (masked lines: {', '.join(caps.masked)})" if caps and caps.masked else ""
+            self._finding("starttls-not-offered",
+                          f"EHLO reply from {self.config.host}:{self.config.port} has no STARTTLS{masked}",
+                          severity=severity)
+            if required:
+                self._fail("STARTTLS is not offered and TLS is required; stopping before "
+                           "anything else is sent")
+            self._end(SKIPPED, detail="STARTTLS not offered; continuing without TLS (--no-require-tls)")
+            return False
+        event = self._command(commands.starttls())
+        if not isinstance(event, StartTlsReady):
+            self._finding("starttls-failed", f"STARTTLS answered {event.reply.summary()!r}",
+                          severity=severity)
+            if required:
+                self._fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)
+            self._end(FAILED, reply=event.reply, detail="continuing without TLS (--no-require-tls)")
+            return False
+        # RFC 3207 §4.2: nothing may arrive between the 220 and the handshake.
+        self._collect_injected(self.connection.recv_nowait())
+        self._end(OK, reply=event.reply)
+        return True
+
+    def _collect_injected(self, waiting: bytes) -> None:
+        if waiting:
+            self.transcript.received(waiting, tls=False, step=self._step)
+            self.smtp.receive_data(waiting)
+        injected = b""
+        while isinstance(event := self.smtp.next_event(), InjectedData):
+            injected += event.data
+        if injected:
+            self._finding("response-injection",
+                          f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
+                          f"{injected[:80]!r}")
+            self.transcript.note(f"discarded {len(injected)} bytes received before the TLS handshake",
+                                 tls=False, step=self._step)
+
+    def _tls_handshake(self) -> None:
+        cfg = self.config
+        self._begin("tls-handshake", f"TLS handshake, SNI {cfg.expected_name}")
+        try:
+            facts = self.connection.start_tls(_client_context(), cfg.expected_name,
+                                              until=self._until())
+        except TlsError as exc:
+            prefix = getattr(exc, "non_tls_prefix", None)
+            if prefix:
+                self.transcript.received(prefix, tls=False, step="tls-handshake")
+                self._finding("response-injection",
+                              f"non-TLS bytes where the TLS handshake should begin: {prefix[:80]!r}")
+            self._finding("tls-handshake-failed", str(exc))
+            self.alive = False
+            self._fail(str(exc))
+        except InspectorError as exc:
+            self._finding("tls-handshake-failed", str(exc))
+            self.alive = False
+            self._fail(str(exc))
+        if self.config.mode == STARTTLS:
+            self.smtp.tls_established()
+        else:
+            self.smtp.implicit_tls_established()
+        self.tls = TlsSession.from_facts(facts)
+        self._facts = facts
+        if facts.version in LEGACY_TLS_VERSIONS:
+            self._finding("tls-legacy-version", f"negotiated {facts.version} with {facts.cipher}")
+        group = f", group {facts.group}" if facts.group else ""
+        self._end(OK, detail=f"{facts.version}, {facts.cipher} ({facts.bits} bits){group}")
+
+    def _certificate(self) -> None:
+        cfg = self.config
+        self._begin("certificate", f"checking the certificate for {cfg.expected_name}")
+        report = analyze_chain(list(self._facts.chain_der), cfg.expected_name, cafile=cfg.cafile)
+        cert_findings = list(report.findings)
+        if cfg.insecure:
+            cert_findings = [replace(f, severity=Severity.WARNING) if f.severity is Severity.ERROR
+                             else f for f in cert_findings]
+        self.certificate = report
+        self.findings.extend(cert_findings)
+        errors = [f.id for f in cert_findings if f.severity is Severity.ERROR]
+        verdict = "trusted" if report.trusted else f"not trusted: {report.trust_error}"
+        match = "matches" if report.hostname_match else "does NOT match"
+        detail = f"{verdict}; {match} {cfg.expected_name}"
+        if errors:
+            # No secret is ever sent after this; EHLO and QUIT still run for the record.
+            self._end(FAILED, detail=detail + f" ({', '.join(errors)})")
+            self._record_failure("certificate", detail)
+            return
+        self._end(OK, detail=detail + (" (--insecure)" if cfg.insecure and not report.trusted else ""))
+
+    def _quit(self) -> None:
+        if not self.alive or self.connection is None:
+            return
+        self._begin("quit", "ending the session")
+        try:
+            event = self._command(commands.quit_(), until=min(self._until(), time.monotonic() + 2.0))
+        except _StepFailed:
+            return
+        self._end(OK if event.reply.code == 221 else FAILED, reply=event.reply)
+
+    # -- judgement -----------------------------------------------------------
+    def _judge_capabilities(self, caps: Capabilities) -> None:
+        secure = self.smtp.secure
+        if caps.masked:
+            self._finding("starttls-masked", "EHLO lines masked: " + ", ".join(caps.masked))
+        if not secure and caps.plaintext_auth:
+            self._finding("auth-before-tls",
+                          f"AUTH {' '.join(caps.auth_mechanisms)} offered before TLS")
+        if secure and self.config.mode == STARTTLS and caps.starttls:
+            self._finding("starttls-readvertised", "EHLO inside TLS still lists STARTTLS")
+
+    def _store_capabilities(self, caps: Capabilities) -> None:
+        if self.smtp.secure:
+            self.caps_after = caps
+        else:
+            self.caps_before = caps
+
+    # -- plumbing ------------------------------------------------------------
+    def _command(self, command, until: float | None = None) -> CommandReply:
+        until = until or self._until()
+        try:
+            data = self.smtp.send(command)
+            self.connection.send(data, until=until)
+        except InspectorError as exc:
+            self._fail(str(exc))
+        self.transcript.sent(data, tls=self.smtp.secure, step=self._step)
+        event = self._next_event(until=until)
+        if not isinstance(event, CommandReply):
+            self._fail(f"expected a reply to {command.verb}, got {_describe(event)}")
+        if event.reply.code is None:
+            self._fail(f"malformed reply to {command.verb}: {event.reply.summary()!r}",
+                       reply=event.reply)
+        return event
+
+    def _next_event(self, *, until: float | None = None, first_byte: list | None = None):
+        until = until or self._until()
+        try:
+            while True:
+                event = self.smtp.next_event()
+                if event is NEED_DATA:
+                    data = self.connection.recv(until=until)
+                    if data:
+                        if first_byte is not None and not first_byte:
+                            first_byte.append(time.monotonic())
+                        self.transcript.received(data, tls=self.smtp.secure, step=self._step)
+                    self.smtp.receive_data(data)
+                    continue
+                if isinstance(event, UnsolicitedReply):
+                    self._note_anomalies(event.reply)
+                    self._finding("reply-malformed",
+                                  f"reply nobody asked for: {event.reply.summary()!r}")
+                    continue
+                if isinstance(event, ConnectionClosed):
+                    self.alive = False
+                    partial = f" after {len(event.partial)} bytes of an unfinished reply" \
+                        if event.partial else ""
+                    self._fail(f"the server closed the connection{partial}")
+                if isinstance(event, (Greeting, CommandReply)):
+                    self._note_anomalies(event.reply)
+                return event
+        except ProtocolError as exc:
+            self.alive = False
+            self._finding("reply-malformed", str(exc))
+            self._fail(str(exc))
+        except TransportError as exc:
+            self.alive = False
+            self._fail(str(exc))
+
+    def _note_anomalies(self, reply: Reply) -> None:
+        if reply.anomalies:
+            self._finding("reply-malformed",
+                          "; ".join(a.describe() for a in reply.anomalies[:5])
+                          + (f" (+{len(reply.anomalies) - 5} more)" if len(reply.anomalies) > 5 else ""))
+
+    def _until(self) -> float:
+        return min(time.monotonic() + self.config.timeout, self.deadline)
+
+    def _begin(self, step: str, note: str) -> None:
+        self._step = step
+        self._step_started = time.monotonic()
+        self.transcript.note(note, tls=self.smtp.secure, step=step)
+
+    def _end(self, status: str, *, reply: Reply | None = None, detail: str | None = None) -> None:
+        duration = (time.monotonic() - self._step_started) * 1000
+        self.steps.append(Step(self._step, status, duration, reply, detail))
+        if detail:
+            self.transcript.note(detail, tls=self.smtp.secure, step=self._step)
+
+    def _fail(self, message: str, *, reply: Reply | None = None):
+        step = self._step
+        if time.monotonic() >= self.deadline and "deadline" not in message:
+            message += f" (overall deadline of {self.config.deadline:g} s)"
+        self._end(FAILED, reply=reply, detail=message)
+        self._record_failure(step, message)
+        raise _StepFailed(message)
+
+    def _record_failure(self, step: str, message: str) -> None:
+        if self.exit_code is None and step in STEP_EXIT_CODES:
+            self.exit_code = STEP_EXIT_CODES[step]
+            self.error = f"{step}: {message}"
+
+    def _finding(self, finding_id: str, evidence: str, *, severity: Severity | None = None) -> None:
+        if any(f.id == finding_id and f.evidence == evidence for f in self.findings):
+            return
+        self.findings.append(make_finding(finding_id, evidence, severity=severity))
+
+    def _result(self, started_at: str) -> ProbeResult:
+        exit_code = self.exit_code
+        if exit_code is None:
+            has_error = any(f.severity is Severity.ERROR for f in self.findings)
+            exit_code = ExitCode.FINDINGS if has_error else ExitCode.OK
+        peer = self.connection.peer_address if self.connection else None
+        return ProbeResult(
+            config=self.config,
+            started_at=started_at,
+            peer_address=_address(peer) if peer else None,
+            steps=tuple(self.steps),
+            transcript=self.transcript.freeze(),
+            capabilities_before=self.caps_before,
+            capabilities_after=self.caps_after,
+            tls=self.tls,
+            certificate=self.certificate,
+            findings=tuple(self.findings),
+            exit_code=exit_code,
+            error=self.error,
+        )
+
+
+def run_probe(config: ProbeConfig) -> ProbeResult:
+    """Run one session against the target; never raises for network or protocol trouble."""
+    return _Session(config).run()
+
+
+def _client_context() -> ssl.SSLContext:
+    """A context that completes handshakes with anything, so the certificate can be judged.
+
+    Trust and hostname are checked afterwards by :mod:`inspector.certs`, which
+    reports why a chain fails instead of just refusing it. Old protocol
+    versions stay possible so that a server offering only them is reported
+    (tls-legacy-version) rather than unreachable.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        pass
+    return context
+
+
+def _address(addr) -> str:
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _address_literal(addr) -> str:
+    """RFC 5321 §4.1.3 address literal for our own address, the EHLO name of last resort."""
+    host = addr[0]
+    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"
+
+
+def _describe(event) -> str:
+    if isinstance(event, CommandReply):
+        return f"reply {event.reply.summary()!r}"
+    return type(event).__name__

@@ -1,0 +1,175 @@
+"""Plain-text rendering of a probe result: transcript, then tables (tabulate)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tabulate import tabulate
+
+from ..transcript import NOTE, RECV, SEND
+from .teaching import STEP_NOTES
+
+#: swaks-like direction marks: -> <- in plaintext, ~> <~ inside TLS, === local notes.
+_MARKS = {(SEND, False): "->", (RECV, False): "<-", (SEND, True): "~>", (RECV, True): "<~"}
+
+
+def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> str:
+    """Lines of the session with a timestamp each.
+
+    Consecutive chunks in one direction are joined and cut into lines, each
+    stamped with the time its first byte arrived; ``chunks=True`` instead
+    shows every chunk as it crossed the socket, with its size.
+    """
+    out: list[str] = []
+    taught: set[str] = set()
+    pending = bytearray()
+    pending_t = 0.0
+    pending_key = None
+
+    def flush(final: bool) -> None:
+        nonlocal pending, pending_key
+        if pending_key is None:
+            return
+        mark = _MARKS[pending_key]
+        while pending:
+            cut = pending.find(b"\n")
+            if cut < 0:
+                if not final:
+                    return
+                cut = len(pending) - 1
+            line = bytes(pending[:cut + 1])
+            del pending[:cut + 1]
+            text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+            if not line.endswith(b"\r\n"):
+                text += "  [no CRLF]" if line.endswith(b"\n") else "  [no line end]"
+            out.append(f"[{pending_t:8.3f}] {mark} {text}")
+        pending_key = None
+
+    for entry in entries:
+        if teach and entry.step and entry.step not in taught and entry.step in STEP_NOTES:
+            flush(True)
+            taught.add(entry.step)
+            out.append("")
+            out.extend(textwrap.wrap(STEP_NOTES[entry.step], width=88,
+                                     initial_indent="  | ", subsequent_indent="  | "))
+        if entry.direction == NOTE:
+            flush(True)
+            out.append(f"[{entry.t:8.3f}] === {entry.text}")
+            continue
+        key = (entry.direction, entry.tls)
+        if chunks:
+            flush(True)
+            pending, pending_key, pending_t = bytearray(entry.data), key, entry.t
+            out.append(f"[{entry.t:8.3f}] {_MARKS[key]} ({len(entry.data)} bytes)"
+                       + (" [redacted]" if entry.redacted else ""))
+            flush(True)
+            continue
+        if key != pending_key:
+            flush(True)
+            pending_key, pending_t = key, entry.t
+        elif not pending:
+            pending_t = entry.t
+        pending += entry.data
+        flush(False)
+    flush(True)
+    return "\n".join(out)
+
+
+def _table(rows, headers) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def render_steps(result) -> str:
+    rows = []
+    for step in result.steps:
+        said = step.reply.summary() if step.reply else ""
+        detail = step.detail or ""
+        text = " | ".join(part for part in (said, detail) if part)
+        ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
+        rows.append((step.name, step.status, ms, _clip(text, 90)))
+    return _table(rows, ["step", "status", "ms", "reply / detail"])
+
+
+def render_capabilities(result) -> str:
+    before, after = result.capabilities_before, result.capabilities_after
+    keywords = list(dict.fromkeys((before.keywords if before else ()) + (after.keywords if after else ())))
+
+    def cell(caps, keyword):
+        if caps is None:
+            return "-"
+        item = caps.get(keyword)
+        if item is None:
+            return ""
+        return " ".join(item.params) or "yes"
+
+    rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
+    for caps, label in ((before, "before"), (after, "after")):
+        if caps is not None and caps.legacy_auth:
+            rows.append(("AUTH= (legacy)", *(("yes", "") if label == "before" else ("", "yes"))))
+    return _table(rows, ["capability", "before TLS", "after TLS"])
+
+
+def render_tls(result) -> str:
+    tls = result.tls
+    rows = [("version", tls.version), ("cipher", tls.cipher), ("bits", tls.bits or ""),
+            ("key exchange group", tls.group or "(not seen)")]
+    if tls.alpn:
+        rows.append(("ALPN", tls.alpn))
+    return _table(rows, ["TLS session", ""])
+
+
+def render_certificate(result) -> str:
+    report = result.certificate
+    if not report.chain:
+        return _table([("certificate", report.trust_error or "none received")], ["certificate", ""])
+    leaf = report.chain[0]
+    rows = [
+        ("subject", leaf.subject),
+        ("SANs", ", ".join(leaf.sans) or "(none)"),
+        ("issuer", leaf.issuer),
+        ("valid", f"{leaf.not_before} .. {leaf.not_after}"),
+        ("key", f"{leaf.key_type} {leaf.key_bits} bits" + (f" ({leaf.curve})" if leaf.curve else "")),
+        ("signature", leaf.signature_algorithm),
+        ("SHA-256 SPKI", leaf.spki_sha256),
+        ("SHA-256 cert", leaf.sha256_fingerprint),
+        ("hostname", ("matches " if report.hostname_match else "does NOT match ") + report.servername),
+        ("trust", "trusted" if report.trusted else f"NOT trusted: {report.trust_error}"),
+        ("chain sent", f"{len(report.chain)} certificate(s)"),
+    ]
+    return _table(rows, ["certificate", ""])
+
+
+def render_findings(result) -> str:
+    if not result.findings:
+        return "Findings: none"
+    rows = [(f.severity.value, f.id, _clip(f.evidence, 70), f.rfc) for f in result.findings]
+    return _table(rows, ["severity", "finding", "evidence", "rule"])
+
+
+def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
+    cfg = result.config
+    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} ({cfg.mode}"
+             f"{', TLS required' if cfg.require_tls else ''})",
+             "",
+             render_transcript(result.transcript, teach=teach, chunks=verbose),
+             "",
+             render_steps(result)]
+    if result.capabilities_before is not None or result.capabilities_after is not None:
+        parts += ["", render_capabilities(result)]
+    if result.tls is not None:
+        parts += ["", render_tls(result)]
+    if result.certificate is not None:
+        parts += ["", render_certificate(result)]
+    parts += ["", render_findings(result), "", render_outcome(result)]
+    return "\n".join(parts)
+
+
+def render_outcome(result) -> str:
+    code = result.exit_code
+    if result.error:
+        return f"Result: exit {int(code)} ({code.name.lower()}): {result.error}"
+    return f"Result: exit {int(code)} ({code.name.lower()})"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

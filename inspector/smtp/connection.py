@@ -1,0 +1,173 @@
+"""The client side of an SMTP connection, sans I/O (the h11 model).
+
+Theory of operation
+-------------------
+``receive_data(bytes)`` buffers what the server sent (``b""`` means end of
+stream); ``next_event()`` returns the next :mod:`events` object or
+``NEED_DATA``; ``send(command)`` checks the command against the state and
+returns the bytes to write. The caller owns the socket and the TLS layer.
+
+States::
+
+    GREETING ──220──▶ READY ◀──────────────────────────────┐
+                        │ send(STARTTLS)                    │ tls_established()
+                        ▼                                   │
+                  STARTTLS_SENT ──220──▶ TLS_PENDING ───────┘
+                        │ other code
+                        ▼
+                      READY
+    any state ──EOF──▶ CLOSED           any hard error ──▶ ERROR
+
+Rules:
+
+1. Replies are matched to commands in the order sent (RFC 2920 §3.1), so
+   pipelined commands are allowed; STARTTLS must end a pipelined group
+   (RFC 3207 §4.2 with RFC 2920 §3.1), so nothing may be sent after it until
+   its reply arrives.
+2. The STARTTLS boundary is explicit: after a 220 to STARTTLS, every byte
+   already buffered or received before ``tls_established()`` is handed out
+   as :class:`InjectedData`, never parsed (RFC 3207 §4.2; the NO STARTTLS
+   "response injection" class). After TLS, capabilities learned in plaintext
+   are forgotten and EHLO must be sent again (RFC 3207 §4.2).
+3. A hard protocol error (line or reply over the caps) moves the connection
+   to ERROR and is raised as :class:`RemoteProtocolError`; every later call
+   raises too. Anything else that escapes ``next_event`` is a bug.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+
+from ..errors import LocalProtocolError, RemoteProtocolError
+from .capabilities import Capabilities
+from .commands import Command
+from .events import (
+    NEED_DATA,
+    CommandReply,
+    ConnectionClosed,
+    EhloReply,
+    Event,
+    Greeting,
+    InjectedData,
+    StartTlsReady,
+    UnsolicitedReply,
+)
+from .reply import Reply, ReplyParser
+
+
+class State(enum.Enum):
+    GREETING = "greeting"          #: waiting for the server's first reply
+    READY = "ready"                #: commands may be sent
+    STARTTLS_SENT = "starttls-sent"  #: waiting for the reply to STARTTLS
+    TLS_PENDING = "tls-pending"    #: 220 received; the caller must do the handshake
+    CLOSED = "closed"
+    ERROR = "error"
+
+
+class ClientConnection:
+    """One SMTP session seen from the client. Not thread-safe; one per connection."""
+
+    def __init__(self, **parser_limits) -> None:
+        self._parser = ReplyParser(**parser_limits)
+        self._parser_limits = parser_limits
+        self._pending: deque[Command] = deque()
+        self._eof = False
+        self.state = State.GREETING
+        #: True once ``tls_established`` was called.
+        self.secure = False
+        #: Capabilities from the last successful EHLO in the current security context.
+        self.capabilities: Capabilities | None = None
+
+    # -- input -----------------------------------------------------------
+    def receive_data(self, data: bytes) -> None:
+        """Buffer bytes from the server; ``b""`` marks the end of the stream."""
+        if self.state is State.ERROR:
+            raise RemoteProtocolError("connection is in the error state")
+        if data:
+            self._parser.receive(data)
+        else:
+            self._eof = True
+
+    def next_event(self) -> Event | object:
+        """Return the next event, or ``NEED_DATA`` when no complete one is buffered.
+
+        Raises:
+            RemoteProtocolError: the server passed a hard cap; the state is now ERROR.
+        """
+        if self.state is State.ERROR:
+            raise RemoteProtocolError("connection is in the error state")
+        if self.state is State.CLOSED:
+            return NEED_DATA
+        if self.state is State.TLS_PENDING:
+            leftover = self._parser.take_buffered()
+            if leftover:
+                return InjectedData(leftover)
+        else:
+            try:
+                reply = self._parser.next_reply()
+            except RemoteProtocolError:
+                self.state = State.ERROR
+                raise
+            if reply is not None:
+                return self._dispatch(reply)
+        if self._eof:
+            self.state = State.CLOSED
+            return ConnectionClosed(self._parser.feed_eof())
+        return NEED_DATA
+
+    # -- output ----------------------------------------------------------
+    def send(self, command: Command) -> bytes:
+        """Encode a command after checking that the state allows it.
+
+        Raises:
+            LocalProtocolError: nothing may be sent now (before the greeting,
+                after STARTTLS until its reply, before the TLS handshake, or
+                once closed), or the command itself is malformed.
+        """
+        if self.state is not State.READY:
+            raise LocalProtocolError(f"cannot send {command.verb} in state {self.state.value}")
+        data = command.encode()
+        self._pending.append(command)
+        if command.verb.upper() == "STARTTLS":
+            self.state = State.STARTTLS_SENT
+        return data
+
+    def tls_established(self) -> None:
+        """The caller finished the TLS handshake: forget plaintext state (RFC 3207 §4.2)."""
+        if self.state is not State.TLS_PENDING:
+            raise LocalProtocolError(f"no STARTTLS to complete in state {self.state.value}")
+        self._parser = ReplyParser(**self._parser_limits)
+        self.capabilities = None
+        self.secure = True
+        self.state = State.READY
+
+    def implicit_tls_established(self) -> None:
+        """TLS was set up before any SMTP byte (RFC 8314 §3.3): same session, secure from the start."""
+        if self.state is not State.GREETING or self._parser.buffered:
+            raise LocalProtocolError("implicit TLS must start before the greeting")
+        self.secure = True
+
+    @property
+    def pending_commands(self) -> tuple[Command, ...]:
+        return tuple(self._pending)
+
+    # -- internals -------------------------------------------------------
+    def _dispatch(self, reply: Reply) -> Event:
+        if self.state is State.GREETING:
+            self.state = State.READY
+            return Greeting(reply)
+        if not self._pending:
+            return UnsolicitedReply(reply)
+        command = self._pending.popleft()
+        verb = command.verb.upper()
+        if verb == "STARTTLS":
+            if reply.code == 220:
+                # From here on nothing is parsed until tls_established().
+                self.state = State.TLS_PENDING
+                return StartTlsReady(command, reply)
+            self.state = State.READY
+        if verb == "EHLO" and reply.code == 250:
+            self.capabilities = Capabilities.from_reply(reply)
+            return EhloReply(command, reply, self.capabilities)
+        return CommandReply(command, reply)

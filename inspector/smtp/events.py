@@ -1,0 +1,73 @@
+"""Events the client connection hands to its caller. Don't subclass these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .capabilities import Capabilities
+from .commands import Command
+from .reply import Reply
+
+
+class Event:
+    """Base of everything ``ClientConnection.next_event`` returns."""
+
+
+@dataclass(frozen=True)
+class Greeting(Event):
+    """The server's opening reply (RFC 5321 §4.3.1: 220, or 554/421)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class CommandReply(Event):
+    """The reply to one command we sent."""
+
+    command: Command
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class EhloReply(CommandReply):
+    """A 250 reply to EHLO, with its capabilities parsed."""
+
+    capabilities: Capabilities
+
+
+@dataclass(frozen=True)
+class StartTlsReady(CommandReply):
+    """220 to STARTTLS: the caller must now run the TLS handshake (RFC 3207 §4)."""
+
+
+@dataclass(frozen=True)
+class UnsolicitedReply(Event):
+    """A reply that arrived while no command was waiting for one."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class InjectedData(Event):
+    """Bytes that arrived after the STARTTLS 220 and before TLS began (RFC 3207 §4.2).
+
+    They are reported and dropped: never parsed as replies, never fed to TLS.
+    """
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ConnectionClosed(Event):
+    """The server closed the stream; ``partial`` holds an unfinished reply's bytes."""
+
+    partial: bytes = b""
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Sentinel returned by ``next_event`` when more bytes are needed.
+NEED_DATA = _NeedData()

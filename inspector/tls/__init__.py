@@ -1,0 +1,1 @@
+"""Pure TLS helpers (no sockets): record framing and handshake facts."""

@@ -1,0 +1,146 @@
+"""TLS record framing and the few handshake facts read from the server's plaintext records.
+
+RFC 8446 §5.1 / RFC 5246 §6.2: a record is ``type(1) version(2) length(2)``
+followed by ``length`` bytes. The server's first flight is plaintext up to its
+ChangeCipherSpec (TLS 1.2) or after the ServerHello (TLS 1.3), which is where
+the negotiated key-exchange group can be read: the ServerHello ``key_share``
+extension (RFC 8446 §4.2.8) or the ECDHE ServerKeyExchange (RFC 8422 §5.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
+_CONTENT_TYPES = {CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24}
+#: RFC 8446 §5.1: a record body never exceeds 2^14 + 256 (2^14 + 2048 for TLS 1.2 ciphertext).
+MAX_RECORD_BODY = 2**14 + 2048
+
+#: IANA TLS Supported Groups registry (the entries seen in practice).
+GROUP_NAMES = {
+    0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1",
+    0x001D: "x25519", 0x001E: "x448",
+    0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096",
+    0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
+    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
+    0x6399: "X25519Kyber768Draft00",
+}
+
+_SERVER_HELLO, _SERVER_KEY_EXCHANGE = 2, 12
+_KEY_SHARE = 0x0033
+
+
+@dataclass(frozen=True)
+class Record:
+    content_type: int
+    version: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HandshakeFacts:
+    group: str | None = None
+
+
+def looks_like_tls(data: bytes) -> bool:
+    """True if ``data`` starts like a TLS record (type 20-24, major version 3)."""
+    if not data:
+        return False
+    if data[0] not in _CONTENT_TYPES:
+        return False
+    return len(data) < 2 or data[1] == 3
+
+
+class RecordFramer:
+    """Buffer bytes and cut complete records; never returns a partial record."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Record]:
+        self._buffer += data
+        records = []
+        while len(self._buffer) >= 5:
+            length = int.from_bytes(self._buffer[3:5], "big")
+            if self._buffer[0] not in _CONTENT_TYPES or length > MAX_RECORD_BODY:
+                raise ValueError(f"not a TLS record header: {bytes(self._buffer[:5]).hex()}")
+            if len(self._buffer) < 5 + length:
+                break
+            records.append(Record(self._buffer[0], int.from_bytes(self._buffer[1:3], "big"),
+                                  bytes(self._buffer[5:5 + length])))
+            del self._buffer[:5 + length]
+        return records
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+
+def _handshake_messages(data: bytes):
+    """(type, body) of each complete handshake message in the server's plaintext flight."""
+    framer = RecordFramer()
+    try:
+        records = framer.feed(data)
+    except ValueError:
+        return
+    stream = bytearray()
+    for record in records:
+        if record.content_type != HANDSHAKE:
+            if record.content_type in (CHANGE_CIPHER_SPEC, APPLICATION_DATA):
+                break  # what follows is encrypted
+            continue
+        stream += record.body
+    offset = 0
+    while offset + 4 <= len(stream):
+        msg_type = stream[offset]
+        length = int.from_bytes(stream[offset + 1:offset + 4], "big")
+        if offset + 4 + length > len(stream):
+            return
+        yield msg_type, bytes(stream[offset + 4:offset + 4 + length])
+        offset += 4 + length
+
+
+def _group_from_server_hello(body: bytes) -> int | None:
+    # version(2) random(32) session_id<1> cipher(2) compression(1) extensions<2>
+    try:
+        pos = 34
+        pos += 1 + body[pos]
+        pos += 3
+        if pos + 2 > len(body):
+            return None
+        end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
+        pos += 2
+        while pos + 4 <= min(end, len(body)):
+            ext_type = int.from_bytes(body[pos:pos + 2], "big")
+            ext_len = int.from_bytes(body[pos + 2:pos + 4], "big")
+            if ext_type == _KEY_SHARE and ext_len >= 2:
+                return int.from_bytes(body[pos + 4:pos + 6], "big")
+            pos += 4 + ext_len
+    except IndexError:
+        return None
+    return None
+
+
+def _group_from_server_key_exchange(body: bytes) -> str | None:
+    if len(body) >= 4 and body[0] == 3:  # ECParameters: named_curve (RFC 8422 §5.4)
+        group = int.from_bytes(body[1:3], "big")
+        if group in GROUP_NAMES and 4 + body[3] <= len(body):
+            return GROUP_NAMES[group]
+    if len(body) >= 2:  # DHE: dh_p<2^16-1> comes first (RFC 5246 §7.4.3)
+        p_len = int.from_bytes(body[0:2], "big")
+        if 0 < p_len <= len(body) - 2:
+            return f"DHE-{p_len * 8}"
+    return None
+
+
+def read_handshake_facts(server_bytes: bytes) -> HandshakeFacts:
+    """Read the negotiated group from the server's first flight (never raises)."""
+    group_name = None
+    for msg_type, body in _handshake_messages(server_bytes):
+        if msg_type == _SERVER_HELLO:
+            group = _group_from_server_hello(body)
+            if group is not None:
+                group_name = GROUP_NAMES.get(group, f"0x{group:04x}")
+        elif msg_type == _SERVER_KEY_EXCHANGE and group_name is None:
+            group_name = _group_from_server_key_exchange(body)
+    return HandshakeFacts(group=group_name)

@@ -1,0 +1,79 @@
+"""A timestamped record of every byte of a session, as data (renderers are elsewhere).
+
+Each entry is one chunk as it crossed the socket (so segment boundaries stay
+visible), or a local note. Secrets never enter: a caller that sends one passes
+``shown=`` with the redacted form, and only that form is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+
+SEND, RECV, NOTE = "send", "recv", "note"
+
+
+@dataclass(frozen=True)
+class Entry:
+    t: float            #: seconds since the transcript began
+    direction: str      #: "send", "recv" or "note"
+    tls: bool           #: inside TLS
+    data: bytes         #: the bytes (notes: UTF-8 text)
+    step: str | None = None
+    redacted: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "backslashreplace")
+
+    def to_json(self) -> dict:
+        entry = {
+            "t": round(self.t, 6),
+            "direction": self.direction,
+            "tls": self.tls,
+            "text": self.text,
+            "step": self.step,
+        }
+        if self.direction != NOTE:
+            entry["bytes_b64"] = base64.b64encode(self.data).decode("ascii")
+            entry["redacted"] = self.redacted
+        return entry
+
+
+@dataclass
+class Transcript:
+    """Append-only; ``freeze()`` gives the tuple stored in results."""
+
+    started: float = field(default_factory=time.monotonic)
+    wall_start: float = field(default_factory=time.time)
+    entries: list[Entry] = field(default_factory=list)
+    #: Total bytes kept; beyond ``limit`` received chunks are cut (the parser caps stop sooner).
+    kept: int = 0
+    limit: int = 16 * 1024 * 1024
+
+    def _now(self) -> float:
+        return time.monotonic() - self.started
+
+    def sent(self, data: bytes, *, tls: bool, step: str | None, shown: bytes | None = None) -> None:
+        self._add(Entry(self._now(), SEND, tls, data if shown is None else shown, step,
+                        redacted=shown is not None))
+
+    def received(self, data: bytes, *, tls: bool, step: str | None) -> None:
+        self._add(Entry(self._now(), RECV, tls, data, step))
+
+    def note(self, text: str, *, tls: bool, step: str | None) -> None:
+        self._add(Entry(self._now(), NOTE, tls, text.encode("utf-8"), step))
+
+    def _add(self, entry: Entry) -> None:
+        room = self.limit - self.kept
+        if room <= 0:
+            return
+        if len(entry.data) > room:
+            entry = Entry(entry.t, entry.direction, entry.tls, entry.data[:room], entry.step,
+                          entry.redacted)
+        self.kept += len(entry.data)
+        self.entries.append(entry)
+
+    def freeze(self) -> tuple[Entry, ...]:
+        return tuple(self.entries)
