@@ -34,10 +34,10 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]
     if not text:
         raise UsageError("empty target")
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if not host or (rest and not rest.startswith(":")):
+        host, bracket, rest = text[1:].partition("]")
+        if not host or not bracket or (rest and not rest.startswith(":")):
             raise UsageError(f"cannot read target {text!r}; use [IPv6]:PORT")
-        port_text = rest[1:] if rest else ""
+        port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     else:

@@ -237,7 +237,7 @@ def _remaining(until: float, deadline: float) -> float:
     if deadline <= now:
         raise DeadlineExceeded("the overall deadline passed")
     if until <= now:
-        raise StepTimeout("the step timed out")
+        raise StepTimeout("no answer within the step timeout")
     return min(until, deadline) - now
 
 

@@ -13,10 +13,11 @@ import datetime
 import re
 import ssl
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 
 from ..certs import CertificateReport, analyze_chain
-from ..errors import InspectorError, ProtocolError, TlsError, TransportError
+from ..errors import InspectorError, ProtocolError, StepTimeout, TlsError, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsFacts
@@ -215,7 +216,7 @@ class _Session:
             self.connection = Connection.open(cfg.host, cfg.port, until=self._until(),
                                               deadline=self.deadline)
         except InspectorError as exc:
-            self._fail(str(exc))
+            self._fail(self._explain(exc))
         self.alive = True
         local, peer = self.connection.local_address, self.connection.peer_address
         self._end(OK, detail=f"{_address(local)} -> {_address(peer)}")
@@ -431,13 +432,19 @@ class _Session:
             self._fail(str(exc))
         except TransportError as exc:
             self.alive = False
-            self._fail(str(exc))
+            self._fail(self._explain(exc))
+
+    def _explain(self, exc: InspectorError) -> str:
+        if isinstance(exc, StepTimeout):
+            return f"{exc} ({self.config.timeout:g} s)"
+        return str(exc)
 
     def _note_anomalies(self, reply: Reply) -> None:
         if reply.anomalies:
-            self._finding("reply-malformed",
-                          "; ".join(a.describe() for a in reply.anomalies[:5])
-                          + (f" (+{len(reply.anomalies) - 5} more)" if len(reply.anomalies) > 5 else ""))
+            kinds = ", ".join(dict.fromkeys(a.kind for a in reply.anomalies))
+            shown = "; ".join(a.describe() for a in reply.anomalies[:3])
+            more = f" (+{len(reply.anomalies) - 3} more)" if len(reply.anomalies) > 3 else ""
+            self._finding("reply-malformed", f"{kinds}: {shown}{more}")
 
     def _until(self) -> float:
         return min(time.monotonic() + self.config.timeout, self.deadline)
@@ -510,7 +517,9 @@ def _client_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        context.minimum_version = ssl.TLSVersion.TLSv1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pass

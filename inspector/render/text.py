@@ -42,7 +42,7 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
             text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
             if not line.endswith(b"\r\n"):
                 text += "  [no CRLF]" if line.endswith(b"\n") else "  [no line end]"
-            out.append(f"[{pending_t:8.3f}] {mark} {text}")
+            out.append(f"[{pending_t:8.3f}] {mark} {safe(text)}")
         pending_key = None
 
     for entry in entries:
@@ -54,7 +54,7 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
                                      initial_indent="  | ", subsequent_indent="  | "))
         if entry.direction == NOTE:
             flush(True)
-            out.append(f"[{entry.t:8.3f}] === {entry.text}")
+            out.append(f"[{entry.t:8.3f}] === {safe(entry.text)}")
             continue
         key = (entry.direction, entry.tls)
         if chunks:
@@ -142,7 +142,7 @@ def render_certificate(result) -> str:
 def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
-    rows = [(f.severity.value, f.id, _clip(f.evidence, 70), f.rfc) for f in result.findings]
+    rows = [(f.severity.value, f.id, _clip(f.evidence, 80), f.rfc) for f in result.findings]
     return _table(rows, ["severity", "finding", "evidence", "rule"])
 
 
@@ -167,9 +167,19 @@ def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
 def render_outcome(result) -> str:
     code = result.exit_code
     if result.error:
-        return f"Result: exit {int(code)} ({code.name.lower()}): {result.error}"
+        return f"Result: exit {int(code)} ({code.name.lower()}): {safe(result.error)}"
     return f"Result: exit {int(code)} ({code.name.lower()})"
 
 
 def _clip(text: str, width: int) -> str:
+    text = safe(text)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+#: C0 and C1 controls and DEL: a hostile server must not drive the user's terminal.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def safe(text: str) -> str:
+    """Escape control characters so that server text cannot move the cursor or recolour."""
+    return text.translate(_CONTROLS)

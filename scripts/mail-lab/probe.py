@@ -46,7 +46,8 @@ def main() -> int:
     while pending:
         for port, mode in list(pending.items()):
             try:
-                line = greeting(host, port, mode, 3.0)
+                line = greeting(host, port, mode,
+                                min(3.0, max(0.5, deadline - time.monotonic())))
             except (OSError, ssl.SSLError) as exc:
                 last[port] = f"{type(exc).__name__}: {exc}"
                 continue

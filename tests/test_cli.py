@@ -1,0 +1,127 @@
+"""The command line as a user meets it: arguments, exit codes, JSON against its schema, --save."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from inspector.cli import parse_target
+from inspector.errors import UsageError
+from inspector.findings import CATALOGUE
+
+SCHEMA = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
+
+
+def validate(document):
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("mail.example.org", ("mail.example.org", 587)),
+    ("mail.example.org:465", ("mail.example.org", 465)),
+    ("127.0.0.1:25", ("127.0.0.1", 25)),
+    ("[::1]:2525", ("::1", 2525)),
+    ("[::1]", ("::1", 587)),
+    ("::1", ("::1", 587)),
+])
+def test_parse_target(text, expected):
+    assert parse_target(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "host:0", "host:65536", "host:abc", ":25", "[::1", "[::1]x"])
+def test_parse_target_rejects(text):
+    with pytest.raises(UsageError):
+        parse_target(text)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("probe", "127.0.0.1:99999"), "port must be"),
+    (("probe", "127.0.0.1", "--plain", "--require-tls"), "contradict"),
+    (("probe", "127.0.0.1", "--cafile", "/nonexistent/ca.pem"), "CA file"),
+    (("probe", "127.0.0.1", "--timeout", "-1"), "timeout"),
+    (("lab", "--fault", "no-such-fault"), "unknown fault"),
+    (("probe", "127.0.0.1", "--save", "/proc/forbidden"), "--save"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(run_cli, args, needle):
+    completed, _ = run_cli(*args)
+
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert needle in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1].startswith("smtp-inspector")
+
+
+def test_help_lists_commands_and_exit_codes(run_cli):
+    completed, _ = run_cli("--help")
+
+    assert completed.returncode == 0
+    for word in ("probe", "demo", "lab", "exit codes", "13  STARTTLS failed"):
+        assert word in completed.stdout
+
+
+def test_schema_knows_every_finding_id():
+    ids = SCHEMA["properties"]["findings"]["items"]["properties"]["id"]["enum"]
+    assert set(ids) == set(CATALOGUE)
+
+
+def test_demo_teaches_and_succeeds(run_cli):
+    completed, _ = run_cli("demo")
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert "RFC 3207 §4.2" in out and "  | " in out
+    assert "~> EHLO" in out and "<~ 221" in out
+    assert out.strip().splitlines()[-1] == "Result: exit 0 (ok)"
+
+
+def test_demo_json_validates(run_cli):
+    completed, document = run_cli("demo", "--json")
+
+    assert completed.returncode == 0
+    validate(document)
+    assert document["findings"] == []
+    assert document["capabilities"]["after_tls"]["auth_mechanisms"] == ["PLAIN", "LOGIN"]
+
+
+@pytest.mark.parametrize("fault,finding", [
+    ("strip-starttls", "starttls-not-offered"),
+    ("mask-starttls", "starttls-masked"),
+    ("starttls-454", "starttls-failed"),
+    ("inject-after-starttls", "response-injection"),
+    ("plain-auth-before-tls", "auth-before-tls"),
+])
+def test_fault_json_validates_and_names_the_finding(lab_server, run_cli, fault, finding):
+    server = lab_server(fault=fault)
+    completed, document = run_cli("probe", f"{server.host}:{server.port}", "--starttls",
+                                  "--servername", server.hostname, "--cafile", server.ca_path,
+                                  "--json")
+
+    validate(document)
+    assert finding in {f["id"] for f in document["findings"]}
+    assert completed.returncode == document["exit_code"]
+
+
+def test_connect_refused_json_validates(run_cli):
+    from tests.scripted_server import ScriptedServer
+
+    with ScriptedServer(lambda conn, stop: None) as server:
+        port = server.port
+    completed, document = run_cli("probe", f"127.0.0.1:{port}", "--json")
+
+    validate(document)
+    assert completed.returncode == 10 and document["steps"][0]["status"] == "failed"
+
+
+def test_save_writes_json_and_text(lab_server, run_cli, tmp_path):
+    server = lab_server()
+    completed, _ = run_cli("probe", f"{server.host}:{server.port}", "--servername",
+                           server.hostname, "--cafile", server.ca_path, "--save", str(tmp_path))
+
+    assert completed.returncode == 0
+    [saved_json] = tmp_path.glob("*.json")
+    [saved_text] = tmp_path.glob("*.txt")
+    validate(json.loads(saved_json.read_text()))
+    assert "<~ 221" in saved_text.read_text()
