@@ -244,5 +244,19 @@ def main(argv=None) -> int:
         return int(ExitCode.INTERNAL)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run() -> None:
+    """Console entry point: ``main()``, then exit without interpreter finalisation.
+
+    Tearing down cryptography's and ssl's module state costs 10-18 ms at exit,
+    a sixth of a loopback probe; everything of ours is written and flushed by
+    then, so the process can end at once.
+    """
+    import os
+
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)

@@ -10,13 +10,16 @@ the caller: every error becomes a failed step, a finding, and an exit code.
 from __future__ import annotations
 
 import datetime
+import importlib
+import threading
 import re
 import ssl
 import time
 import warnings
 from dataclasses import dataclass, field, replace
 
-from ..certs import CertificateReport, analyze_chain
+from typing import TYPE_CHECKING
+
 from ..errors import InspectorError, ProtocolError, StepTimeout, TlsError, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
@@ -36,6 +39,9 @@ from ..smtp.events import (
 )
 from ..smtp.reply import Reply
 from ..transcript import Entry, Transcript
+
+if TYPE_CHECKING:
+    from ..certs import CertificateReport
 
 STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -120,7 +126,7 @@ class ProbeResult:
     capabilities_before: Capabilities | None
     capabilities_after: Capabilities | None
     tls: TlsSession | None
-    certificate: CertificateReport | None
+    certificate: "CertificateReport | None"
     findings: tuple[Finding, ...]
     exit_code: ExitCode
     error: str | None
@@ -175,7 +181,7 @@ class _Session:
     caps_before: Capabilities | None = None
     caps_after: Capabilities | None = None
     tls: TlsSession | None = None
-    certificate: CertificateReport | None = None
+    certificate: "CertificateReport | None" = None
     exit_code: ExitCode | None = None
     error: str | None = None
     alive: bool = False
@@ -338,6 +344,8 @@ class _Session:
     def _certificate(self) -> None:
         cfg = self.config
         self._begin("certificate", f"checking the certificate for {cfg.expected_name}")
+        from ..certs import analyze_chain
+
         report = analyze_chain(list(self._facts.chain_der), cfg.expected_name, cafile=cfg.cafile)
         cert_findings = list(report.findings)
         if cfg.insecure:
@@ -502,7 +510,19 @@ class _Session:
 
 def run_probe(config: ProbeConfig) -> ProbeResult:
     """Run one session against the target; never raises for network or protocol trouble."""
+    if config.mode != PLAIN:
+        _preload("inspector.certs")
     return _Session(config).run()
+
+
+def _preload(module: str) -> None:
+    """Import a heavy module in the background while the session waits on the network.
+
+    cryptography's import costs more than a whole loopback session; started
+    here it overlaps with connect, greeting and handshake waits. The import
+    lock makes a later plain ``import`` wait for it, never run it twice.
+    """
+    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
 
 
 def _client_context() -> ssl.SSLContext:

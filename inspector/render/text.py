@@ -103,9 +103,6 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    for caps, label in ((before, "before"), (after, "after")):
-        if caps is not None and caps.legacy_auth:
-            rows.append(("AUTH= (legacy)", *(("yes", "") if label == "before" else ("", "yes"))))
     return _table(rows, ["capability", "before TLS", "after TLS"])
 
 

@@ -59,8 +59,11 @@ class Capabilities:
                 continue
             head, params = words[0], tuple(words[1:])
             if head.upper().startswith("AUTH="):
+                # Pre-RFC 2554 form "AUTH=MECH MECH"; kept as its own item.
                 legacy = True
-                mechanisms += [head[5:].upper(), *(p.upper() for p in params)]
+                legacy_mechs = [head[5:].upper(), *(p.upper() for p in params)]
+                mechanisms += legacy_mechs
+                items.append(Capability("AUTH=", tuple(m for m in legacy_mechs if m), line))
                 continue
             keyword = head.upper()
             if _MASKED.match(keyword):
@@ -94,7 +97,10 @@ class Capabilities:
     def size_limit(self) -> int | None:
         """RFC 1870 §4: ``SIZE n``; 0 means no fixed limit. None when absent or unreadable."""
         item = self.get("SIZE")
-        if item is None or not item.params or not item.params[0].isdigit():
+        if item is None or not item.params:
+            return None
+        size = item.params[0]
+        if not (size.isascii() and size.isdigit()):
             return None
         return int(item.params[0])
 

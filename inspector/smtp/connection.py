@@ -137,6 +137,9 @@ class ClientConnection:
         """The caller finished the TLS handshake: forget plaintext state (RFC 3207 §4.2)."""
         if self.state is not State.TLS_PENDING:
             raise LocalProtocolError(f"no STARTTLS to complete in state {self.state.value}")
+        if self._parser.buffered:
+            raise LocalProtocolError("bytes received after the STARTTLS 220 were not read out "
+                                     "with next_event() before the handshake")
         self._parser = ReplyParser(**self._parser_limits)
         self.capabilities = None
         self.secure = True

@@ -19,6 +19,7 @@ MAX_RECORD_BODY = 2**14 + 2048
 #: IANA TLS Supported Groups registry (the entries seen in practice).
 GROUP_NAMES = {
     0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1",
+    0x001A: "brainpoolP256r1", 0x001B: "brainpoolP384r1", 0x001C: "brainpoolP512r1",
     0x001D: "x25519", 0x001E: "x448",
     0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096",
     0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
@@ -76,15 +77,24 @@ class RecordFramer:
         return len(self._buffer)
 
 
+def _records_until_invalid(data: bytes):
+    """Complete records from the start of ``data``, stopping at the first bad header."""
+    offset = 0
+    while offset + 5 <= len(data):
+        length = int.from_bytes(data[offset + 3:offset + 5], "big")
+        if data[offset] not in _CONTENT_TYPES or length > MAX_RECORD_BODY:
+            return
+        if offset + 5 + length > len(data):
+            return
+        yield Record(data[offset], int.from_bytes(data[offset + 1:offset + 3], "big"),
+                     data[offset + 5:offset + 5 + length])
+        offset += 5 + length
+
+
 def _handshake_messages(data: bytes):
     """(type, body) of each complete handshake message in the server's plaintext flight."""
-    framer = RecordFramer()
-    try:
-        records = framer.feed(data)
-    except ValueError:
-        return
     stream = bytearray()
-    for record in records:
+    for record in _records_until_invalid(data):
         if record.content_type != HANDSHAKE:
             if record.content_type in (CHANGE_CIPHER_SPEC, APPLICATION_DATA):
                 break  # what follows is encrypted
@@ -122,11 +132,19 @@ def _group_from_server_hello(body: bytes) -> int | None:
 
 
 def _group_from_server_key_exchange(body: bytes) -> str | None:
-    if len(body) >= 4 and body[0] == 3:  # ECParameters: named_curve (RFC 8422 §5.4)
-        group = int.from_bytes(body[1:3], "big")
-        if group in GROUP_NAMES and 4 + body[3] <= len(body):
-            return GROUP_NAMES[group]
-    if len(body) >= 2:  # DHE: dh_p<2^16-1> comes first (RFC 5246 §7.4.3)
+    """Group of an ECDHE or DHE ServerKeyExchange.
+
+    ECDHE starts ``03 <named_curve(2)> <point length(1)>`` (RFC 8422 §5.4);
+    named curves are below 0x0080. DHE starts with the prime's length
+    (RFC 5246 §7.4.3), and a prime's first byte is at least 0x80, so a DHE
+    body never has 0x00 then a byte below 0x80 after a leading 0x03.
+    """
+    if len(body) >= 4 and body[0] == 3 and body[1] == 0 and body[2] < 0x80:
+        if 4 + body[3] > len(body):
+            return None
+        group = body[2]
+        return GROUP_NAMES.get(group, f"0x{group:04x}")
+    if len(body) >= 3:
         p_len = int.from_bytes(body[0:2], "big")
         if 0 < p_len <= len(body) - 2:
             return f"DHE-{p_len * 8}"
