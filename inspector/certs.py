@@ -21,9 +21,17 @@ import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import (
+    dsa,
+    ec,
+    ed448,
+    ed25519,
+    rsa,
+    x448,
+    x25519,
+)
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 from cryptography.x509.verification import DNSName, IPAddress, PolicyBuilder, Store
 
@@ -73,23 +81,6 @@ class CertificateInfo:
     spki_sha256: str
     self_signed: bool
 
-    def to_json(self) -> dict:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "serial": self.serial,
-            "sans": list(self.sans),
-            "not_before": self.not_before,
-            "not_after": self.not_after,
-            "key_type": self.key_type,
-            "key_bits": self.key_bits,
-            "curve": self.curve,
-            "signature_algorithm": self.signature_algorithm,
-            "sha256_fingerprint": self.sha256_fingerprint,
-            "spki_sha256": self.spki_sha256,
-            "self_signed": self.self_signed,
-        }
-
 
 @dataclass(frozen=True)
 class CertificateReport:
@@ -101,15 +92,6 @@ class CertificateReport:
     trusted: bool
     trust_error: str | None
     findings: tuple[Finding, ...]
-
-    def to_json(self) -> dict:
-        return {
-            "servername": self.servername,
-            "hostname_match": self.hostname_match,
-            "trusted": self.trusted,
-            "trust_error": self.trust_error,
-            "chain": [info.to_json() for info in self.chain],
-        }
 
 
 # --------------------------------------------------------------- small helpers

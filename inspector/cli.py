@@ -188,8 +188,8 @@ def _cmd_lab(args) -> int:
 
 def _emit(result, args, *, teach: bool) -> None:
     if args.json:
-        import json
-        print(json.dumps(result.to_json(), indent=2))
+        from .render.json_output import dumps
+        print(dumps(result))
     else:
         from .render.text import render_probe
         print(render_probe(result, teach=teach, verbose=getattr(args, "verbose", False)))
@@ -208,14 +208,14 @@ def _prepare_save_dir(path: str):
 
 
 def _save(result, directory) -> None:
-    import json
     import time
 
+    from .render.json_output import dumps
     from .render.text import render_probe
 
     cfg = result.config
     stem = f"{cfg.host.replace(':', '_')}-{cfg.port}-{time.strftime('%Y%m%dT%H%M%S')}"
-    (directory / f"{stem}.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    (directory / f"{stem}.json").write_text(dumps(result) + "\n")
     (directory / f"{stem}.txt").write_text(render_probe(result) + "\n")
     print(f"saved {directory / stem}.json and .txt", file=sys.stderr)
 

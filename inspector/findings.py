@@ -34,15 +34,6 @@ class Finding:
     rfc: str
     evidence: str
 
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "severity": self.severity.value,
-            "title": self.title,
-            "rfc": self.rfc,
-            "evidence": self.evidence,
-        }
-
 
 _KINDS = [
     FindingKind("greeting-rejected", Severity.ERROR,

@@ -7,7 +7,6 @@ visible), or a local note. Secrets never enter: a caller that sends one passes
 
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass, field
 
@@ -26,19 +25,6 @@ class Entry:
     @property
     def text(self) -> str:
         return self.data.decode("utf-8", "backslashreplace")
-
-    def to_json(self) -> dict:
-        entry = {
-            "t": round(self.t, 6),
-            "direction": self.direction,
-            "tls": self.tls,
-            "text": self.text,
-            "step": self.step,
-        }
-        if self.direction != NOTE:
-            entry["bytes_b64"] = base64.b64encode(self.data).decode("ascii")
-            entry["redacted"] = self.redacted
-        return entry
 
 
 @dataclass

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inspector.render import json_output
 from inspector.smtp.capabilities import Capabilities, Capability
 from inspector.smtp.reply import ReplyParser
 
@@ -138,7 +139,7 @@ def test_size_superscript_digit_does_not_raise():
     # A server can send b"250 SIZE \xc2\xb2" (UTF-8 '²'): the parser must not crash.
     caps = caps_from_wire(b"250-mx\r\n250 SIZE \xc2\xb2\r\n")
     assert caps.size_limit is None
-    assert caps.to_json()["size"] is None
+    assert json_output.capabilities(caps)["size"] is None
 
 
 def test_size_non_ascii_digits_are_not_a_size():
@@ -227,7 +228,7 @@ def test_empty_reply_and_empty():
 def test_to_json_shape():
     caps = Capabilities.parse(["mx.example.com hi there", "SIZE 100", "AUTH=LOGIN",
                                "AUTH PLAIN", "XXXXXXXA", "X-EXPS GSSAPI NTLM"])
-    data = caps.to_json()
+    data = json_output.capabilities(caps)
     assert set(data) == {"domain", "keywords", "auth_mechanisms", "legacy_auth", "size",
                          "masked", "lines"}
     assert data["domain"] == "mx.example.com"
@@ -264,4 +265,4 @@ def test_size_param_ascii(param):
     caps = Capabilities.parse(["mx", f"SIZE {param}"])
     expected = int(param) if param and all("0" <= c <= "9" for c in param) else None
     assert caps.size_limit == expected
-    assert caps.to_json()["size"] == expected
+    assert json_output.capabilities(caps)["size"] == expected

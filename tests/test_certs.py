@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from inspector import certs
 from inspector.errors import UsageError
 from inspector.findings import Finding
+from inspector.render import json_output
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -551,11 +552,11 @@ def test_load_trust_anchors_system_store_returns_certificates():
 def test_to_json_round_trips(issuer, intermediate, cafile):
     report = analyze([leaf(issuer, sans=("DNS:" + SERVER, "IP:192.0.2.7")), intermediate], cafile,
                      servername="other.example")
-    data = report.to_json()
+    data = json_output.certificate_report(report)
     assert set(data) == {"servername", "hostname_match", "trusted", "trust_error", "chain"}
     assert json.loads(json.dumps(data)) == data
     assert set(data["chain"][0]) == set(certs.CertificateInfo.__dataclass_fields__)
     assert data["chain"][0]["sans"] == ["DNS:" + SERVER, "IP:192.0.2.7"]
     assert data["servername"] == "other.example" and data["hostname_match"] is False
     assert all(isinstance(f, Finding) for f in report.findings)
-    json.dumps([f.to_json() for f in report.findings])
+    json.dumps([json_output.finding(f) for f in report.findings])

@@ -125,3 +125,43 @@ def test_save_writes_json_and_text(lab_server, run_cli, tmp_path):
     [saved_text] = tmp_path.glob("*.txt")
     validate(json.loads(saved_json.read_text()))
     assert "<~ 221" in saved_text.read_text()
+
+
+def test_lab_command_serves_until_interrupted():
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from inspector.probes.session import ProbeConfig, run_probe
+
+    process = subprocess.Popen([sys.executable, "-m", "inspector", "lab", "--port", "0",
+                                "--fault", "strip-starttls"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = ""
+        while "Press Ctrl-C" not in banner:
+            line = process.stdout.readline()
+            assert line, f"lab exited early: {process.stderr.read()}"
+            banner += line
+        port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", banner).group(1))
+        assert "strip-starttls" in banner
+        result = run_probe(ProbeConfig(host="127.0.0.1", port=port, require_tls=False,
+                                       timeout=5.0))
+        assert "starttls-not-offered" in result.finding_ids
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "stopped" in stdout
+
+
+def test_lab_port_in_use_is_a_usage_error(run_cli):
+    from tests.scripted_server import ScriptedServer
+
+    with ScriptedServer(lambda conn, stop: None) as busy:
+        completed, _ = run_cli("lab", "--port", str(busy.port))
+
+    assert completed.returncode == 2
+    assert "cannot listen" in completed.stderr and "Traceback" not in completed.stderr

@@ -19,7 +19,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from inspector.errors import InspectorError, RemoteProtocolError
-from inspector.smtp.reply import HARD_LINE_LIMIT, HARD_LINES_PER_REPLY, Reply, ReplyParser
+from inspector.render import json_output
+from inspector.smtp.reply import (
+    HARD_LINE_LIMIT,
+    HARD_LINES_PER_REPLY,
+    Reply,
+    ReplyParser,
+)
 
 
 def parse_all(data: bytes, **limits) -> list[Reply]:
@@ -133,7 +139,7 @@ def test_receive_buffers_and_next_reply_parses_one_at_a_time():
 
 def test_reply_to_json_shape():
     (reply,) = parse_all(b"550-5.7.1 a\n550 b\r\n")
-    data = reply.to_json()
+    data = json_output.reply(reply)
     assert data["code"] == 550
     assert data["enhanced_code"] == "5.7.1"
     assert data["lines"] == ["550-5.7.1 a\n", "550 b\r\n"]
@@ -497,7 +503,7 @@ def test_arbitrary_bytes_never_lost_and_only_remote_errors(data, cuts, limits):
         assert reply.raw.endswith(b"\n")
         assert [line.separator == b"-" for line in reply.lines] == \
             [True] * (len(reply.lines) - 1) + [False]
-        reply.to_json()
+        json_output.reply(reply)
         reply.summary()
         reply.enhanced_code
         reply.code

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["LabCertificates", "make_lab_certificates", "DEFAULT_LAB_HOSTNAME"]
+__all__ = ["DEFAULT_LAB_HOSTNAME", "LabCertificates", "make_lab_certificates"]
 
 DEFAULT_LAB_HOSTNAME = "lab.smtp-inspector.test"
 LEAF_VALIDITY = _dt.timedelta(days=90)
@@ -65,7 +65,7 @@ def make_lab_certificates(hostname: str = DEFAULT_LAB_HOSTNAME) -> LabCertificat
     The leaf carries SAN ``DNS:<hostname>, DNS:localhost, IP:127.0.0.1,
     IP:::1``, the serverAuth EKU, and is valid from one hour ago for 90 days.
     """
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     not_before = now - BACKDATE
 
     ca_key = ec.generate_private_key(ec.SECP256R1())

@@ -9,19 +9,25 @@ from typing import TextIO
 
 from inspector.lab.server import DEMO_PASSWORD, DEMO_USER, FAULTS, LabServer
 
-__all__ = ["run_lab", "describe_lab"]
+__all__ = ["describe_lab", "run_lab"]
 
 
 def describe_lab(lab: LabServer) -> str:
     """How to connect to a running lab server, as printable text."""
-    target = f"{lab.host}:{lab.port}" if ":" not in lab.host else f"[{lab.host}]:{lab.port}"
+    target = (
+        f"{lab.host}:{lab.port}" if ":" not in lab.host else f"[{lab.host}]:{lab.port}"
+    )
     if lab.implicit_tls:
         mode = "implicit TLS (RFC 8314, TLS from the first byte, like port 465)"
         swaks_tls = "--tlsc"
     else:
         mode = "plaintext + STARTTLS (like port 25/587)"
         swaks_tls = "--tls"
-    fault = f"{lab.fault}: {FAULTS[lab.fault]}" if lab.fault else "none (well-behaved server)"
+    fault = (
+        f"{lab.fault}: {FAULTS[lab.fault]}"
+        if lab.fault
+        else "none (well-behaved server)"
+    )
     lines = [
         f"smtp-inspector lab server listening on {target}",
         f"  hostname : {lab.hostname}",
@@ -32,9 +38,11 @@ def describe_lab(lab: LabServer) -> str:
         "",
         "Try:",
         f"  smtp-inspector probe {target} --servername {lab.hostname} --cafile {lab.ca_path}",
-        f"  swaks --server {target} {swaks_tls} --tls-ca-path {lab.ca_path}"
-        f" --auth-user {DEMO_USER} --auth-password {DEMO_PASSWORD}"
-        f" --from {DEMO_USER} --to someone@lab.test",
+        (
+            f"  swaks --server {target} {swaks_tls} --tls-ca-path {lab.ca_path}"
+            f" --auth-user {DEMO_USER} --auth-password {DEMO_PASSWORD}"
+            f" --from {DEMO_USER} --to someone@lab.test"
+        ),
         "",
         "Press Ctrl-C to stop.",
     ]
@@ -63,7 +71,10 @@ def run_lab(
         return 2
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        print(f"smtp-inspector lab: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        print(
+            f"smtp-inspector lab: cannot listen on {host}:{port}: {reason}",
+            file=sys.stderr,
+        )
         return 2
 
     stop = threading.Event()

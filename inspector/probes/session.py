@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import threading
 import re
 import ssl
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field, replace
-
 from typing import TYPE_CHECKING
 
-from ..errors import InspectorError, ProtocolError, StepTimeout, TlsError, TransportError
+from ..errors import (
+    InspectorError,
+    ProtocolError,
+    StepTimeout,
+    TlsError,
+    TransportError,
+)
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsFacts
@@ -89,15 +94,6 @@ class Step:
     reply: Reply | None = None
     detail: str | None = None
 
-    def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "duration_ms": None if self.duration_ms is None else round(self.duration_ms, 3),
-            "reply": self.reply.to_json() if self.reply else None,
-            "detail": self.detail,
-        }
-
 
 @dataclass(frozen=True)
 class TlsSession:
@@ -110,10 +106,6 @@ class TlsSession:
     @classmethod
     def from_facts(cls, facts: TlsFacts) -> "TlsSession":
         return cls(facts.version, facts.cipher, facts.bits, facts.group, facts.alpn)
-
-    def to_json(self) -> dict:
-        return {"version": self.version, "cipher": self.cipher, "bits": self.bits,
-                "group": self.group, "alpn": self.alpn}
 
 
 @dataclass(frozen=True)
@@ -138,32 +130,6 @@ class ProbeResult:
     @property
     def finding_ids(self) -> set[str]:
         return {f.id for f in self.findings}
-
-    def to_json(self) -> dict:
-        cfg = self.config
-        return {
-            "schema": "smtp-inspector/probe/1",
-            "target": {
-                "host": cfg.host,
-                "port": cfg.port,
-                "address": self.peer_address,
-                "mode": cfg.mode,
-                "require_tls": cfg.require_tls,
-                "servername": cfg.expected_name,
-            },
-            "started_at": self.started_at,
-            "exit_code": int(self.exit_code),
-            "error": self.error,
-            "steps": [s.to_json() for s in self.steps],
-            "transcript": [e.to_json() for e in self.transcript],
-            "capabilities": {
-                "before_tls": self.capabilities_before.to_json() if self.capabilities_before else None,
-                "after_tls": self.capabilities_after.to_json() if self.capabilities_after else None,
-            },
-            "tls": self.tls.to_json() if self.tls else None,
-            "certificate": self.certificate.to_json() if self.certificate else None,
-            "findings": [f.to_json() for f in self.findings],
-        }
 
 
 class _StepFailed(Exception):

@@ -6,6 +6,7 @@ import textwrap
 
 from tabulate import tabulate
 
+from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
 from .teaching import STEP_NOTES
 
@@ -103,7 +104,12 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    return _table(rows, ["capability", "before TLS", "after TLS"])
+    table = _table(rows, ["capability", "before TLS", "after TLS"])
+    if before is None or after is None:
+        return table
+    added, removed = keyword_changes(before, after)
+    changes = [f"+{kw}" for kw in added] + [f"-{kw}" for kw in removed]
+    return table + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
 
 
 def render_tls(result) -> str:

@@ -108,13 +108,13 @@ class Capabilities:
     def plaintext_auth(self) -> tuple[str, ...]:
         return tuple(m for m in self.auth_mechanisms if m in PLAINTEXT_MECHANISMS)
 
-    def to_json(self) -> dict:
-        return {
-            "domain": self.domain,
-            "keywords": {item.keyword: list(item.params) for item in self.items if item.keyword},
-            "auth_mechanisms": list(self.auth_mechanisms),
-            "legacy_auth": self.legacy_auth,
-            "size": self.size_limit,
-            "masked": list(self.masked),
-            "lines": [item.line for item in self.items],
-        }
+
+def keyword_changes(before: Capabilities, after: Capabilities) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Keywords (added, removed) between two EHLO replies, in the order the server sent them.
+
+    RFC 3207 §4.2: after TLS the client must forget what it learned before, so
+    the difference is worth showing: AUTH appearing, STARTTLS going away.
+    """
+    added = tuple(kw for kw in after.keywords if kw not in before.keywords)
+    removed = tuple(kw for kw in before.keywords if kw not in after.keywords)
+    return added, removed

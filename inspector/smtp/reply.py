@@ -90,17 +90,6 @@ class Reply:
         first = self.lines[0]
         return (first.code + first.separator).decode("ascii", "backslashreplace") + first.text
 
-    def to_json(self) -> dict:
-        return {
-            "code": self.code,
-            "enhanced_code": self.enhanced_code,
-            "lines": [line.raw.decode("utf-8", "backslashreplace") for line in self.lines],
-            "anomalies": [
-                {"kind": a.kind, "line": a.line_index + 1, "evidence": a.evidence}
-                for a in self.anomalies
-            ],
-        }
-
 
 def _show(data: bytes, limit: int = 60) -> str:
     shown = repr(bytes(data[:limit]))

@@ -1,0 +1,186 @@
+"""``probe`` against small scripted servers for behaviours no real server shows on demand."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import time
+import warnings
+
+import pytest
+
+from inspector.exitcodes import ExitCode
+from inspector.findings import Severity
+from inspector.lab import make_lab_certificates
+from inspector.probes.session import STARTTLS, ProbeConfig, run_probe
+from tests.scripted_server import ScriptedServer
+
+HOSTNAME = "scripted.smtp-inspector.test"
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    certs = make_lab_certificates(HOSTNAME)
+    return certs.write(tmp_path_factory.mktemp("certs"))
+
+
+def server_context(certificates, *, legacy: bool = False) -> ssl.SSLContext:
+    _ca, cert, key = certificates
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if legacy:
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+    return context
+
+
+def lines(conn):
+    """Yield each command line the client sends (without CRLF)."""
+    buffer = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return
+        buffer += data
+        while b"\r\n" in buffer:
+            line, buffer = buffer.split(b"\r\n", 1)
+            yield line
+
+
+def smtp_server(replies, *, after_starttls=None):
+    """A script answering each verb from ``replies``; ``after_starttls(conn)`` takes over on STARTTLS."""
+    def script(conn, stop):
+        conn.sendall(b"220 scripted ESMTP\r\n")
+        for line in lines(conn):
+            verb = line.split(b" ")[0].upper().decode()
+            if verb == "STARTTLS" and after_starttls is not None:
+                after_starttls(conn)
+                return
+            conn.sendall(replies.get(verb, b"500 5.5.1 unknown\r\n"))
+            if verb == "QUIT":
+                return
+    return script
+
+
+def tls_continuation(context, replies):
+    def go(conn):
+        conn.sendall(b"220 2.0.0 go ahead\r\n")
+        try:
+            tls = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        for line in lines(tls):
+            verb = line.split(b" ")[0].upper().decode()
+            tls.sendall(replies.get(verb, b"500 5.5.1 unknown\r\n"))
+            if verb == "QUIT":
+                return
+    return go
+
+
+def probe(server, certificates, **overrides):
+    settings = dict(host=server.host, port=server.port, mode=STARTTLS, require_tls=True,
+                    servername=HOSTNAME, cafile=certificates[0], timeout=3.0, deadline=10.0)
+    settings.update(overrides)
+    return run_probe(ProbeConfig(**settings))
+
+
+QUIT = {"QUIT": b"221 2.0.0 bye\r\n"}
+EHLO_STARTTLS = {"EHLO": b"250-scripted\r\n250 STARTTLS\r\n", **QUIT}
+
+
+def test_ehlo_refused_falls_back_to_helo(certificates):
+    replies = {"EHLO": b"502 5.5.2 Error: command not recognized\r\n",
+               "HELO": b"250 scripted\r\n", **QUIT}
+    with ScriptedServer(smtp_server(replies)) as server:
+        result = probe(server, certificates, require_tls=False)
+
+    assert result.step("ehlo").status == "ok"
+    assert result.step("ehlo").detail.startswith("HELO fallback")
+    assert result.step("ehlo").reply.code == 250
+    assert result.finding_ids == {"ehlo-rejected", "starttls-not-offered"}
+    assert result.capabilities_before.keywords == ()
+    assert result.exit_code is ExitCode.OK
+    sent = b"".join(e.data for e in result.transcript if e.direction == "send")
+    assert sent.startswith(b"EHLO ") and b"\r\nHELO " in sent
+
+
+def test_ehlo_and_helo_refused_is_an_ehlo_failure(certificates):
+    replies = {"EHLO": b"550 go away\r\n", "HELO": b"550 go away\r\n", **QUIT}
+    with ScriptedServer(smtp_server(replies)) as server:
+        result = probe(server, certificates)
+
+    assert result.exit_code is ExitCode.EHLO
+    assert result.step("ehlo").status == "failed"
+
+
+def test_starttls_readvertised_inside_tls(certificates):
+    after = tls_continuation(server_context(certificates), EHLO_STARTTLS)
+    with ScriptedServer(smtp_server(EHLO_STARTTLS, after_starttls=after)) as server:
+        result = probe(server, certificates)
+
+    assert result.finding_ids == {"starttls-readvertised"}
+    assert result.capabilities_after.starttls
+    assert result.exit_code is ExitCode.OK
+
+
+def test_legacy_tls_version_is_reported(certificates):
+    context = server_context(certificates, legacy=True)
+    after = tls_continuation(context, {"EHLO": b"250 scripted\r\n", **QUIT})
+    with ScriptedServer(smtp_server(EHLO_STARTTLS, after_starttls=after)) as server:
+        result = probe(server, certificates)
+
+    assert result.tls.version in ("TLSv1", "TLSv1.1")
+    assert "tls-legacy-version" in result.finding_ids
+    assert result.exit_code is ExitCode.OK
+
+
+def test_reset_during_tls_handshake(certificates):
+    def reset(conn):
+        conn.sendall(b"220 2.0.0 go ahead\r\n")
+        conn.recv(4096)  # the ClientHello
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    with ScriptedServer(smtp_server(EHLO_STARTTLS, after_starttls=reset)) as server:
+        started = time.monotonic()
+        result = probe(server, certificates)
+
+    assert time.monotonic() - started < 3
+    assert result.exit_code is ExitCode.TLS
+    assert result.finding_ids == {"tls-handshake-failed"}
+    evidence = result.findings[0].evidence
+    assert "reset" in evidence or "closed" in evidence
+    assert result.step("quit") is None  # nothing more is sent on a dead connection
+
+
+def test_cleartext_after_starttls_220_in_a_later_segment(certificates):
+    def late_cleartext(conn):
+        conn.sendall(b"220 2.0.0 go ahead\r\n")
+        time.sleep(0.1)
+        conn.sendall(b"250-injected\r\n250 AUTH PLAIN\r\n")
+        time.sleep(2)
+
+    with ScriptedServer(smtp_server(EHLO_STARTTLS, after_starttls=late_cleartext)) as server:
+        result = probe(server, certificates)
+
+    assert result.exit_code is ExitCode.TLS
+    assert {"response-injection", "tls-handshake-failed"} <= result.finding_ids
+    injection = [f for f in result.findings if f.id == "response-injection"][0]
+    assert "250-injected" in injection.evidence
+    assert injection.severity is Severity.ERROR
+
+
+def test_ipv6_loopback(lab_server):
+    server = lab_server(host="::1")
+    result = run_probe(ProbeConfig(host="::1", port=server.port, servername=server.hostname,
+                                   cafile=server.ca_path, timeout=5.0))
+
+    assert result.exit_code is ExitCode.OK, result.error
+    assert result.peer_address.startswith("[::1]:")
+    assert result.step("ehlo").reply is not None
+    sent = [e.data for e in result.transcript if e.direction == "send"]
+    assert sent[0] == b"EHLO [IPv6:::1]\r\n"
