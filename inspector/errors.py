@@ -60,4 +60,12 @@ class ConnectionClosed(TransportError):
 
 
 class TlsError(TransportError):
-    """The TLS handshake or a TLS record failed."""
+    """The TLS handshake or a TLS record failed.
+
+    ``non_tls_prefix`` holds what the server sent instead of TLS records, when
+    it answered the ClientHello with something else (e.g. plaintext SMTP).
+    """
+
+    def __init__(self, message: str, *, non_tls_prefix: bytes = b"") -> None:
+        super().__init__(message)
+        self.non_tls_prefix = non_tls_prefix

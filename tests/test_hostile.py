@@ -6,9 +6,11 @@ memory (ru_maxrss of the child) are those of a user's run.
 
 from __future__ import annotations
 
-import resource
+import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 import pytest
@@ -51,15 +53,28 @@ def closes_mid_reply(conn, stop):
 
 
 def run_probe_process(port, *extra, timeout=30):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", "inspector", "probe", f"127.0.0.1:{port}", "--starttls",
-         "--no-require-tls", *extra],
-        capture_output=True, text=True, timeout=timeout)
-    elapsed = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return completed, elapsed, max(peak, before)
+    """Run the CLI; return (completed, wall seconds, peak RSS in KiB of that child alone).
+
+    ``os.wait4`` reports the child's own ru_maxrss (RUSAGE_CHILDREN would be the
+    maximum over every child this test process ever reaped).
+    """
+    command = [sys.executable, "-m", "inspector", "probe", f"127.0.0.1:{port}", "--starttls",
+               "--no-require-tls", *extra]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        killer = threading.Timer(timeout, process.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            killer.cancel()
+        elapsed = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        completed = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
+    return completed, elapsed, usage.ru_maxrss
 
 
 @pytest.mark.parametrize("script,args,limit,message", [

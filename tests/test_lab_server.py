@@ -641,8 +641,8 @@ def test_run_lab_foreground(sig, implicit):
         ca_path = ca_line.split(":", 1)[1].strip()
         assert Path(ca_path).is_file()
         assert (
-            f"smtp-inspector probe 127.0.0.1:{port} --servername {LAB_HOST} --cafile {ca_path}"
-            in text
+            f"smtp-inspector probe 127.0.0.1:{port}{' --implicit-tls' if implicit else ''}"
+            f" --servername {LAB_HOST} --cafile {ca_path}" in text
         )
         assert f"swaks --server 127.0.0.1:{port} " in text
         assert ("--tlsc" if implicit else "--tls ") in text

@@ -20,9 +20,11 @@ def describe_lab(lab: LabServer) -> str:
     if lab.implicit_tls:
         mode = "implicit TLS (RFC 8314, TLS from the first byte, like port 465)"
         swaks_tls = "--tlsc"
+        probe_mode = " --implicit-tls"
     else:
         mode = "plaintext + STARTTLS (like port 25/587)"
         swaks_tls = "--tls"
+        probe_mode = ""
     fault = (
         f"{lab.fault}: {FAULTS[lab.fault]}"
         if lab.fault
@@ -37,7 +39,7 @@ def describe_lab(lab: LabServer) -> str:
         f"  lab CA   : {lab.ca_path}",
         "",
         "Try:",
-        f"  smtp-inspector probe {target} --servername {lab.hostname} --cafile {lab.ca_path}",
+        f"  smtp-inspector probe {target}{probe_mode} --servername {lab.hostname} --cafile {lab.ca_path}",
         (
             f"  swaks --server {target} {swaks_tls} --tls-ca-path {lab.ca_path}"
             f" --auth-user {DEMO_USER} --auth-password {DEMO_PASSWORD}"

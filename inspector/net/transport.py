@@ -19,6 +19,7 @@ import contextlib
 import socket
 import ssl
 import time
+import warnings
 from dataclasses import dataclass
 
 from ..errors import (
@@ -30,7 +31,7 @@ from ..errors import (
     TlsError,
     TransportError,
 )
-from ..tls.records import HandshakeFacts, looks_like_tls, read_handshake_facts
+from ..tls.records import looks_like_tls, read_handshake_facts
 
 _RECV_SIZE = 65536
 #: How much of the server's handshake bytes we keep for inspection.
@@ -38,7 +39,7 @@ _HANDSHAKE_CAPTURE = 256 * 1024
 
 
 @dataclass(frozen=True)
-class TlsFacts:
+class TlsSession:
     """What the handshake negotiated, as the ssl module and the raw records tell it."""
 
     version: str                  #: "TLSv1.3", "TLSv1.2", ...
@@ -46,7 +47,33 @@ class TlsFacts:
     bits: int | None
     group: str | None             #: key exchange group, read from the ServerHello/ServerKeyExchange
     alpn: str | None
+
+
+@dataclass(frozen=True)
+class TlsFacts:
+    session: TlsSession
     chain_der: tuple[bytes, ...]  #: certificates as sent, leaf first
+
+
+def inspection_context() -> ssl.SSLContext:
+    """A client context that completes handshakes with anything, so the certificate can be judged.
+
+    Trust and hostname are checked afterwards by :mod:`inspector.certs`, which
+    reports why a chain fails instead of only refusing it. Old protocol
+    versions stay possible so that a server offering only them is reported
+    (tls-legacy-version) rather than unreachable.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        pass
+    return context
 
 
 def _translated_oserror(exc: OSError, action: str, connecting: bool) -> TransportError:
@@ -159,23 +186,17 @@ class Connection:
                 self._flush(until)
         except InspectorError as exc:
             if captured and not looks_like_tls(bytes(captured)):
-                error = TlsError(
-                    f"the server answered the ClientHello with non-TLS bytes: {bytes(captured[:60])!r}")
-                error.non_tls_prefix = bytes(captured[:512])
-                raise error from exc
+                raise TlsError(
+                    f"the server answered the ClientHello with non-TLS bytes: {bytes(captured[:60])!r}",
+                    non_tls_prefix=bytes(captured[:512])) from exc
             raise
         self._tls = tls
-        facts: HandshakeFacts = read_handshake_facts(bytes(captured))
+        facts = read_handshake_facts(bytes(captured))
         chain = _peer_chain(tls)
         name, _protocol, bits = tls.cipher() or ("", "", None)
-        return TlsFacts(
-            version=tls.version() or "unknown",
-            cipher=name,
-            bits=bits,
-            group=facts.group,
-            alpn=tls.selected_alpn_protocol(),
-            chain_der=chain,
-        )
+        session = TlsSession(version=tls.version() or "unknown", cipher=name, bits=bits,
+                             group=facts.group, alpn=tls.selected_alpn_protocol())
+        return TlsFacts(session=session, chain_der=chain)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

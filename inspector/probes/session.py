@@ -12,23 +12,15 @@ from __future__ import annotations
 import datetime
 import importlib
 import re
-import ssl
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from ..errors import (
-    InspectorError,
-    ProtocolError,
-    StepTimeout,
-    TlsError,
-    TransportError,
-)
+from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
-from ..net.transport import Connection, TlsFacts
+from ..net.transport import Connection, TlsSession, inspection_context
 from ..smtp import commands
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
@@ -96,19 +88,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class TlsSession:
-    version: str
-    cipher: str
-    bits: int | None
-    group: str | None
-    alpn: str | None
-
-    @classmethod
-    def from_facts(cls, facts: TlsFacts) -> "TlsSession":
-        return cls(facts.version, facts.cipher, facts.bits, facts.group, facts.alpn)
-
-
-@dataclass(frozen=True)
 class ProbeResult:
     config: ProbeConfig
     started_at: str
@@ -118,7 +97,7 @@ class ProbeResult:
     capabilities_before: Capabilities | None
     capabilities_after: Capabilities | None
     tls: TlsSession | None
-    certificate: "CertificateReport | None"
+    certificate: CertificateReport | None
     findings: tuple[Finding, ...]
     exit_code: ExitCode
     error: str | None
@@ -147,7 +126,8 @@ class _Session:
     caps_before: Capabilities | None = None
     caps_after: Capabilities | None = None
     tls: TlsSession | None = None
-    certificate: "CertificateReport | None" = None
+    chain_der: tuple[bytes, ...] = ()
+    certificate: CertificateReport | None = None
     exit_code: ExitCode | None = None
     error: str | None = None
     alive: bool = False
@@ -281,38 +261,34 @@ class _Session:
         cfg = self.config
         self._begin("tls-handshake", f"TLS handshake, SNI {cfg.expected_name}")
         try:
-            facts = self.connection.start_tls(_client_context(), cfg.expected_name,
+            facts = self.connection.start_tls(inspection_context(), cfg.expected_name,
                                               until=self._until())
-        except TlsError as exc:
-            prefix = getattr(exc, "non_tls_prefix", None)
+        except InspectorError as exc:
+            self.alive = False
+            prefix = getattr(exc, "non_tls_prefix", b"")
             if prefix:
-                self.transcript.received(prefix, tls=False, step="tls-handshake")
+                self.transcript.received(prefix, tls=False, step=self._step)
                 self._finding("response-injection",
                               f"non-TLS bytes where the TLS handshake should begin: {prefix[:80]!r}")
-            self._finding("tls-handshake-failed", str(exc))
-            self.alive = False
-            self._fail(str(exc))
-        except InspectorError as exc:
-            self._finding("tls-handshake-failed", str(exc))
-            self.alive = False
-            self._fail(str(exc))
+            self._finding("tls-handshake-failed", self._explain(exc))
+            self._fail(self._explain(exc))
         if self.config.mode == STARTTLS:
             self.smtp.tls_established()
         else:
             self.smtp.implicit_tls_established()
-        self.tls = TlsSession.from_facts(facts)
-        self._facts = facts
-        if facts.version in LEGACY_TLS_VERSIONS:
-            self._finding("tls-legacy-version", f"negotiated {facts.version} with {facts.cipher}")
-        group = f", group {facts.group}" if facts.group else ""
-        self._end(OK, detail=f"{facts.version}, {facts.cipher} ({facts.bits} bits){group}")
+        self.tls, self.chain_der = facts.session, facts.chain_der
+        tls = facts.session
+        if tls.version in LEGACY_TLS_VERSIONS:
+            self._finding("tls-legacy-version", f"negotiated {tls.version} with {tls.cipher}")
+        group = f", group {tls.group}" if tls.group else ""
+        self._end(OK, detail=f"{tls.version}, {tls.cipher} ({tls.bits} bits){group}")
 
     def _certificate(self) -> None:
         cfg = self.config
         self._begin("certificate", f"checking the certificate for {cfg.expected_name}")
         from ..certs import analyze_chain
 
-        report = analyze_chain(list(self._facts.chain_der), cfg.expected_name, cafile=cfg.cafile)
+        report = analyze_chain(list(self.chain_der), cfg.expected_name, cafile=cfg.cafile)
         cert_findings = list(report.findings)
         if cfg.insecure:
             cert_findings = [replace(f, severity=Severity.WARNING) if f.severity is Severity.ERROR
@@ -489,27 +465,6 @@ def _preload(module: str) -> None:
     lock makes a later plain ``import`` wait for it, never run it twice.
     """
     threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
-
-
-def _client_context() -> ssl.SSLContext:
-    """A context that completes handshakes with anything, so the certificate can be judged.
-
-    Trust and hostname are checked afterwards by :mod:`inspector.certs`, which
-    reports why a chain fails instead of just refusing it. Old protocol
-    versions stay possible so that a server offering only them is reported
-    (tls-legacy-version) rather than unreachable.
-    """
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1
-        context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        pass
-    return context
 
 
 def _address(addr) -> str:
