@@ -6,11 +6,9 @@ memory (ru_maxrss of the child) are those of a user's run.
 
 from __future__ import annotations
 
-import os
+import re
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 import pytest
@@ -53,28 +51,16 @@ def closes_mid_reply(conn, stop):
 
 
 def run_probe_process(port, *extra, timeout=30):
-    """Run the CLI; return (completed, wall seconds, peak RSS in KiB of that child alone).
-
-    ``os.wait4`` reports the child's own ru_maxrss (RUSAGE_CHILDREN would be the
-    maximum over every child this test process ever reaped).
-    """
-    command = [sys.executable, "-m", "inspector", "probe", f"127.0.0.1:{port}", "--starttls",
-               "--no-require-tls", *extra]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.monotonic()
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
-        killer = threading.Timer(timeout, process.kill)
-        killer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            killer.cancel()
-        elapsed = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        completed = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
-    return completed, elapsed, usage.ru_maxrss
+    """Run the CLI; return (completed, wall seconds, peak memory of the inspector in KiB)."""
+    command = [sys.executable, "-m", "tests.peak_memory", "probe", f"127.0.0.1:{port}",
+               "--starttls", "--no-require-tls", *extra]
+    started = time.monotonic()
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    elapsed = time.monotonic() - started
+    peak = re.search(r"PEAK_KB (\d+)", completed.stderr)
+    assert peak, completed.stderr
+    completed.stderr = completed.stderr.replace(peak.group(0), "")
+    return completed, elapsed, int(peak.group(1))
 
 
 @pytest.mark.parametrize("script,args,limit,message", [

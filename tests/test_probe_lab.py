@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from inspector.exitcodes import ExitCode
 from inspector.findings import Severity
 from inspector.probes.session import IMPLICIT, STARTTLS, ProbeConfig, run_probe

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -109,10 +110,25 @@ class Connection:
         Raises:
             ConnectFailed, StepTimeout, DeadlineExceeded
         """
-        with _translated("connecting", until, deadline, connecting=True):
-            sock = socket.create_connection((host, port), timeout=_remaining(until, deadline))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(sock, deadline=deadline)
+        with _translated("resolving the host name", until, deadline, connecting=True):
+            addresses = _resolve(host, port, until, deadline)
+        last_error: InspectorError = ConnectFailed(f"no address found for {host}")
+        for family, kind, proto, _name, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            try:
+                with _translated("connecting", until, deadline, connecting=True):
+                    sock.settimeout(_remaining(until, deadline))
+                    sock.connect(address)
+            except (StepTimeout, DeadlineExceeded):
+                sock.close()
+                raise  # the step's time is spent: trying the next address would overrun it
+            except InspectorError as exc:
+                sock.close()
+                last_error = exc  # refused or unreachable: try the next address
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return cls(sock, deadline=deadline)
+        raise last_error
 
     @property
     def secure(self) -> bool:
@@ -217,6 +233,32 @@ class Connection:
             if capture is not None and len(capture) < _HANDSHAKE_CAPTURE:
                 capture += data
         return data
+
+
+def _resolve(host: str, port: int, until: float, deadline: float) -> list:
+    """getaddrinfo bounded by the step and the deadline (it has no timeout of its own).
+
+    The lookup runs in a daemon thread; if it outlives the time left, the
+    thread is abandoned and the step times out.
+    """
+    if _is_ip(host):
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: dict = {}
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    thread.start()
+    thread.join(_remaining(until, deadline))
+    if thread.is_alive():
+        raise TimeoutError(f"resolving {host} did not finish in time")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def _peer_chain(tls: ssl.SSLObject) -> tuple[bytes, ...]:
