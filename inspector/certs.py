@@ -165,7 +165,7 @@ def _san_strings(san: x509.SubjectAlternativeName | None) -> tuple[str, ...]:
         elif isinstance(general_name, x509.UniformResourceIdentifier):
             out.append(f"URI:{general_name.value}")
         elif isinstance(general_name, x509.DirectoryName):
-            out.append(f"dirName:{_name_string(lambda: general_name.value)}")
+            out.append(f"dirName:{_name_string(lambda name=general_name: name.value)}")
         elif isinstance(general_name, x509.RegisteredID):
             out.append(f"RID:{general_name.value.dotted_string}")
         elif isinstance(general_name, x509.OtherName):
@@ -578,7 +578,7 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
         if leaf_info.self_signed:
             collector.add("cert-self-signed", f"leaf {leaf_info.subject} is its own issuer")
 
-    for (index, cert), info in zip(sent, infos):
+    for (index, cert), info in zip(sent, infos, strict=True):
         _check_validity(collector, index, cert, now)
         _check_key(collector, index, cert, info)
         if _uses_weak_hash(cert) and not (index > 0 and info.self_signed):

@@ -113,7 +113,7 @@ def test_auth_mechanisms(lines, mechanisms, plaintext):
     caps = Capabilities.parse(["mx.example", *lines])
     assert caps.auth_mechanisms == mechanisms
     assert caps.plaintext_auth == plaintext
-    assert caps.legacy_auth == any(l.upper().startswith("AUTH=") for l in lines)
+    assert caps.legacy_auth == any(line.upper().startswith("AUTH=") for line in lines)
 
 
 @pytest.mark.parametrize("line, size", [

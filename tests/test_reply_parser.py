@@ -478,7 +478,7 @@ def test_well_formed_replies_roundtrip_any_split(expected, cuts):
         got += parser.feed(chunk)
     assert parser.buffered == b""
     assert len(got) == len(expected)
-    for reply, (code, texts, raw) in zip(got, expected):
+    for reply, (code, texts, raw) in zip(got, expected, strict=True):
         assert reply.code == code
         assert reply.texts == texts
         assert reply.raw == raw
@@ -505,5 +505,4 @@ def test_arbitrary_bytes_never_lost_and_only_remote_errors(data, cuts, limits):
             [True] * (len(reply.lines) - 1) + [False]
         json_output.reply(reply)
         reply.summary()
-        reply.enhanced_code
-        reply.code
+        _ = (reply.enhanced_code, reply.code)

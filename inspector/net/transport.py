@@ -91,7 +91,7 @@ def _translated_oserror(exc: OSError, action: str, connecting: bool) -> Transpor
 
 
 class Connection:
-    """A connected socket, optionally switched to TLS. Owns nothing but itself."""
+    """One connected socket, optionally switched to TLS; ``close()`` releases it."""
 
     def __init__(self, sock: socket.socket, *, deadline: float) -> None:
         self._sock = sock
@@ -126,8 +126,13 @@ class Connection:
                 sock.close()
                 last_error = exc  # refused or unreachable: try the next address
                 continue
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return cls(sock, deadline=deadline)
+            try:
+                with _translated("connecting", until, deadline, connecting=True):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    return cls(sock, deadline=deadline)
+            except InspectorError:  # reset between connect() and getpeername()
+                sock.close()
+                raise
         raise last_error
 
     @property
@@ -198,7 +203,7 @@ class Connection:
                         data = self._fill(until, capture=captured)
                         if not data:
                             raise ConnectionClosed(
-                                "the server closed the connection during the TLS handshake")
+                                "the server closed the connection during the TLS handshake") from None
                 self._flush(until)
         except InspectorError as exc:
             if captured and not looks_like_tls(bytes(captured)):

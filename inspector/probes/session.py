@@ -175,14 +175,14 @@ class _Session:
 
     def _greeting(self) -> None:
         self._begin("greeting", "waiting for the server's greeting")
-        first_byte: list[float] = []
-        event = self._next_event(first_byte=first_byte)
+        event = self._next_event()
         if not isinstance(event, Greeting):
             self._fail(f"expected a greeting, got {_describe(event)}")
         reply = event.reply
         elapsed = time.monotonic() - self._step_started
         if elapsed >= self.config.greeting_delay_warning:
-            pause = elapsed - (first_byte[0] - self._step_started) if first_byte else 0.0
+            chunks = [e.t for e in self.transcript.entries if e.step == "greeting" and e.direction == "recv"]
+            pause = chunks[-1] - chunks[0]
             how = (f"; {pause:.2f} s passed between its first byte and its last line "
                    "(a pregreet pause)") if pause >= 1.0 and len(reply.lines) > 1 else ""
             self._finding("greeting-delayed", f"greeting complete after {elapsed:.2f} s{how}")
@@ -307,7 +307,7 @@ class _Session:
         self._end(OK, detail=detail + (" (--insecure)" if cfg.insecure and not report.trusted else ""))
 
     def _quit(self) -> None:
-        if not self.alive or self.connection is None:
+        if not self.alive or self.connection is None or time.monotonic() >= self.deadline:
             return
         self._begin("quit", "ending the session")
         try:
@@ -350,7 +350,7 @@ class _Session:
                        reply=event.reply)
         return event
 
-    def _next_event(self, *, until: float | None = None, first_byte: list | None = None):
+    def _next_event(self, *, until: float | None = None):
         until = until or self._until()
         try:
             while True:
@@ -358,8 +358,6 @@ class _Session:
                 if event is NEED_DATA:
                     data = self.connection.recv(until=until)
                     if data:
-                        if first_byte is not None and not first_byte:
-                            first_byte.append(time.monotonic())
                         self.transcript.received(data, tls=self.smtp.secure, step=self._step)
                     self.smtp.receive_data(data)
                     continue
