@@ -51,6 +51,34 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]
     return host, int(port_text)
 
 
+def check_host_name(name: str, what: str) -> str:
+    """A DNS name (IDNA-encodable, RFC 1035 §2.3.4 lengths) or an IP address; else UsageError."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+        return name
+    except ValueError:
+        pass
+    try:
+        ascii_name = name.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise UsageError(f"{what} {name!r} is not a valid host name") from None
+    labels = ascii_name.split(".")
+    if (not ascii_name or len(ascii_name) > 253
+            or not all(label and all(ch.isalnum() or ch in "-_" for ch in label) for label in labels)):
+        raise UsageError(f"{what} {name!r} is not a valid host name")
+    return name
+
+
+def check_ehlo_name(name: str) -> str:
+    """RFC 5321 §4.1.1.1: EHLO takes a domain or an address literal like [192.0.2.1]."""
+    if name.startswith("[") and name.endswith("]") and name[1:-1] and all(
+            ch.isalnum() or ch in ".:-" for ch in name[1:-1]):
+        return name
+    return check_host_name(name, "--ehlo")
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -135,6 +163,11 @@ def _probe_config(args):
     from .probes.session import IMPLICIT, STARTTLS, ProbeConfig
 
     host, port = parse_target(args.target)
+    check_host_name(host, "host")
+    if args.servername is not None:
+        check_host_name(args.servername, "--servername")
+    if args.ehlo is not None:
+        check_ehlo_name(args.ehlo)
     mode = args.mode or (IMPLICIT if port in IMPLICIT_TLS_PORTS else STARTTLS)
     require_tls = args.require_tls
     if require_tls is None:

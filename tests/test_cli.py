@@ -43,6 +43,11 @@ def test_parse_target_rejects(text):
     (("probe", "127.0.0.1", "--cafile", "/nonexistent/ca.pem"), "CA file"),
     (("probe", "127.0.0.1", "--timeout", "-1"), "timeout"),
     (("lab", "--fault", "no-such-fault"), "unknown fault"),
+    (("probe", "127.0.0.1", "--servername", "bad name"), "not a valid host name"),
+    (("probe", "127.0.0.1", "--servername", "x" * 64 + ".example"), "not a valid host name"),
+    (("probe", "a..b:25"), "not a valid host name"),
+    (("probe", "127.0.0.1", "--ehlo", "two words"), "--ehlo"),
+    (("probe", "127.0.0.1", "--ehlo", "x\r\nRSET"), "--ehlo"),
     (("probe", "127.0.0.1", "--save", "/proc/forbidden"), "--save"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(run_cli, args, needle):
@@ -165,3 +170,29 @@ def test_lab_port_in_use_is_a_usage_error(run_cli):
 
     assert completed.returncode == 2
     assert "cannot listen" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_ctrl_c_keeps_the_transcript_and_exits_130():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.scripted_server import ScriptedServer
+
+    def slow(conn, stop):
+        conn.sendall(b"220-slow.example ESMTP\r\n")
+        stop.wait(10)
+
+    with ScriptedServer(slow) as server:
+        process = subprocess.Popen([sys.executable, "-m", "inspector", "probe",
+                                    f"127.0.0.1:{server.port}", "--starttls"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert "<- 220-slow.example ESMTP" in stdout
+    assert stdout.strip().splitlines()[-1] == "Result: exit 130 (interrupted): greeting: interrupted"

@@ -190,7 +190,10 @@ class Connection:
         """
         self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         sni = server_hostname if server_hostname and not _is_ip(server_hostname) else None
-        tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=sni)
+        try:
+            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=sni)
+        except (ValueError, UnicodeError) as exc:
+            raise TlsError(f"cannot use {sni!r} as the TLS server name: {exc}") from None
         captured = bytearray()
         try:
             with _translated("in the TLS handshake", until, self.deadline):
@@ -255,6 +258,8 @@ def _resolve(host: str, port: int, until: float, deadline: float) -> list:
             outcome["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             outcome["error"] = exc
+        except UnicodeError as exc:  # the idna codec refuses the name
+            outcome["error"] = ConnectFailed(f"{host!r} is not a valid host name: {exc}")
 
     thread = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
     thread.start()

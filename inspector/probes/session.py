@@ -155,6 +155,12 @@ class _Session:
                               "ran without TLS", severity=Severity.INFO)
         except _StepFailed:
             pass
+        except KeyboardInterrupt:
+            # Ctrl-C: keep everything recorded so far and say where it stopped.
+            self.alive = False
+            if self._step and (not self.steps or self.steps[-1].name != self._step):
+                self._end(FAILED, detail="interrupted")
+            self.exit_code, self.error = ExitCode.INTERRUPTED, f"{self._step}: interrupted"
         finally:
             self._quit()
             if self.connection is not None:
