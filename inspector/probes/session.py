@@ -10,9 +10,7 @@ the caller: every error becomes a failed step, a finding, and an exit code.
 from __future__ import annotations
 
 import datetime
-import importlib
 import re
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -345,6 +343,9 @@ class _Session:
         try:
             data = self.smtp.send(command)
             self.connection.send(data, until=until)
+        except TransportError as exc:
+            self.alive = False
+            self._fail(self._explain(exc))
         except InspectorError as exc:
             self._fail(str(exc))
         self.transcript.sent(data, tls=self.smtp.secure, step=self._step)
@@ -456,19 +457,7 @@ class _Session:
 
 def run_probe(config: ProbeConfig) -> ProbeResult:
     """Run one session against the target; never raises for network or protocol trouble."""
-    if config.mode != PLAIN:
-        _preload("inspector.certs")
     return _Session(config).run()
-
-
-def _preload(module: str) -> None:
-    """Import a heavy module in the background while the session waits on the network.
-
-    cryptography's import costs more than a whole loopback session; started
-    here it overlaps with connect, greeting and handshake waits. The import
-    lock makes a later plain ``import`` wait for it, never run it twice.
-    """
-    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
 
 
 def _address(addr) -> str:
