@@ -150,3 +150,24 @@ def test_cli_json_against_postfix(mail_lab, run_cli):
     assert completed.returncode == 0, completed.stderr
     assert document["target"]["mode"] == "starttls" and document["target"]["require_tls"] is True
     assert [step["name"] for step in document["steps"]] == STARTTLS_STEPS
+
+
+def test_capabilities_agree_with_smtplib(mail_lab):
+    """smtplib, an independent EHLO parser, sees the same keywords and mechanisms."""
+    import smtplib
+    import ssl
+
+    result = probe(mail_lab, mail_lab.ports["submission"])
+    context = ssl.create_default_context(cafile=mail_lab.cafile)
+    context.check_hostname = False
+    with smtplib.SMTP(mail_lab.host, mail_lab.ports["submission"], timeout=10) as client:
+        client.ehlo("[127.0.0.1]")
+        before = dict(client.esmtp_features)
+        client.starttls(context=context)
+        client.ehlo("[127.0.0.1]")
+        after = dict(client.esmtp_features)
+
+    assert set(result.capabilities_before.keywords) == {k.upper() for k in before}
+    assert set(result.capabilities_after.keywords) == {k.upper() for k in after}
+    assert list(result.capabilities_after.auth_mechanisms) == after["auth"].split()
+    assert result.capabilities_after.size_limit == int(after["size"])

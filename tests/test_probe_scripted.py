@@ -184,3 +184,74 @@ def test_ipv6_loopback(lab_server):
     assert result.step("ehlo").reply is not None
     sent = [e.data for e in result.transcript if e.direction == "send"]
     assert sent[0] == b"EHLO [IPv6:::1]\r\n"
+
+
+def test_replies_split_into_many_segments_parse_like_one(certificates):
+    """Each greeting byte and each EHLO line in its own TCP segment, with pauses.
+
+    nmap reads one line per recv() and sslyze 5 one recv() per step; both lose
+    step here. The transcript must also hold exactly the bytes the server sent.
+    """
+    sent_by_server = bytearray()
+    ehlo = [b"250-split.example\r\n", b"250-PIPELINING\r\n", b"250-SIZE 1000\r\n",
+            b"250-AUTH=LOGIN\r\n", b"250-AUTH PLAIN LOGIN\r\n", b"250 8BITMIME\r\n"]
+
+    def script(conn, stop):
+        for byte in b"220 split.example ESMTP\r\n":
+            conn.sendall(bytes([byte]))
+            sent_by_server.append(byte)
+            time.sleep(0.002)
+        for line in lines(conn):
+            if line.startswith(b"EHLO"):
+                for part in ehlo:
+                    conn.sendall(part)
+                    sent_by_server.extend(part)
+                    time.sleep(0.02)
+            elif line == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                sent_by_server.extend(b"221 bye\r\n")
+                return
+
+    with ScriptedServer(script) as server:
+        result = probe(server, certificates, require_tls=False)
+
+    caps = result.capabilities_before
+    assert result.step("greeting").reply.texts == ("split.example ESMTP",)
+    assert caps.keywords == ("PIPELINING", "SIZE", "AUTH=", "AUTH", "8BITMIME")
+    assert caps.auth_mechanisms == ("LOGIN", "PLAIN") and caps.legacy_auth
+    assert caps.size_limit == 1000
+    assert result.finding_ids == {"starttls-not-offered", "auth-before-tls"}
+    received = b"".join(e.data for e in result.transcript if e.direction == "recv")
+    assert received == bytes(sent_by_server)
+    assert len([e for e in result.transcript if e.direction == "recv"]) > 10
+
+
+@pytest.mark.parametrize("greeting", [b"554 5.7.1 no service for you\r\n",
+                                      b"421 4.3.2 busy, try later\r\n"])
+def test_rejecting_greeting(certificates, greeting):
+    def script(conn, stop):
+        conn.sendall(greeting)
+        for line in lines(conn):
+            if line == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+
+    with ScriptedServer(script) as server:
+        result = probe(server, certificates)
+
+    assert result.exit_code is ExitCode.GREETING
+    assert result.finding_ids == {"greeting-rejected"}
+    # RFC 5321 §3.1: after a 554 greeting the client should still send QUIT.
+    assert result.step("quit").reply.code == 221
+
+
+def test_bare_lf_in_ehlo_is_reported_but_not_fatal(certificates):
+    replies = {"EHLO": b"250-lenient.example\n250 SIZE 10\r\n", **QUIT}
+    with ScriptedServer(smtp_server(replies)) as server:
+        result = probe(server, certificates, require_tls=False)
+
+    assert result.step("ehlo").status == "ok"
+    assert result.capabilities_before.size_limit == 10
+    malformed = [f for f in result.findings if f.id == "reply-malformed"]
+    assert len(malformed) == 1 and malformed[0].evidence.startswith("bare-lf")
+    assert result.exit_code is ExitCode.OK
