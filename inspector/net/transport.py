@@ -189,7 +189,7 @@ class Connection:
             ConnectionClosed, StepTimeout, DeadlineExceeded
         """
         self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        sni = server_hostname if server_hostname and not _is_ip(server_hostname) else None
+        sni = server_hostname if server_hostname and not is_ip_address(server_hostname) else None
         try:
             tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=sni)
         except (ValueError, UnicodeError) as exc:
@@ -249,7 +249,7 @@ def _resolve(host: str, port: int, until: float, deadline: float) -> list:
     The lookup runs in a daemon thread; if it outlives the time left, the
     thread is abandoned and the step times out.
     """
-    if _is_ip(host):
+    if is_ip_address(host):
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     outcome: dict = {}
 
@@ -295,7 +295,8 @@ def _as_der(cert) -> bytes:
     return cert.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
 
 
-def _is_ip(name: str) -> bool:
+def is_ip_address(name: str) -> bool:
+    """True for an IPv4 or IPv6 literal (RFC 6066 §3: no SNI for those)."""
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, name)

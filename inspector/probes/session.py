@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
-from ..net.transport import Connection, TlsSession, inspection_context
+from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
 from ..smtp import commands
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
@@ -263,7 +263,8 @@ class _Session:
 
     def _tls_handshake(self) -> None:
         cfg = self.config
-        self._begin("tls-handshake", f"TLS handshake, SNI {cfg.expected_name}")
+        sni = "no SNI for an IP address" if is_ip_address(cfg.expected_name) else f"SNI {cfg.expected_name}"
+        self._begin("tls-handshake", f"TLS handshake, {sni}")
         try:
             facts = self.connection.start_tls(inspection_context(), cfg.expected_name,
                                               until=self._until())
