@@ -15,7 +15,7 @@ class ScriptedServer:
     def __init__(self, script, host: str = "127.0.0.1") -> None:
         self._script = script
         self._listener = socket.create_server((host, 0))
-        self._listener.settimeout(0.2)
+        self._listener.settimeout(0.02)
         self.host, self.port = self._listener.getsockname()[:2]
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
