@@ -150,7 +150,7 @@ class _Session:
                 self._ehlo("ehlo-tls")
             elif self.config.mode == PLAIN:
                 self._finding("tls-not-used", f"--plain: the session to port {self.config.port} "
-                              "ran without TLS", severity=Severity.INFO)
+                              "ran without TLS")
         except _StepFailed:
             pass
         except KeyboardInterrupt:
