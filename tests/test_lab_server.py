@@ -50,18 +50,14 @@ def certificates():
 
 
 @pytest.fixture
-def make_lab(certificates):
-    started: list[LabServer] = []
+def make_lab(lab_server, certificates):
+    """conftest's lab_server factory, reusing one set of certificates per module."""
 
     def factory(**kwargs) -> LabServer:
         kwargs.setdefault("certificates", certificates)
-        lab = LabServer(**kwargs).start()
-        started.append(lab)
-        return lab
+        return lab_server(**kwargs)
 
-    yield factory
-    for lab in started:
-        lab.stop()
+    return factory
 
 
 class PinnedNameContext(ssl.SSLContext):
