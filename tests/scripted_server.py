@@ -53,3 +53,16 @@ class ScriptedServer:
             self._script(conn, self._stop)
         except OSError:
             pass
+
+
+def command_lines(conn: socket.socket):
+    """Yield each line the client sends, without its CRLF, until it closes."""
+    buffer = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return
+        buffer += data
+        while b"\r\n" in buffer:
+            line, buffer = buffer.split(b"\r\n", 1)
+            yield line

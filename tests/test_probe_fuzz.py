@@ -19,7 +19,7 @@ from inspector.exitcodes import ExitCode
 from inspector.probes.session import STARTTLS, ProbeConfig, run_probe
 from inspector.render import json_output
 from inspector.render.text import render_probe
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import ScriptedServer, command_lines
 
 SCHEMA = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
 
@@ -37,17 +37,10 @@ answer = st.one_of(st.lists(reply_line, min_size=1, max_size=4).map(b"".join), s
 @given(answers=st.lists(answer, min_size=1, max_size=5))
 def test_any_server_bytes_give_a_rendered_result(answers):
     def script(conn, stop):
-        queue = list(answers)
-        conn.sendall(queue.pop(0))
-        buffer = b""
-        while queue:
-            data = conn.recv(4096)
-            if not data:
-                return
-            buffer += data
-            while b"\r\n" in buffer and queue:
-                _, buffer = buffer.split(b"\r\n", 1)
-                conn.sendall(queue.pop(0))
+        conn.sendall(answers[0])
+        # answers first: zip stops when they run out, without waiting for another line
+        for reply, _line in zip(answers[1:], command_lines(conn), strict=False):
+            conn.sendall(reply)
 
     with ScriptedServer(script) as server:
         result = run_probe(ProbeConfig(host=server.host, port=server.port, mode=STARTTLS,

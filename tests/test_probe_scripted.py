@@ -15,6 +15,7 @@ from inspector.findings import Severity
 from inspector.lab import make_lab_certificates
 from inspector.probes.session import STARTTLS, ProbeConfig, run_probe
 from tests.scripted_server import ScriptedServer
+from tests.scripted_server import command_lines as lines
 
 HOSTNAME = "scripted.smtp-inspector.test"
 
@@ -36,19 +37,6 @@ def server_context(certificates, *, legacy: bool = False) -> ssl.SSLContext:
             context.minimum_version = ssl.TLSVersion.TLSv1
             context.maximum_version = ssl.TLSVersion.TLSv1_1
     return context
-
-
-def lines(conn):
-    """Yield each command line the client sends (without CRLF)."""
-    buffer = b""
-    while True:
-        data = conn.recv(4096)
-        if not data:
-            return
-        buffer += data
-        while b"\r\n" in buffer:
-            line, buffer = buffer.split(b"\r\n", 1)
-            yield line
 
 
 def smtp_server(replies, *, after_starttls=None):
