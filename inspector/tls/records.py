@@ -52,6 +52,23 @@ def looks_like_tls(data: bytes) -> bool:
     return len(data) < 2 or data[1] == 3
 
 
+def _cut_record(data, offset: int) -> Record | None:
+    """The complete record starting at ``offset``, or None if it is not all there yet.
+
+    Raises:
+        ValueError: the five bytes at ``offset`` are not a TLS record header.
+    """
+    if offset + 5 > len(data):
+        return None
+    length = int.from_bytes(data[offset + 3:offset + 5], "big")
+    if data[offset] not in _CONTENT_TYPES or length > MAX_RECORD_BODY:
+        raise ValueError(f"not a TLS record header: {bytes(data[offset:offset + 5]).hex()}")
+    if offset + 5 + length > len(data):
+        return None
+    return Record(data[offset], int.from_bytes(data[offset + 1:offset + 3], "big"),
+                  bytes(data[offset + 5:offset + 5 + length]))
+
+
 class RecordFramer:
     """Buffer bytes and cut complete records; never returns a partial record."""
 
@@ -61,15 +78,9 @@ class RecordFramer:
     def feed(self, data: bytes) -> list[Record]:
         self._buffer += data
         records = []
-        while len(self._buffer) >= 5:
-            length = int.from_bytes(self._buffer[3:5], "big")
-            if self._buffer[0] not in _CONTENT_TYPES or length > MAX_RECORD_BODY:
-                raise ValueError(f"not a TLS record header: {bytes(self._buffer[:5]).hex()}")
-            if len(self._buffer) < 5 + length:
-                break
-            records.append(Record(self._buffer[0], int.from_bytes(self._buffer[1:3], "big"),
-                                  bytes(self._buffer[5:5 + length])))
-            del self._buffer[:5 + length]
+        while (record := _cut_record(self._buffer, 0)) is not None:
+            records.append(record)
+            del self._buffer[:5 + len(record.body)]
         return records
 
     @property
@@ -80,15 +91,12 @@ class RecordFramer:
 def _records_until_invalid(data: bytes):
     """Complete records from the start of ``data``, stopping at the first bad header."""
     offset = 0
-    while offset + 5 <= len(data):
-        length = int.from_bytes(data[offset + 3:offset + 5], "big")
-        if data[offset] not in _CONTENT_TYPES or length > MAX_RECORD_BODY:
-            return
-        if offset + 5 + length > len(data):
-            return
-        yield Record(data[offset], int.from_bytes(data[offset + 1:offset + 3], "big"),
-                     data[offset + 5:offset + 5 + length])
-        offset += 5 + length
+    try:
+        while (record := _cut_record(data, offset)) is not None:
+            yield record
+            offset += 5 + len(record.body)
+    except ValueError:
+        return
 
 
 def _handshake_messages(data: bytes):
