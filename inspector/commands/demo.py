@@ -1,0 +1,30 @@
+"""``smtp-inspector demo``: a guided probe of the built-in lab server."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    demo = sub.add_parser("demo", help="probe the built-in lab server, with explanations",
+                          description="Start the lab server on a free loopback port and walk "
+                                      "through an SMTP submission session, step by step.")
+    demo.add_argument("--json", action="store_true", help="print the result as JSON")
+    demo.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..lab import LabServer
+    from ..probes.session import STARTTLS, ProbeConfig, run_probe
+    from .probe import emit
+
+    with LabServer() as server:
+        config = ProbeConfig(host=server.host, port=server.port, mode=STARTTLS, require_tls=True,
+                             ehlo_name="client.demo.invalid", servername=server.hostname,
+                             cafile=server.ca_path, timeout=5.0, deadline=20.0)
+        if not args.json:
+            print(f"Demo: the built-in lab server listens on {server.host}:{server.port} as "
+                  f"{server.hostname}, with a certificate from its own fresh CA.\n"
+                  "Marks: -> client to server, <- server to client, ~> <~ the same inside TLS, "
+                  "=== notes.\n")
+        result = run_probe(config)
+    emit(result, args, teach=True)
+    return int(result.exit_code)

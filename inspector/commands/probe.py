@@ -1,0 +1,122 @@
+"""``smtp-inspector probe``: one SMTP session, step by step."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import UsageError
+from .common import (
+    EXIT_CODES_HELP,
+    IMPLICIT_TLS_PORTS,
+    TLS_REQUIRED_PORTS,
+    check_ehlo_name,
+    check_host_name,
+    parse_target,
+    positive_seconds,
+)
+
+
+def register(sub) -> None:
+    probe = sub.add_parser(
+        "probe", help="run one SMTP session step by step and judge it",
+        description="Connect, read the greeting, EHLO, STARTTLS or implicit TLS, check the "
+                    "certificate, EHLO again, QUIT; print the transcript, tables and findings.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    probe.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
+    mode = probe.add_mutually_exclusive_group()
+    mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
+                      help="plaintext, then STARTTLS (default except on 465)")
+    mode.add_argument("--implicit-tls", dest="mode", action="store_const", const="implicit",
+                      help="TLS from the first byte (default on 465)")
+    mode.add_argument("--plain", dest="mode", action="store_const", const="plain",
+                      help="no TLS at all")
+    probe.add_argument("--require-tls", action=argparse.BooleanOptionalAction, default=None,
+                       help="stop if TLS cannot be set up (default: on for 587, 465 and a forced "
+                            "TLS mode)")
+    probe.add_argument("--ehlo", metavar="NAME", help="EHLO name (default: our address literal)")
+    probe.add_argument("--timeout", type=positive_seconds, default=10.0, metavar="S",
+                       help="per-step timeout in seconds (default 10)")
+    probe.add_argument("--deadline", type=positive_seconds, default=60.0, metavar="S",
+                       help="deadline for the whole probe in seconds (default 60)")
+    probe.add_argument("--servername", metavar="NAME",
+                       help="SNI and the name the certificate must carry (default: HOST)")
+    probe.add_argument("--cafile", metavar="PATH", help="trust only these CA certificates (PEM)")
+    probe.add_argument("--insecure", action="store_true",
+                       help="don't fail on an unverifiable certificate (still reported)")
+    probe.add_argument("--json", action="store_true", help="print the result as JSON")
+    probe.add_argument("--save", metavar="DIR", help="also write the transcript as JSON and text")
+    probe.add_argument("-v", "--verbose", action="store_true",
+                       help="show every chunk as it crossed the socket")
+    probe.set_defaults(handler=run)
+
+
+def probe_config(args):
+    """The ProbeConfig that ``probe``'s arguments describe; UsageError before any connection."""
+    from ..probes.session import IMPLICIT, STARTTLS, ProbeConfig
+
+    host, port = parse_target(args.target)
+    check_host_name(host, "host")
+    if args.servername is not None:
+        check_host_name(args.servername, "--servername")
+    if args.ehlo is not None:
+        check_ehlo_name(args.ehlo)
+    mode = args.mode or (IMPLICIT if port in IMPLICIT_TLS_PORTS else STARTTLS)
+    require_tls = args.require_tls
+    if require_tls is None:
+        require_tls = mode != "plain" and (port in TLS_REQUIRED_PORTS or args.mode is not None)
+    if mode == "plain" and require_tls:
+        raise UsageError("--plain and --require-tls contradict each other")
+    if args.cafile:
+        from ..certs import load_trust_anchors
+        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before connecting
+    return ProbeConfig(host=host, port=port, mode=mode, require_tls=require_tls,
+                       ehlo_name=args.ehlo, timeout=args.timeout, deadline=args.deadline,
+                       servername=args.servername, cafile=args.cafile, insecure=args.insecure)
+
+
+def run(args) -> int:
+    from ..probes.session import run_probe
+
+    config = probe_config(args)
+    save_dir = prepare_save_dir(args.save) if args.save else None
+    result = run_probe(config)
+    emit(result, args, teach=False)
+    if save_dir is not None:
+        save(result, save_dir)
+    return int(result.exit_code)
+
+
+def emit(result, args, *, teach: bool) -> None:
+    """Print a ProbeResult as JSON (``--json``) or as the text report."""
+    if args.json:
+        from ..render.json_output import dumps
+        print(dumps(result))
+    else:
+        from ..render.text import render_probe
+        print(render_probe(result, teach=teach, verbose=getattr(args, "verbose", False)))
+
+
+def prepare_save_dir(path: str):
+    import pathlib
+    directory = pathlib.Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --save directory {path!r}: {exc.strerror}") from None
+    if not directory.is_dir():
+        raise UsageError(f"--save {path!r} is not a directory")
+    return directory
+
+
+def save(result, directory) -> None:
+    import time
+
+    from ..render.json_output import dumps
+    from ..render.text import render_probe
+
+    cfg = result.config
+    stem = f"{cfg.host.replace(':', '_')}-{cfg.port}-{time.strftime('%Y%m%dT%H%M%S')}"
+    (directory / f"{stem}.json").write_text(dumps(result) + "\n")
+    (directory / f"{stem}.txt").write_text(render_probe(result) + "\n")
+    print(f"saved {directory / stem}.json and .txt", file=sys.stderr)
