@@ -15,4 +15,5 @@ class ExitCode(enum.IntEnum):
     TLS = 14              #: TLS handshake failed
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
     AUTH = 16             #: authentication failed (reserved for the AUTH step)
+    NO_SUBMISSION_SERVER = 20  #: discover: no candidate gave a working session with TLS
     INTERRUPTED = 130     #: Ctrl-C

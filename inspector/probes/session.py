@@ -99,6 +99,8 @@ class ProbeResult:
     findings: tuple[Finding, ...]
     exit_code: ExitCode
     error: str | None
+    #: certificates as the server sent them, leaf first (DANE TLSA matching, RFC 6698 §2.1)
+    chain_der: tuple[bytes, ...] = ()
 
     def step(self, name: str) -> Step | None:
         """The last step of that name (tls-handshake can appear once per mode)."""
@@ -453,6 +455,7 @@ class _Session:
             findings=tuple(self.findings),
             exit_code=exit_code,
             error=self.error,
+            chain_der=tuple(self.chain_der),
         )
 
 

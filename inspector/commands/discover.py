@@ -1,0 +1,105 @@
+"""``smtp-inspector discover ADDRESS``: find and verify the submission settings for an address."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UsageError
+from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_seconds
+
+DISCOVER_HELP = """\
+sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
+autoconfig over HTTPS, the MX host's domain, and guesses smtp./mail./<domain> on
+465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed; the
+best is printed as settings to copy into a mail client, then every candidate
+with the reason it was not chosen. Inbound: MX, MTA-STS (RFC 8461), DANE TLSA
+(RFC 7672) with the DNSSEC AD flag as the DNS server reported it.
+
+exit codes of discover: 0 recommendation verified, no error finding;
+  1 a recommendation, but a finding has severity "error" (e.g. its certificate,
+  MTA-STS, TLSA); 2 bad arguments; 20 no candidate gave a session with TLS.
+"""
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "discover", help="find and verify the SMTP submission settings for an e-mail address",
+        description="Find the outgoing-mail settings for ADDRESS the way a mail client's account "
+                    "wizard should, prove them by connecting, and explain every rejected candidate.",
+        epilog=DISCOVER_HELP + "\n" + EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("email", metavar="ADDRESS", help="e-mail address, e.g. alice@example.org")
+    parser.add_argument("--dns-server", metavar="IP[:PORT]",
+                        help="ask this DNS server (default: the first nameserver in /etc/resolv.conf)")
+    parser.add_argument("--timeout", type=positive_seconds, default=5.0, metavar="S",
+                        help="per step / per query timeout in seconds (default 5)")
+    parser.add_argument("--deadline", type=positive_seconds, default=60.0, metavar="S",
+                        help="deadline for the whole discovery in seconds (default 60)")
+    parser.add_argument("--cafile", metavar="PATH",
+                        help="trust only these CA certificates (PEM), for SMTP and HTTPS alike")
+    parser.add_argument("--allow-http", action="store_true",
+                        help="also fetch autoconfig over plain http:// (reported as a warning)")
+    parser.add_argument("--concurrency", type=_concurrency, default=4, metavar="N",
+                        help="probes running at once (default 4; starts are 100 ms apart)")
+    parser.add_argument("--ehlo", metavar="NAME", help="EHLO name (default: our address literal)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the result as JSON")
+    out.add_argument("--format", choices=("text", "json", "autoconfig"), default=None,
+                     help="text (default), json, or autoconfig (a Thunderbird config-v1.1.xml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks for internal errors")
+    parser.set_defaults(handler=run)
+
+
+def _concurrency(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise argparse.ArgumentTypeError(f"must be a number from 1 to 32, not {text!r}")
+    return int(text)
+
+
+def check_email(text: str) -> str:
+    """local@domain with a valid domain (RFC 5321 §4.1.2); UsageError else."""
+    local, at, domain = text.strip().rpartition("@")
+    if not at or not local or not domain or any(ch.isspace() or ord(ch) < 32 for ch in local):
+        raise UsageError(f"{text!r} is not an e-mail address (local@domain)")
+    check_host_name(domain, "domain")
+    if "." not in domain.strip("."):
+        raise UsageError(f"domain {domain!r} of {text!r} has no dot")
+    return f"{local}@{domain.rstrip('.').lower()}"
+
+
+def options_from(args):
+    from ..discover.dns import parse_dns_server, system_dns_server
+    from ..discover.engine import DiscoverOptions
+
+    email = check_email(args.email)
+    server = parse_dns_server(args.dns_server) if args.dns_server else system_dns_server()
+    if args.ehlo is not None:
+        check_ehlo_name(args.ehlo)
+    if args.cafile:
+        from ..certs import load_trust_anchors
+        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before any query
+    return DiscoverOptions(email=email, dns_server=server, timeout=args.timeout, deadline=args.deadline,
+                           cafile=args.cafile, allow_http=args.allow_http, concurrency=args.concurrency,
+                           ehlo_name=args.ehlo)
+
+
+def run(args) -> int:
+    import sys
+
+    from ..discover.engine import discover
+
+    options = options_from(args)
+    result = discover(options)
+    fmt = "json" if args.json else (args.format or "text")
+    if fmt == "json":
+        from ..render.discover_json import dumps
+        print(dumps(result))
+    elif fmt == "autoconfig":
+        if result.recommendation is None:
+            print(f"smtp-inspector: error: {result.error}", file=sys.stderr)
+        else:
+            from ..discover.autoconfig import render_autoconfig
+            sys.stdout.write(render_autoconfig(result.domain, result.recommendation))
+    else:
+        from ..render.discover_text import render_discover
+        print(render_discover(result))
+    return int(result.exit_code)

@@ -1,0 +1,124 @@
+"""DNS lookups for discover, through dnspython, against one chosen server.
+
+Queries set DO (RFC 3225, "DNSSEC OK") and AD (RFC 6840 §5.7: ask the resolver
+to say whether it validated the answer); the AD bit of the reply is reported
+as given, since only the resolver can vouch for it. Truncated UDP answers are
+retried over TCP (RFC 7766 §5). Failures become data (``DnsAnswer.error``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """The records of one type for one name, or why there are none."""
+
+    name: str
+    rdtype: str
+    rdatas: tuple             #: dnspython rdata objects of the asked type
+    authenticated: bool       #: the AD flag of the reply (RFC 4035 §3.2.3)
+    rcode: str | None         #: "NOERROR", "NXDOMAIN", ... (None when no reply came)
+    error: str | None         #: one line when the lookup failed (not for NXDOMAIN/NODATA)
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(r.to_text() for r in self.rdatas)
+
+
+def parse_dns_server(text: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address → (ip, port); UsageError else."""
+    import ipaddress
+
+    text = text.strip()
+    host, port = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ("53" if not rest else "")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"--dns-server wants an IP address (optionally :PORT), not {text!r}") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--dns-server port must be a number from 1 to 65535, not {port!r}")
+    return host, int(port)
+
+
+def system_dns_server() -> tuple[str, int]:
+    """The first nameserver of /etc/resolv.conf (what the system resolver asks)."""
+    import dns.resolver
+
+    try:
+        servers = dns.resolver.Resolver().nameservers
+    except dns.exception.DNSException:
+        servers = []
+    return (str(servers[0]), 53) if servers else ("127.0.0.1", 53)
+
+
+class DnsClient:
+    """Asks one server; every query is bounded by the per-query timeout and the overall deadline."""
+
+    def __init__(self, server: tuple[str, int], *, timeout: float, deadline_at: float) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.deadline_at = deadline_at
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        where = f"{self.server[0]}:{self.server[1]}"
+        try:
+            qname = dns.name.from_text(name)
+            message = dns.message.make_query(qname, rdtype, want_dnssec=True)
+        except (dns.exception.DNSException, ValueError) as exc:
+            return DnsAnswer(name, rdtype, (), False, None, f"cannot ask for {name!r}: {exc}")
+        message.flags |= dns.flags.AD
+        left = self.deadline_at - time.monotonic()
+        if left <= 0:
+            return DnsAnswer(name, rdtype, (), False, None, "overall deadline reached before asking")
+        timeout = min(self.timeout, left)
+        try:
+            reply = dns.query.udp(message, self.server[0], port=self.server[1], timeout=timeout,
+                                  ignore_unexpected=True)
+            if reply.flags & dns.flags.TC:
+                timeout = max(0.05, min(self.timeout, self.deadline_at - time.monotonic()))
+                reply = dns.query.tcp(message, self.server[0], port=self.server[1], timeout=timeout)
+        except dns.exception.Timeout:
+            return DnsAnswer(name, rdtype, (), False, None,
+                             f"no answer from DNS server {where} within {timeout:g} s")
+        except (OSError, dns.exception.DNSException, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            return DnsAnswer(name, rdtype, (), False, None, f"DNS server {where}: {reason}")
+        rcode = dns.rcode.to_text(reply.rcode())
+        wanted = dns.rdatatype.from_text(rdtype)
+        rdatas = tuple(rdata for rrset in reply.answer if rrset.rdtype == wanted for rdata in rrset)
+        error = None if rcode in ("NOERROR", "NXDOMAIN") else f"DNS server {where} answered {rcode}"
+        return DnsAnswer(name, rdtype, rdatas, bool(reply.flags & dns.flags.AD), rcode, error)
+
+    def addresses(self, name: str) -> tuple[tuple[str, ...], str | None]:
+        """IPv4 then IPv6 addresses of ``name``; the error when neither lookup answered."""
+        found: list[str] = []
+        errors, nxdomain = [], False
+        for rdtype in ("A", "AAAA"):
+            answer = self.query(name, rdtype)
+            found += [r.address for r in answer.rdatas]
+            nxdomain = nxdomain or answer.rcode == "NXDOMAIN"
+            if answer.error:
+                errors.append(answer.error)
+        if found:
+            return tuple(found), None
+        if errors:
+            return (), errors[0]
+        return (), "no such name (NXDOMAIN)" if nxdomain else "no A or AAAA record"
