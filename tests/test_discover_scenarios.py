@@ -17,7 +17,8 @@ import pytest
 
 from tests.discover_world import World, spki_sha256
 
-SCHEMA = json.loads((pathlib.Path(__file__).parent.parent / "inspector/schema/discover.schema.json").read_text())
+SCHEMA_PATH = pathlib.Path(__file__).parent.parent / "inspector/schema/discover.schema.json"
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
 EMAIL = "alice@example.test"
 
 
@@ -209,7 +210,8 @@ def test_valid_mta_sts_policy_and_matching_tlsa(run_cli, world):
     import inspector.lab as lab
     certs = lab.make_lab_certificates("mx.example.test")
     world.add("example.test. MX 10 mx.example.test.", "mx.example.test. A 127.0.86.6",
-              "mta-sts.example.test. A 127.0.86.7", '_mta-sts.example.test. TXT "v=STSv1; id=20261129T000000;"',
+              "mta-sts.example.test. A 127.0.86.7",
+              '_mta-sts.example.test. TXT "v=STSv1; id=20261129T000000;"',
               f"_25._tcp.mx.example.test. TLSA 3 1 1 {spki_sha256(certs.cert_pem)}",
               "smtp.example.test. A 127.0.86.5")
     world.smtp.append(lab.LabServer(host="127.0.86.6", port=25, hostname="mx.example.test",

@@ -22,7 +22,8 @@ from inspector.errors import UsageError
 from inspector.findings import CATALOGUE
 from inspector.lab import make_lab_certificates
 
-SCHEMA = json.loads((pathlib.Path(__file__).parent.parent / "inspector/schema/discover.schema.json").read_text())
+SCHEMA_PATH = pathlib.Path(__file__).parent.parent / "inspector/schema/discover.schema.json"
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
 
 # -- ranking -----------------------------------------------------------------------------
@@ -241,6 +242,6 @@ def test_probes_start_staggered(lab_server):
     outcomes = run_staggered(configs, concurrency=4, stagger=0.1,
                              deadline_at=__import__("time").monotonic() + 20)
     starts = sorted(datetime.datetime.fromisoformat(o.result.started_at) for o in outcomes)
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
+    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
     assert all(o.result.tls is not None for o in outcomes)
     assert all(gap >= 0.09 for gap in gaps), gaps
