@@ -95,7 +95,9 @@ def run(args) -> int:
         print(dumps(result))
     elif fmt == "autoconfig":
         if result.recommendation is None:
-            print(f"smtp-inspector: error: {result.error}", file=sys.stderr)
+            reason = result.error.replace("see the table for each reason", "run without --format autoconfig "
+                                          "to see each reason")
+            print(f"smtp-inspector: error: {reason}", file=sys.stderr)
         else:
             from ..discover.autoconfig import render_autoconfig
             sys.stdout.write(render_autoconfig(result.domain, result.recommendation))
