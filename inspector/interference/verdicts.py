@@ -21,6 +21,7 @@ from .observations import (
     NONE,
     RST,
     SYN_ACK,
+    TIME_EXCEEDED,
     UNREACHABLE_CODES,
     PortObservation,
     Trace,
@@ -167,11 +168,19 @@ def _path_verdicts(control: PortObservation, obs: PortObservation, distance: int
         evidence.append("TCP fingerprint differs from the control port: " + "; ".join(differs))
         confidence = confidence or HEURISTIC
     mine, theirs = obs.service, control.service
-    if (mine and theirs and mine.greeting_host and theirs.greeting_host and not mine.banner_masked
-            and not theirs.banner_masked and mine.greeting_host != theirs.greeting_host):
+    if _other_server(mine, theirs):
         evidence.append(f"greeting names {mine.greeting_host!r}; port {control.port} names "
                         f"{theirs.greeting_host!r}")
+        if mine.spki_sha256 and theirs.spki_sha256 and mine.spki_sha256 != theirs.spki_sha256:
+            evidence.append(f"and its certificate key differs ({mine.spki_sha256[:16]}... vs "
+                            f"{theirs.spki_sha256[:16]}...)")
         confidence = confidence or HEURISTIC
+    if obs.trace and control.syn is not None:
+        translated = [h.ttl for h in obs.trace.hops
+                      if h.answer.kind == TIME_EXCEEDED and h.answer.source == control.syn.source]
+        if translated:
+            evidence.append(f"ICMP time-exceeded at TTL {translated[0]} carries the host's own address: "
+                            f"address translation at hop {translated[0]}")
     if not evidence:
         return []
     if trace_note:
@@ -179,6 +188,12 @@ def _path_verdicts(control: PortObservation, obs: PortObservation, distance: int
     hop = answer.hop_distance if nearer else (terminal.ttl if terminal else None)
     return [Verdict("transparent-proxy", obs.port, confidence, tuple(evidence), hop=hop,
                     hop_address=shared, diverges_at_ttl=diverges_at)]
+
+
+def _other_server(mine, theirs) -> bool:
+    """Both greetings readable and naming different hosts: another server answers."""
+    return bool(mine and theirs and mine.greeting_host and theirs.greeting_host and not mine.banner_masked
+                and not theirs.banner_masked and mine.greeting_host != theirs.greeting_host)
 
 
 def _service_verdicts(control: PortObservation, obs: PortObservation,
@@ -213,6 +228,8 @@ def _spki_verdicts(control: PortObservation, everyone: list[PortObservation],
         return []
     out = []
     for obs in keyed:
+        if _other_server(obs.service, control.service) and not expect_spki:
+            continue  # another server altogether: reported as transparent-proxy with the key as evidence
         if obs.service.spki_sha256 != expected:
             out.append(Verdict("tls-intercepted", obs.port, confidence, (
                 f"port {obs.port}: certificate key SHA-256 {obs.service.spki_sha256[:16]}... issued by "
