@@ -90,7 +90,8 @@ async def main() -> None:
 
     async def handle(client_reader, client_writer):
         try:
-            server_reader, server_writer = await asyncio.open_connection(up_host, int(up_port), ssl=client_tls)
+            server_reader, server_writer = await asyncio.open_connection(up_host, int(up_port),
+                                                                         ssl=client_tls)
         except OSError:
             client_writer.close()
             return

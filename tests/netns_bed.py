@@ -2,7 +2,8 @@
 
 Topology (all addresses exist only inside the namespaces)::
 
-    smtpi-cl 10.99.1.2 --- 10.99.1.1 smtpi-rt 10.99.2.1 --- 10.99.2.2 smtpi-wan 10.99.3.1 --- 10.99.3.2 smtpi-sv
+    smtpi-cl 10.99.1.2 --- 10.99.1.1 smtpi-rt 10.99.2.1 --- 10.99.2.2 smtpi-wan 10.99.3.1
+                                                                   --- 10.99.3.2 smtpi-sv
                                      smtpi-rt 10.99.4.1 --- 10.99.4.2 smtpi-alt
 
 The server is three hops from the client (rt, wan, sv); the alternative server (an "ISP relay")
@@ -107,7 +108,8 @@ def set_rules(ruleset: str) -> None:
 
 
 def _filter(rule: str) -> str:
-    return ("table ip smtpi {\n chain forward_filter {\n  type filter hook forward priority 0; policy accept;\n"
+    return ("table ip smtpi {\n chain forward_filter {\n"
+            "  type filter hook forward priority 0; policy accept;\n"
             f"  ip daddr {SERVER_ADDR} {rule}\n }}\n}}\n")
 
 

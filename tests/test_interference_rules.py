@@ -60,7 +60,8 @@ def test_hop_distance_is_between_1_and_the_initial_ttl(ttl):
 
 
 def test_clean_path_has_no_verdict():
-    port25 = PortObservation(25, synack(), service=service(25), trace=trace(25, router(1), router(2), synack()))
+    port25 = PortObservation(25, synack(), service=service(25),
+                             trace=trace(25, router(1), router(2), synack()))
     port465 = PortObservation(465, synack(), service=service(465, mode="implicit"))
     assert judge(CONTROL, [port25, port465]) == []
     assert port_state(port25, 3) == "open"

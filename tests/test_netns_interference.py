@@ -54,7 +54,8 @@ def scenario(testbed):
 
 
 def inspector(*args: str, schema: str) -> tuple[subprocess.CompletedProcess, dict]:
-    done = subprocess.run(["ip", "netns", "exec", bed.CLIENT, sys.executable, "-m", "inspector", *args, "--json"],
+    command = ["ip", "netns", "exec", bed.CLIENT, sys.executable, "-m", "inspector", *args, "--json"]
+    done = subprocess.run(command,
                           capture_output=True, text=True, timeout=60, cwd=bed.ROOT)
     assert done.stdout, done.stderr
     document = json.loads(done.stdout)

@@ -44,7 +44,8 @@ class Verdict:
     diverges_at_ttl: int | None = None  #: first traceroute TTL where this port's path differs from the control's
 
 
-def host_distance(observations: list[PortObservation], control: PortObservation | None = None) -> int | None:
+def host_distance(observations: list[PortObservation],
+                  control: PortObservation | None = None) -> int | None:
     """The host's hop distance: the control's SYN-ACK/RST, else the farthest TCP answer seen.
 
     Boxes that answer in the host's place sit nearer than the host, never farther.

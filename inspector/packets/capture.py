@@ -117,7 +117,8 @@ class FlowCapture:
         start = float(flow[0].time) if flow else 0.0
         segments = tuple(
             Segment(t=round(float(p.time) - start, 6),
-                    direction="send" if p[m.TCP].dport == self.port and p[m.TCP].sport == local_port else "recv",
+                    direction=("send" if p[m.TCP].dport == self.port and p[m.TCP].sport == local_port
+                               else "recv"),
                     flags=str(p[m.TCP].flags), seq=p[m.TCP].seq, ack=p[m.TCP].ack,
                     payload=len(bytes(p[m.TCP].payload)), ttl=p[m.IP].ttl, ip_id=p[m.IP].id,
                     window=p[m.TCP].window)

@@ -133,7 +133,7 @@ def exchange(dst: str, probes: list[Probe], *, timeout: float, tries: int = 1,
     sock = m.conf.L3socket(iface=iface)
     try:
         pending = list(probes)
-        for attempt in range(max(1, tries)):
+        for _round in range(max(1, tries)):
             for probe in pending:
                 key = (probe.dport, probe.sport, probe.seq)
                 record = sent.get(key)
@@ -163,7 +163,8 @@ def exchange(dst: str, probes: list[Probe], *, timeout: float, tries: int = 1,
     result = {}
     for probe in probes:
         key = (probe.dport, probe.sport, probe.seq)
-        result[probe] = state.answers.get(key) or TcpAnswer(NONE, probes=sent[key].count if key in sent else 0)
+        count = sent[key].count if key in sent else 0
+        result[probe] = state.answers.get(key) or TcpAnswer(NONE, probes=count)
     return result
 
 
@@ -216,7 +217,8 @@ def tcp_traceroute(dst: str, ports: list[int], *, max_ttl: int, timeout: float, 
         probes = []
         for port, sport in zip(ports, sports, strict=True):
             base = random.randrange(1 << 24, 1 << 31) & ~0xFF
-            probes += [Probe(dport=port, sport=sport, seq=base + ttl, ttl=ttl) for ttl in range(1, max_ttl + 1)]
+            probes += [Probe(dport=port, sport=sport, seq=base + ttl, ttl=ttl)
+                       for ttl in range(1, max_ttl + 1)]
         answers = exchange(dst, probes, timeout=timeout, tries=tries, deadline=deadline,
                            needed=_before_terminal)
     out: dict[int, list[tuple[int, TcpAnswer]]] = {port: [] for port in ports}
