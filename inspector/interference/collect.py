@@ -203,7 +203,8 @@ def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool) -> Port
                        tuple(observations), distance, tuple(notes), tuple(findings), _exit_code(findings))
 
 
-def _traces(address: str, ports: list[int], max_ttl: int, timing: Timing, deadline: float) -> dict[int, Trace]:
+def _traces(address: str, ports: list[int], max_ttl: int, timing: Timing,
+            deadline: float) -> dict[int, Trace]:
     from ..packets.tcp_probes import tcp_traceroute
     from .observations import Hop
 

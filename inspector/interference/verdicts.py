@@ -41,7 +41,7 @@ class Verdict:
     evidence: tuple[str, ...]
     hop: int | None = None          #: hop distance of the box that interferes (1 = our first router)
     hop_address: str | None = None  #: the last router both paths share, or the box's own address
-    diverges_at_ttl: int | None = None  #: first traceroute TTL where this port's path differs from the control's
+    diverges_at_ttl: int | None = None  #: first traceroute TTL where the path differs from the control's
 
 
 def host_distance(observations: list[PortObservation],
