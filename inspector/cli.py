@@ -19,7 +19,7 @@ from .commands.common import (  # noqa: F401  (re-exported: the public helpers o
     check_host_name,
     parse_target,
 )
-from .errors import UsageError
+from .errors import PrivilegeError, UsageError
 from .exitcodes import ExitCode
 
 PROG = "smtp-inspector"
@@ -53,6 +53,9 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
+    except PrivilegeError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return int(ExitCode.PRIVILEGES)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

@@ -5,6 +5,7 @@ next: a probe turns every ``InspectorError`` into a failed step)::
 
     InspectorError
     ├── UsageError                  bad command line or option value
+    ├── PrivilegeError              needs root or CAP_NET_RAW (exit 4)
     ├── ProtocolError
     │   ├── LocalProtocolError      we were asked to send something illegal
     │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
@@ -25,6 +26,10 @@ class InspectorError(Exception):
 
 class UsageError(InspectorError):
     """The command line or an option value is wrong."""
+
+
+class PrivilegeError(InspectorError):
+    """The command needs privileges this process lacks (raw sockets: root or CAP_NET_RAW)."""
 
 
 class ProtocolError(InspectorError):

@@ -121,6 +121,29 @@ _KINDS = [
     FindingKind("dnssec-unauthenticated", Severity.WARNING,
                 "TLSA records came without the DNSSEC AD flag: DANE does not apply",
                 "RFC 7672 §2.2; RFC 4035 §3.2.3"),
+    # Path interference (``ports``, ``interference``, ``probe --sniff``): interference.md §2 B, §4.
+    FindingKind("silently-dropped", Severity.ERROR,
+                "SYNs to this port get no answer while the control port on the same address answers: "
+                "a filter on the path drops them", "RFC 9293 §3.5"),
+    FindingKind("icmp-prohibited", Severity.ERROR,
+                "A router answered with ICMP destination unreachable (administratively prohibited): "
+                "a filter refuses this port", "RFC 1812 §5.2.7.1; RFC 792"),
+    FindingKind("rst-injected", Severity.ERROR,
+                "A TCP RST came from nearer than the host (other hop distance or fingerprint): "
+                "a firewall or injector resets this port", "RFC 9293 §3.5.2"),
+    FindingKind("transparent-proxy", Severity.ERROR,
+                "Something other than the host answers on this port (fewer hops, another fingerprint, "
+                "greeting or certificate): a transparent proxy or redirect", "RFC 3207 §4; RFC 9293 §3.5"),
+    FindingKind("starttls-stripped", Severity.ERROR,
+                "STARTTLS is offered on another port of the same host but missing here: "
+                "the path removed it", "RFC 3207 §4; RFC 8314 §3"),
+    FindingKind("tls-intercepted", Severity.ERROR,
+                "The certificate key differs from the control port's (or from --expect-spki): "
+                "TLS is terminated and re-signed on this path", "RFC 8314 §3; RFC 7672 §3"),
+    FindingKind("connection-reset", Severity.WARNING,
+                "A TCP RST ended the session (the packet capture shows who sent it)", "RFC 9293 §3.5.2"),
+    FindingKind("packet-capture", Severity.INFO,
+                "Packets of the session were captured (segments, TTLs, RSTs)", "RFC 9293 §3.1"),
 ]
 
 CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}

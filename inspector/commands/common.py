@@ -15,6 +15,7 @@ EXIT_CODES_HELP = """exit codes:
   1   every step succeeded, but a finding has severity "error"
   2   bad arguments
   3   internal error (a bug in smtp-inspector)
+  4   needs root or CAP_NET_RAW (interference, probe --sniff)
   10  connect failed        11  greeting failed      12  EHLO/HELO failed
   13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
   16  AUTH failed           20  discover: no submission server with TLS
@@ -80,6 +81,29 @@ def positive_seconds(text: str) -> float:
     if not 0 < value <= 86400:
         raise argparse.ArgumentTypeError(f"must be between 0 and 86400 seconds, not {text}")
     return value
+
+
+def port_list(text: str) -> list[int]:
+    """``25,465,587``: distinct ports from 1 to 65535 (at most 64, to stay a diagnosis, not a scan)."""
+    ports = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item.isdigit() or not 0 < int(item) < 65536:
+            raise argparse.ArgumentTypeError(f"not a port number: {item!r}")
+        ports.append(int(item))
+    ports = list(dict.fromkeys(ports))
+    if not 0 < len(ports) <= 64:
+        raise argparse.ArgumentTypeError("give 1 to 64 ports")
+    return ports
+
+
+def require_raw_sockets(what: str) -> None:
+    """Raise PrivilegeError (exit 4) unless raw sockets can be opened."""
+    from ..errors import PrivilegeError
+    from ..packets.tcp_probes import have_raw_sockets
+
+    if not have_raw_sockets():
+        raise PrivilegeError(f"{what} needs raw sockets: run as root or with CAP_NET_RAW")
 
 
 def port_number(text: str) -> int:

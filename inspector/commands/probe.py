@@ -48,6 +48,9 @@ def register(sub) -> None:
     probe.add_argument("--save", metavar="DIR", help="also write the transcript as JSON and text")
     probe.add_argument("-v", "--verbose", action="store_true",
                        help="show every chunk as it crossed the socket")
+    probe.add_argument("--sniff", action="store_true",
+                       help="capture the session's packets (root): TTLs, segments, RSTs as findings")
+    probe.add_argument("--pcap", metavar="FILE", help="with --sniff: write the packets to FILE (pcap)")
     probe.set_defaults(handler=run)
 
 
@@ -80,8 +83,12 @@ def run(args) -> int:
 
     config = probe_config(args)
     save_dir = prepare_save_dir(args.save) if args.save else None
-    result = run_probe(config)
-    emit(result, args, teach=False)
+    if getattr(args, "sniff", False) or getattr(args, "pcap", None):
+        from .sniff_output import run_and_emit_sniffed
+        result = run_and_emit_sniffed(config, args)
+    else:
+        result = run_probe(config)
+        emit(result, args, teach=False)
     if save_dir is not None:
         save(result, save_dir)
     return int(result.exit_code)

@@ -7,6 +7,7 @@ import sys
 import threading
 from typing import TextIO
 
+from inspector.lab.certs import make_lab_certificates
 from inspector.lab.server import DEMO_PASSWORD, DEMO_USER, FAULTS, LabServer
 
 __all__ = ["describe_lab", "run_lab"]
@@ -54,27 +55,45 @@ def describe_lab(lab: LabServer) -> str:
 def run_lab(
     *,
     host: str = "127.0.0.1",
-    port: int = 2525,
+    port: int | None = 2525,
     fault: str | None = None,
     implicit_tls: bool = False,
     out: TextIO | None = None,
+    extra_ports: tuple[int, ...] = (),
+    implicit_tls_ports: tuple[int, ...] = (),
+    hostname: str | None = None,
 ) -> int:
     """Start the lab server, print how to use it, block until Ctrl-C/SIGTERM.
+
+    ``port`` (mode set by ``implicit_tls``) and every one of ``extra_ports``
+    (same mode) and ``implicit_tls_ports`` (implicit TLS) get a listener; all of
+    them share one certificate, like one real server listening on 25, 587 and 465.
 
     Returns 0 after a clean stop, 2 if the server cannot start (port in use,
     unknown fault), with a one-line message on stderr.
     """
     out = sys.stdout if out is None else out
+    listeners = [(p, implicit_tls) for p in ((port,) if port is not None else ()) + tuple(extra_ports)]
+    listeners += [(p, True) for p in implicit_tls_ports]
+    named = {"hostname": hostname} if hostname else {}
+    certificates = make_lab_certificates(hostname) if hostname else make_lab_certificates()
+    labs: list[LabServer] = []
+    current = listeners[0][0] if listeners else port
     try:
-        lab = LabServer(host=host, port=port, fault=fault, implicit_tls=implicit_tls)
-        lab.start()
+        for current, implicit in listeners:
+            labs.append(LabServer(host=host, port=current, fault=fault, implicit_tls=implicit,
+                                  certificates=certificates, **named).start())
     except ValueError as exc:
+        for started in labs:
+            started.stop()
         print(f"smtp-inspector lab: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
+        for started in labs:
+            started.stop()
         reason = exc.strerror or str(exc)
         print(
-            f"smtp-inspector lab: cannot listen on {host}:{port}: {reason}",
+            f"smtp-inspector lab: cannot listen on {host}:{current}: {reason}",
             file=sys.stderr,
         )
         return 2
@@ -85,13 +104,16 @@ def run_lab(
     if in_main_thread:
         previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        print(describe_lab(lab), file=out, flush=True)
+        for lab in labs[:-1]:
+            print(describe_lab(lab).rpartition("\n\n")[0], file=out, flush=True)
+        print(describe_lab(labs[-1]), file=out, flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        lab.stop()
+        for lab in labs:
+            lab.stop()
         if in_main_thread and previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
     print("lab server stopped", file=out, flush=True)
