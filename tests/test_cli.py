@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import pathlib
 from importlib import resources
 
 import jsonschema
 import pytest
 
+import inspector
 from inspector.cli import parse_target
 from inspector.errors import UsageError
 from inspector.findings import CATALOGUE
@@ -67,9 +69,28 @@ def test_help_lists_commands_and_exit_codes(run_cli):
         assert word in completed.stdout
 
 
-def test_schema_knows_every_finding_id():
-    ids = SCHEMA["properties"]["findings"]["items"]["properties"]["id"]["enum"]
-    assert set(ids) == set(CATALOGUE)
+def _finding_id_enums(node):
+    """Every ``id`` enum of a finding object (one with id and severity) anywhere in a schema."""
+    if isinstance(node, dict):
+        props = node.get("properties")
+        if isinstance(props, dict) and "severity" in props and "enum" in props.get("id", {}):
+            yield props["id"]["enum"]
+        for value in node.values():
+            yield from _finding_id_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _finding_id_enums(value)
+
+
+@pytest.mark.parametrize("schema_file", sorted(
+    path.name for path in (pathlib.Path(inspector.__file__).parent / "schema").glob("*.json")))
+def test_every_schema_knows_every_finding_id(schema_file):
+    document = json.loads((pathlib.Path(inspector.__file__).parent / "schema" / schema_file).read_text())
+    enums = list(_finding_id_enums(document))
+
+    assert enums, f"{schema_file} describes no findings"
+    for ids in enums:
+        assert sorted(ids) == sorted(CATALOGUE)
 
 
 def test_demo_teaches_and_succeeds(run_cli):
