@@ -182,6 +182,43 @@ def test_send_after_starttls_before_its_reply_refused():
     assert [c.verb for c in conn.pending_commands] == ["STARTTLS"]
 
 
+def test_pipelined_noop_only_on_request_and_only_after_starttls():
+    """RFC 3207 §4.2: the normal path stays strict; the injection check is explicit."""
+    conn = ready_connection()
+    with pytest.raises(LocalProtocolError):
+        conn.send(commands.ehlo("x"), pipelined_noop=True)
+    assert conn.pending_commands == ()
+    assert conn.send(commands.starttls(), pipelined_noop=True) == b"STARTTLS\r\nNOOP\r\n"
+    assert [c.verb for c in conn.pending_commands] == ["STARTTLS"]
+    with pytest.raises(LocalProtocolError):
+        conn.send(commands.noop())
+
+
+def test_pipelined_noop_reply_inside_tls_is_unsolicited():
+    """CVE-2011-0411 class: a server that runs the buffered NOOP after the handshake."""
+    conn = ready_connection()
+    conn.send(commands.starttls(), pipelined_noop=True)
+    conn.receive_data(TLS_READY)
+    assert [type(e) for e in drain(conn)] == [StartTlsReady]
+    conn.tls_established()
+    conn.receive_data(b"250 2.0.0 Ok\r\n")
+    (event,) = drain(conn)
+    assert isinstance(event, UnsolicitedReply) and event.reply.code == 250
+    conn.send(commands.ehlo("x"))
+    conn.receive_data(EHLO_TLS)
+    assert [type(e) for e in drain(conn)] == [EhloReply]
+
+
+def test_pipelined_noop_after_refused_starttls_is_matched_to_the_noop():
+    conn = ready_connection()
+    conn.send(commands.starttls(), pipelined_noop=True)
+    conn.receive_data(b"454 4.7.0 TLS not available\r\n250 2.0.0 Ok\r\n")
+    first, second = drain(conn)
+    assert first.command.verb == "STARTTLS" and first.reply.code == 454
+    assert isinstance(second, CommandReply) and second.command.verb == "NOOP"
+    assert conn.state is State.READY and conn.pending_commands == ()
+
+
 def test_lower_case_starttls_is_still_starttls():
     conn = ready_connection()
     conn.send(Command("starttls"))

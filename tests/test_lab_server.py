@@ -253,6 +253,7 @@ def test_fault_names():
         "inject-after-starttls",
         "plain-auth-before-tls",
         "slow-greeting",
+        "execute-pipelined-starttls",
     }
     assert all(isinstance(d, str) and d and "\n" not in d for d in FAULTS.values())
 
