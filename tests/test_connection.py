@@ -7,6 +7,8 @@ RFC 5321 (dialog), RFC 2920 §3.1 (replies in command order), RFC 3207 §4.2
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from inspector.smtp import commands
@@ -516,3 +518,35 @@ def test_implicit_tls_after_bytes_or_greeting_refused():
     with pytest.raises(LocalProtocolError):
         conn.implicit_tls_established()
     assert not conn.secure
+
+
+# ------------------------------------------------------------- property: any bytes
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=800), st.lists(st.integers(min_value=0), max_size=6), st.booleans())
+def test_any_server_bytes_through_a_whole_dialog(data, cuts, pipelined):
+    """Whatever the server sends, only RemoteProtocolError escapes, and no byte is parsed twice.
+
+    The client walks EHLO, STARTTLS (optionally with the pipelined NOOP of the
+    injection check), the TLS switch, EHLO, QUIT as the state allows.
+    """
+    conn = ClientConnection(max_line_length=1024, max_lines=50)
+    plan = [commands.ehlo("x"), commands.starttls(), commands.ehlo("x"), commands.quit_()]
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    try:
+        for start, end in zip([0, *points, len(data)], [*points, len(data), None], strict=True):
+            conn.receive_data(data[start:end] if end is not None else b"")
+            while (event := conn.next_event()) is not NEED_DATA:
+                if isinstance(event, ConnectionClosed):
+                    assert conn.state is State.CLOSED
+                    break
+                if isinstance(event, StartTlsReady):
+                    while isinstance(conn.next_event(), InjectedData):
+                        pass
+                    conn.tls_established()
+                    assert conn.capabilities is None and conn.secure
+            if conn.state is State.READY and plan and not conn.pending_commands:
+                command = plan.pop(0)
+                conn.send(command, pipelined_noop=pipelined and command.verb == "STARTTLS")
+    except RemoteProtocolError:
+        assert conn.state is State.ERROR
