@@ -28,7 +28,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 
+import jsonschema
 import pytest
 
 from inspector.exitcodes import ExitCode
@@ -36,6 +38,7 @@ from inspector.lab import make_lab_certificates
 from tests.scripted_server import LineReader, ScriptedServer
 
 MEMORY_LIMIT_KB = 100 * 1024
+SCHEMA = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
 HOSTNAME = "hostile.smtp-inspector.test"
 QUIT = b"221 2.0.0 bye\r\n"
 EHLO_STARTTLS = b"250-hostile.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
@@ -283,6 +286,7 @@ def test_hostile_server(case, certificates, server_tls):
     assert peak_kb < MEMORY_LIMIT_KB, f"{peak_kb} KiB"                              # (b)
     assert completed.returncode == case.exit_code, output                           # (c)
     document = json.loads(completed.stdout)
+    jsonschema.validate(document, SCHEMA)
     assert document["exit_code"] == case.exit_code
     if case.finding is None:                                                        # (d)
         assert re.search(case.evidence, document["error"] or ""), document["error"]
