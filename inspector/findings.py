@@ -56,6 +56,9 @@ _KINDS = [
     FindingKind("response-injection", Severity.ERROR,
                 "Bytes arrived after the STARTTLS 220 reply and before the TLS handshake",
                 "RFC 3207 §4.2"),
+    FindingKind("command-injection", Severity.ERROR,
+                "The server ran a command pipelined after STARTTLS inside TLS "
+                "(plaintext command injection, CVE-2011-0411 class)", "RFC 3207 §4.2"),
     FindingKind("tls-handshake-failed", Severity.ERROR,
                 "The TLS handshake failed", "RFC 8446 §4; RFC 3207 §4.1"),
     FindingKind("starttls-readvertised", Severity.WARNING,

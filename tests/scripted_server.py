@@ -66,3 +66,27 @@ def command_lines(conn: socket.socket):
         while b"\r\n" in buffer:
             line, buffer = buffer.split(b"\r\n", 1)
             yield line
+
+
+class LineReader:
+    """Command lines from a socket, keeping what follows the last line (``rest``).
+
+    Unlike :func:`command_lines` it exposes the unread bytes, which a server
+    needs in order to misbehave at the STARTTLS boundary (keep or drop them),
+    and ``chunks``, what each recv() returned (segment boundaries on loopback).
+    """
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.rest = b""
+        self.chunks: list[bytes] = []
+
+    def next_line(self) -> bytes | None:
+        while b"\r\n" not in self.rest:
+            data = self.conn.recv(4096)
+            if not data:
+                return None
+            self.chunks.append(data)
+            self.rest += data
+        line, self.rest = self.rest.split(b"\r\n", 1)
+        return line

@@ -265,3 +265,14 @@ def test_size_param_ascii(param):
     expected = int(param) if param and all("0" <= c <= "9" for c in param) else None
     assert caps.size_limit == expected
     assert json_output.capabilities(caps)["size"] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b), min_size=1, max_size=10))
+def test_capabilities_from_any_parsed_reply(bodies):
+    """Bytes → ReplyParser → Capabilities never raises; every line after the first is kept."""
+    raw = b"".join(b"250-" + body + b"\r\n" for body in bodies[:-1]) + b"250 " + bodies[-1] + b"\r\n"
+    (reply,) = ReplyParser().feed(raw)
+    caps = Capabilities.from_reply(reply)
+    assert len(caps.items) == len(bodies) - 1
+    assert caps.size_limit is None or caps.size_limit >= 0

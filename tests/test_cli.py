@@ -118,12 +118,14 @@ def test_demo_json_validates(run_cli):
     ("starttls-454", "starttls-failed"),
     ("inject-after-starttls", "response-injection"),
     ("plain-auth-before-tls", "auth-before-tls"),
+    ("execute-pipelined-starttls", "command-injection"),
 ])
 def test_fault_json_validates_and_names_the_finding(lab_server, run_cli, fault, finding):
     server = lab_server(fault=fault)
+    check = ("--check-injection",) if finding == "command-injection" else ()
     completed, document = run_cli("probe", f"{server.host}:{server.port}", "--starttls",
                                   "--servername", server.hostname, "--cafile", server.ca_path,
-                                  "--json")
+                                  "--json", *check)
 
     validate(document)
     assert finding in {f["id"] for f in document["findings"]}

@@ -7,6 +7,8 @@ RFC 5321 (dialog), RFC 2920 §3.1 (replies in command order), RFC 3207 §4.2
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from inspector.smtp import commands
@@ -180,6 +182,43 @@ def test_send_after_starttls_before_its_reply_refused():
         with pytest.raises(LocalProtocolError):
             conn.send(command)
     assert [c.verb for c in conn.pending_commands] == ["STARTTLS"]
+
+
+def test_pipelined_noop_only_on_request_and_only_after_starttls():
+    """RFC 3207 §4.2: the normal path stays strict; the injection check is explicit."""
+    conn = ready_connection()
+    with pytest.raises(LocalProtocolError):
+        conn.send(commands.ehlo("x"), pipelined_noop=True)
+    assert conn.pending_commands == ()
+    assert conn.send(commands.starttls(), pipelined_noop=True) == b"STARTTLS\r\nNOOP\r\n"
+    assert [c.verb for c in conn.pending_commands] == ["STARTTLS"]
+    with pytest.raises(LocalProtocolError):
+        conn.send(commands.noop())
+
+
+def test_pipelined_noop_reply_inside_tls_is_unsolicited():
+    """CVE-2011-0411 class: a server that runs the buffered NOOP after the handshake."""
+    conn = ready_connection()
+    conn.send(commands.starttls(), pipelined_noop=True)
+    conn.receive_data(TLS_READY)
+    assert [type(e) for e in drain(conn)] == [StartTlsReady]
+    conn.tls_established()
+    conn.receive_data(b"250 2.0.0 Ok\r\n")
+    (event,) = drain(conn)
+    assert isinstance(event, UnsolicitedReply) and event.reply.code == 250
+    conn.send(commands.ehlo("x"))
+    conn.receive_data(EHLO_TLS)
+    assert [type(e) for e in drain(conn)] == [EhloReply]
+
+
+def test_pipelined_noop_after_refused_starttls_is_matched_to_the_noop():
+    conn = ready_connection()
+    conn.send(commands.starttls(), pipelined_noop=True)
+    conn.receive_data(b"454 4.7.0 TLS not available\r\n250 2.0.0 Ok\r\n")
+    first, second = drain(conn)
+    assert first.command.verb == "STARTTLS" and first.reply.code == 454
+    assert isinstance(second, CommandReply) and second.command.verb == "NOOP"
+    assert conn.state is State.READY and conn.pending_commands == ()
 
 
 def test_lower_case_starttls_is_still_starttls():
@@ -479,3 +518,35 @@ def test_implicit_tls_after_bytes_or_greeting_refused():
     with pytest.raises(LocalProtocolError):
         conn.implicit_tls_established()
     assert not conn.secure
+
+
+# ------------------------------------------------------------- property: any bytes
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=800), st.lists(st.integers(min_value=0), max_size=6), st.booleans())
+def test_any_server_bytes_through_a_whole_dialog(data, cuts, pipelined):
+    """Whatever the server sends, only RemoteProtocolError escapes, and no byte is parsed twice.
+
+    The client walks EHLO, STARTTLS (optionally with the pipelined NOOP of the
+    injection check), the TLS switch, EHLO, QUIT as the state allows.
+    """
+    conn = ClientConnection(max_line_length=1024, max_lines=50)
+    plan = [commands.ehlo("x"), commands.starttls(), commands.ehlo("x"), commands.quit_()]
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    try:
+        for start, end in zip([0, *points, len(data)], [*points, len(data), None], strict=True):
+            conn.receive_data(data[start:end] if end is not None else b"")
+            while (event := conn.next_event()) is not NEED_DATA:
+                if isinstance(event, ConnectionClosed):
+                    assert conn.state is State.CLOSED
+                    break
+                if isinstance(event, StartTlsReady):
+                    while isinstance(conn.next_event(), InjectedData):
+                        pass
+                    conn.tls_established()
+                    assert conn.capabilities is None and conn.secure
+            if conn.state is State.READY and plan and not conn.pending_commands:
+                command = plan.pop(0)
+                conn.send(command, pipelined_noop=pipelined and command.verb == "STARTTLS")
+    except RemoteProtocolError:
+        assert conn.state is State.ERROR

@@ -253,6 +253,7 @@ def test_fault_names():
         "inject-after-starttls",
         "plain-auth-before-tls",
         "slow-greeting",
+        "execute-pipelined-starttls",
     }
     assert all(isinstance(d, str) and d and "\n" not in d for d in FAULTS.values())
 
@@ -566,6 +567,25 @@ def test_fault_inject_after_starttls(make_lab):
             assert b"injected" not in reply
             tls.sendall(b"QUIT\r\n")
             assert read_reply(tls).startswith(b"221 ")
+
+
+@pytest.mark.parametrize("fault,answered", [(None, False), ("execute-pipelined-starttls", True)])
+def test_fault_execute_pipelined_starttls(make_lab, fault, answered):
+    """A NOOP pipelined after STARTTLS: discarded (RFC 3207 §4.2) or run inside TLS (CVE-2011-0411)."""
+    lab = make_lab(fault=fault)
+    with socket.create_connection((lab.host, lab.port), timeout=TIMEOUT) as sock:
+        read_reply(sock)
+        sock.sendall(b"EHLO x\r\n")
+        read_reply(sock)
+        sock.sendall(b"STARTTLS\r\nNOOP\r\n")
+        assert read_reply(sock).startswith(b"220 ")
+        with client_context(lab).wrap_socket(sock, server_hostname=LAB_HOST) as tls:
+            tls.sendall(b"RSET\r\n")
+            replies = read_for(tls, 0.5).splitlines()
+            # vulnerable: the NOOP's reply, then RSET's; correct: RSET's alone
+            assert len(replies) == (2 if answered else 1)
+            assert all(line.startswith(b"250 ") for line in replies)
+    assert_alive(lab)
 
 
 def test_fault_inject_after_starttls_with_smtplib(make_lab):

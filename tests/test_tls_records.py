@@ -18,6 +18,7 @@ from inspector.tls.records import (
     HANDSHAKE,
     MAX_RECORD_BODY,
     HandshakeFacts,
+    NotTlsRecord,
     Record,
     RecordFramer,
     looks_like_tls,
@@ -328,3 +329,37 @@ def test_corrupted_flight_never_raises(position, value):
     flight[position % len(flight)] = value
     facts = read_handshake_facts(bytes(flight))
     assert facts.group is None or isinstance(facts.group, str)
+
+
+# ------------------------------------------------------- RecordFramer properties
+
+record_strategy = st.builds(
+    Record, st.sampled_from([CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA]),
+    st.sampled_from([0x0300, 0x0301, 0x0303]), st.binary(max_size=300))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(record_strategy, max_size=6), st.lists(st.integers(min_value=0), max_size=8))
+def test_framer_any_records_any_split(records, cuts):
+    """RFC 8446 §5.1 framing: however the stream is cut, the same records come out, in order."""
+    stream = b"".join(record(r.content_type, r.body, r.version) for r in records)
+    points = sorted({c % (len(stream) + 1) for c in cuts})
+    framer, got = RecordFramer(), []
+    for start, end in zip([0, *points], [*points, len(stream)], strict=True):
+        got += framer.feed(stream[start:end])
+    assert got == records and framer.buffered == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.lists(st.integers(min_value=0), max_size=8))
+def test_framer_arbitrary_bytes_lose_nothing(data, cuts):
+    """Only NotTlsRecord may escape, and every byte fed is a record, on the error, or buffered."""
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    framer, got, fed = RecordFramer(), [], 0
+    try:
+        for start, end in zip([0, *points], [*points, len(data)], strict=True):
+            fed = end
+            got += framer.feed(data[start:end])
+    except NotTlsRecord as exc:
+        got += exc.records
+    assert sum(5 + len(r.body) for r in got) + framer.buffered == fed

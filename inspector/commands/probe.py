@@ -44,6 +44,10 @@ def register(sub) -> None:
     probe.add_argument("--cafile", metavar="PATH", help="trust only these CA certificates (PEM)")
     probe.add_argument("--insecure", action="store_true",
                        help="don't fail on an unverifiable certificate (still reported)")
+    probe.add_argument("--check-injection", action="store_true",
+                       help="test the server for plaintext command injection (CVE-2011-0411): send "
+                            "STARTTLS and NOOP in one segment and report command-injection if the "
+                            "NOOP is answered inside TLS (waits up to 1 s after the handshake)")
     probe.add_argument("--json", action="store_true", help="print the result as JSON")
     probe.add_argument("--save", metavar="DIR", help="also write the transcript as JSON and text")
     probe.add_argument("-v", "--verbose", action="store_true",
@@ -70,12 +74,16 @@ def probe_config(args):
         require_tls = mode != "plain" and (port in TLS_REQUIRED_PORTS or args.mode is not None)
     if mode == "plain" and require_tls:
         raise UsageError("--plain and --require-tls contradict each other")
+    if getattr(args, "check_injection", False) and mode != STARTTLS:
+        raise UsageError("--check-injection tests STARTTLS; it cannot be used with --plain or "
+                         "implicit TLS")
     if args.cafile:
         from ..certs import load_trust_anchors
         load_trust_anchors(args.cafile)  # a bad file is a usage error, found before connecting
     return ProbeConfig(host=host, port=port, mode=mode, require_tls=require_tls,
                        ehlo_name=args.ehlo, timeout=args.timeout, deadline=args.deadline,
-                       servername=args.servername, cafile=args.cafile, insecure=args.insecure)
+                       servername=args.servername, cafile=args.cafile, insecure=args.insecure,
+                       check_injection=getattr(args, "check_injection", False))
 
 
 def run(args) -> int:

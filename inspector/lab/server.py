@@ -68,6 +68,10 @@ FAULTS: dict[str, str] = {
         "AUTH PLAIN LOGIN is advertised and accepted before TLS "
         "(credentials can cross the wire in clear text)"
     ),
+    "execute-pipelined-starttls": (
+        "plaintext command injection (CVE-2011-0411): commands pipelined after "
+        "STARTTLS are kept and run inside TLS instead of being discarded"
+    ),
     "slow-greeting": (
         "pregreet pattern: a '220-' continuation line at once, "
         "the final '220 ' line only after a delay"
@@ -225,7 +229,15 @@ class _LabSMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
+        kept = b""
+        if (not first and self._original_transport is not None
+                and self.fault == "execute-pipelined-starttls"):
+            # aiosmtpd discards plaintext read before the handshake (RFC 3207
+            # §4.2, its PR #380); this fault keeps it, like the vulnerable servers did.
+            kept = bytes(self._reader._buffer)  # type: ignore[attr-defined]
         super().connection_made(transport)
+        if kept:
+            self._reader._buffer.extend(kept)  # type: ignore[attr-defined]
         if first:
             self.lab._protocols.add(self)
             if self.lab._closing:  # accepted while the server is stopping

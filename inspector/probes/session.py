@@ -2,7 +2,8 @@
 
 Steps, in order (RFC 5321 §3, RFC 3207 §4, RFC 8314 §3.3): connect,
 [tls-handshake, certificate for implicit TLS], greeting, ehlo, [starttls,
-tls-handshake, certificate, ehlo-tls], quit. Each step is timed, keeps the
+tls-handshake, injection-check (only with check_injection), certificate,
+ehlo-tls], quit. Each step is timed, keeps the
 reply that decided it, and ends ok, failed or skipped. Nothing here raises to
 the caller: every error becomes a failed step, a finding, and an exit code.
 """
@@ -51,7 +52,11 @@ STEP_EXIT_CODES = {
     "tls-handshake": ExitCode.TLS,
     "certificate": ExitCode.CERTIFICATE,
     "ehlo-tls": ExitCode.EHLO,
+    "injection-check": ExitCode.TLS,   #: the TLS session broke right after the handshake
 }
+
+#: How long ``check_injection`` waits inside TLS for a reply to the pipelined NOOP.
+INJECTION_WAIT = 1.0
 
 #: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
 _MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
@@ -70,6 +75,8 @@ class ProbeConfig:
     cafile: str | None = None
     insecure: bool = False
     greeting_delay_warning: float = 2.0
+    #: send ``STARTTLS\r\nNOOP\r\n`` in one segment to test the server (RFC 3207 §4.2)
+    check_injection: bool = False
 
     @property
     def expected_name(self) -> str:
@@ -148,6 +155,8 @@ class _Session:
             self._ehlo("ehlo")
             if self.config.mode == STARTTLS and self._starttls():
                 self._tls_handshake()
+                if self.config.check_injection:
+                    self._injection_check()
                 self._certificate()
                 self._ehlo("ehlo-tls")
             elif self.config.mode == PLAIN:
@@ -236,10 +245,13 @@ class _Session:
                            "anything else is sent")
             self._end(SKIPPED, detail="STARTTLS not offered; continuing without TLS (--no-require-tls)")
             return False
-        event = self._command(commands.starttls())
+        check = self.config.check_injection
+        event = self._command(commands.starttls(), pipelined_noop=check)
         if not isinstance(event, StartTlsReady):
             self._finding("starttls-failed", f"STARTTLS answered {event.reply.summary()!r}",
                           severity=severity)
+            if check:
+                self._next_event()  # refused: the server answers the pipelined NOOP in plaintext
             if required:
                 self._fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)
             self._end(FAILED, reply=event.reply, detail="continuing without TLS (--no-require-tls)")
@@ -257,11 +269,49 @@ class _Session:
         while isinstance(event := self.smtp.next_event(), InjectedData):
             injected += event.data
         if injected:
+            hint = (" (maybe the reply to the NOOP pipelined by --check-injection, run in plaintext)"
+                    if self.config.check_injection else "")
             self._finding("response-injection",
                           f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
-                          f"{injected[:80]!r}")
+                          f"{injected[:80]!r}{hint}")
             self.transcript.note(f"discarded {len(injected)} bytes received before the TLS handshake",
                                  tls=False, step=self._step)
+
+    def _injection_check(self) -> None:
+        """Did the server run the NOOP we pipelined after STARTTLS, inside TLS?
+
+        RFC 3207 §4.2: the server MUST discard what the client sent before the
+        handshake. One that answers the NOOP now lets an attacker in the path
+        inject plaintext commands into the protected session (CVE-2011-0411).
+        """
+        wait = min(INJECTION_WAIT, self.config.timeout)
+        self._begin("injection-check", f"waiting {wait:g} s inside TLS for a reply to the NOOP sent "
+                    "with STARTTLS; a correct server discarded it (RFC 3207 §4.2)")
+        until = min(self._until(), time.monotonic() + wait)
+        try:
+            while (event := self.smtp.next_event()) is NEED_DATA:
+                data = self.connection.recv(until=until)
+                if data:
+                    self.transcript.received(data, tls=True, step=self._step)
+                self.smtp.receive_data(data)
+        except StepTimeout:
+            self._end(OK, detail=f"no reply to the pipelined NOOP within {wait:g} s")
+            return
+        except ProtocolError as exc:
+            self.alive = False
+            self._finding("reply-malformed", str(exc))
+            self._fail(str(exc))
+        except TransportError as exc:
+            self.alive = False
+            self._fail(self._explain(exc))
+        if isinstance(event, ConnectionClosed):
+            self.alive = False
+            self._fail("the server closed the connection right after the TLS handshake")
+        reply = event.reply
+        self._note_anomalies(reply)
+        self._finding("command-injection", "the NOOP sent in plaintext in the same segment as STARTTLS "
+                      f"was answered inside TLS: {reply.summary()!r}")
+        self._end(FAILED, reply=reply, detail="the server ran a plaintext command inside TLS")
 
     def _tls_handshake(self) -> None:
         cfg = self.config
@@ -341,10 +391,11 @@ class _Session:
             self.caps_before = caps
 
     # -- plumbing ------------------------------------------------------------
-    def _command(self, command, until: float | None = None) -> CommandReply:
+    def _command(self, command, until: float | None = None, *,
+                 pipelined_noop: bool = False) -> CommandReply:
         until = until or self._until()
         try:
-            data = self.smtp.send(command)
+            data = self.smtp.send(command, pipelined_noop=pipelined_noop)
             self.connection.send(data, until=until)
         except TransportError as exc:
             self.alive = False

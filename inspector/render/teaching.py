@@ -17,6 +17,10 @@ STEP_NOTES = {
     "tls-handshake": (
         "The TLS handshake agrees on a version and cipher and proves the server holds the "
         "certificate's key (RFC 8446 §2). From here on the marks change from -> <- to ~> <~."),
+    "injection-check": (
+        "The client sent NOOP in the same packet as STARTTLS, on purpose. A correct server "
+        "throws it away when TLS starts; one that answers it inside TLS would also run commands "
+        "an attacker slipped in before the handshake (RFC 3207 §4.2, CVE-2011-0411)."),
     "certificate": (
         "The certificate must chain to a trusted root and name the server the client asked "
         "for; mail clients should check both (RFC 7817 §3, RFC 6125 §6)."),

@@ -23,7 +23,9 @@ Rules:
 1. Replies are matched to commands in the order sent (RFC 2920 §3.1), so
    pipelined commands are allowed; STARTTLS must end a pipelined group
    (RFC 3207 §4.2 with RFC 2920 §3.1), so nothing may be sent after it until
-   its reply arrives.
+   its reply arrives. The one deliberate exception is ``send(STARTTLS,
+   pipelined_noop=True)``, used only by the server command-injection check
+   (``probe --check-injection``; RFC 3207 §4.2, CVE-2011-0411).
 2. The STARTTLS boundary is explicit: after a 220 to STARTTLS, every byte
    already buffered or received before ``tls_established()`` is handed out
    as :class:`InjectedData`, never parsed (RFC 3207 §4.2; the NO STARTTLS
@@ -41,7 +43,7 @@ from collections import deque
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from .capabilities import Capabilities
-from .commands import Command
+from .commands import Command, noop
 from .events import (
     NEED_DATA,
     CommandReply,
@@ -54,6 +56,9 @@ from .events import (
     UnsolicitedReply,
 )
 from .reply import Reply, ReplyParser
+
+#: The command pipelined after STARTTLS by ``send(..., pipelined_noop=True)``.
+NOOP = noop()
 
 
 class State(enum.Enum):
@@ -73,6 +78,7 @@ class ClientConnection:
         self._parser_limits = parser_limits
         self._pending: deque[Command] = deque()
         self._eof = False
+        self._pipelined_noop = False
         self.state = State.GREETING
         #: True once ``tls_established`` was called.
         self.secure = False
@@ -117,20 +123,38 @@ class ClientConnection:
         return NEED_DATA
 
     # -- output ----------------------------------------------------------
-    def send(self, command: Command) -> bytes:
+    def send(self, command: Command, *, pipelined_noop: bool = False) -> bytes:
         """Encode a command after checking that the state allows it.
+
+        Args:
+            pipelined_noop: only with STARTTLS, and only to test the *server*:
+                return ``STARTTLS\r\nNOOP\r\n`` as one write, breaking on
+                purpose the rule that nothing may follow STARTTLS before its
+                reply (RFC 3207 §4.2 with RFC 2920 §3.1). A correct server
+                discards the buffered NOOP when TLS starts, so after a 220 no
+                reply to it is expected: one arriving inside TLS comes out as
+                :class:`UnsolicitedReply` (the CVE-2011-0411 class). If
+                STARTTLS is refused the server runs the NOOP in plaintext, so
+                its reply is then matched to the NOOP as usual.
 
         Raises:
             LocalProtocolError: nothing may be sent now (before the greeting,
                 after STARTTLS until its reply, before the TLS handshake, or
-                once closed), or the command itself is malformed.
+                once closed), the command itself is malformed, or
+                ``pipelined_noop`` was given with a command other than STARTTLS.
         """
         if self.state is not State.READY:
             raise LocalProtocolError(f"cannot send {command.verb} in state {self.state.value}")
+        is_starttls = command.verb.upper() == "STARTTLS"
+        if pipelined_noop and not is_starttls:
+            raise LocalProtocolError(f"pipelined_noop is only for STARTTLS, not {command.verb}")
         data = command.encode()
         self._pending.append(command)
-        if command.verb.upper() == "STARTTLS":
+        if is_starttls:
             self.state = State.STARTTLS_SENT
+            self._pipelined_noop = pipelined_noop
+            if pipelined_noop:
+                data += NOOP.encode()
         return data
 
     def tls_established(self) -> None:
@@ -165,11 +189,15 @@ class ClientConnection:
         command = self._pending.popleft()
         verb = command.verb.upper()
         if verb == "STARTTLS":
+            pipelined, self._pipelined_noop = self._pipelined_noop, False
             if reply.code == 220:
                 # From here on nothing is parsed until tls_established().
                 self.state = State.TLS_PENDING
                 return StartTlsReady(command, reply)
             self.state = State.READY
+            if pipelined:
+                # Refused: the server reads on in plaintext and answers the NOOP too.
+                self._pending.appendleft(NOOP)
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
             return EhloReply(command, reply, self.capabilities)

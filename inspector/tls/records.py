@@ -69,6 +69,19 @@ def _cut_record(data, offset: int) -> Record | None:
                   bytes(data[offset + 5:offset + 5 + length]))
 
 
+class NotTlsRecord(ValueError):
+    """Bytes that are not a TLS record header.
+
+    ``records`` holds the complete records cut before them in the same
+    ``feed`` call, so nothing is lost; the framer's buffer still starts at the
+    bad header (found by the fuzzer: those records used to vanish).
+    """
+
+    def __init__(self, message: str, records: list[Record]) -> None:
+        super().__init__(message)
+        self.records = records
+
+
 class RecordFramer:
     """Buffer bytes and cut complete records; never returns a partial record."""
 
@@ -76,11 +89,19 @@ class RecordFramer:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[Record]:
+        """Buffer ``data`` and return every record it completes.
+
+        Raises:
+            NotTlsRecord: the buffer reached bytes that are not a record header.
+        """
         self._buffer += data
         records = []
-        while (record := _cut_record(self._buffer, 0)) is not None:
-            records.append(record)
-            del self._buffer[:5 + len(record.body)]
+        try:
+            while (record := _cut_record(self._buffer, 0)) is not None:
+                records.append(record)
+                del self._buffer[:5 + len(record.body)]
+        except ValueError as exc:
+            raise NotTlsRecord(str(exc), records) from None
         return records
 
     @property
