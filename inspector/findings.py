@@ -87,6 +87,19 @@ _KINDS = [
     FindingKind("cert-no-san", Severity.WARNING,
                 "The certificate has no subjectAltName; clients ignore the CN",
                 "RFC 6125 §6.4.4"),
+    # Seen in captures (replay):
+    FindingKind("credentials-exposed", Severity.ERROR,
+                "AUTH ran in clear text: the user name (and for PLAIN/LOGIN the password) "
+                "crossed the wire readable", "RFC 4954 §4; RFC 8314 §3"),
+    FindingKind("rst-suspicious-ttl", Severity.ERROR,
+                "A TCP RST arrived with a TTL unlike the other packets of the side it claims "
+                "to come from (an injected reset)", "RFC 9293 §3.5.3; RFC 5961 §3"),
+    FindingKind("tcp-segment-conflict", Severity.WARNING,
+                "A retransmitted TCP segment carried different bytes than the first copy "
+                "(an injected or rewritten segment)", "RFC 9293 §3.10.7.4"),
+    FindingKind("capture-gap", Severity.INFO,
+                "Bytes of the session are missing from the capture; the transcript has a hole",
+                "RFC 9293 §3.4"),
 ]
 
 CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}
