@@ -15,4 +15,5 @@ class ExitCode(enum.IntEnum):
     TLS = 14              #: TLS handshake failed
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
     AUTH = 16             #: authentication failed (reserved for the AUTH step)
+    CAPTURE = 20          #: replay: the capture file is unreadable, not pcap/pcapng, truncated or corrupt
     INTERRUPTED = 130     #: Ctrl-C

@@ -141,6 +141,7 @@ class SmtpSession:
         self.capabilities: Capabilities | None = None
         self.starttls_offered = False
         self.commands = 0
+        self.mail_commands = 0         #: MAIL, RCPT, DATA, BDAT, AUTH: what TLS should have protected
         self.messages = 0
         self.message_bytes = 0
         self.auth: list[AuthAttempt] = []
@@ -204,6 +205,8 @@ class SmtpSession:
                 shown = self._auth_command(item)
             elif item.verb in ("EHLO", "HELO", "LHLO") and self.ehlo_name is None:
                 self.ehlo_name = item.argument.strip() or None
+            if item.verb in ("MAIL", "RCPT", "DATA", "BDAT", "AUTH"):
+                self.mail_commands += 1
             self._record(ts, SEND, shown, redacted=shown is not item.raw)
             self.pending.append(item)
         elif isinstance(item, SaslResponse):
@@ -441,9 +444,12 @@ class SmtpSession:
                 self._finding("starttls-not-offered",
                               f"EHLO reply from {_addr(self.server)} has no STARTTLS{masked}",
                               severity=self._tls_severity())
-            elif self.commands:
+            elif self.mail_commands:
                 self._finding("tls-not-used", f"STARTTLS was offered by {_addr(self.server)}, "
                                               "but the session went on in clear text")
+        if self.tls is None and any(c.verb == "STARTTLS" for c in self.pending):
+            self._finding("starttls-failed", f"STARTTLS got no reply; the connection ended ({closed})",
+                          severity=self._tls_severity())
         if self.chain:
             from ..certs import analyze_chain
             import datetime
