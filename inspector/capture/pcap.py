@@ -105,12 +105,12 @@ def open_capture(stream):
         return "pcapng", _pcapng_packets(blocks)
     if magic_le in (PCAP_MAGIC_US, PCAP_MAGIC_NS) or int.from_bytes(head, "big") in (
             PCAP_MAGIC_US, PCAP_MAGIC_NS):
-        return "pcap", _pcap_packets(blocks)
+        return "pcap", _pcap_packets(blocks, *_pcap_header(blocks))
     raise CaptureError(f"not a pcap or pcapng capture (file starts with {bytes(head).hex()})")
 
 
-def _pcap_packets(blocks: _Blocks):
-    """Frames of a libpcap file as ``(time, linktype, buffer, start, end)``."""
+def _pcap_header(blocks: _Blocks):
+    """(record struct, time scale, link type, size limit, snap length) from the file header."""
     if not blocks.need(24):
         raise CaptureError("truncated pcap file header", truncated=True)
     buf, pos = blocks.buf, blocks.pos
@@ -125,7 +125,11 @@ def _pcap_packets(blocks: _Blocks):
     linktype = network & 0x0FFFFFFF
     limit = max(MAX_FRAME, snaplen if snaplen <= MAX_BLOCK else 0)
     blocks.pos += 24
-    record = struct.Struct(endian + "IIII").unpack_from
+    return struct.Struct(endian + "IIII").unpack_from, scale, linktype, limit, snaplen
+
+
+def _pcap_packets(blocks: _Blocks, record, scale: float, linktype: int, limit: int, snaplen: int):
+    """Frames of a libpcap file as ``(time, linktype, buffer, start, end)``."""
     count = 0
     while True:
         buf, pos = blocks.buf, blocks.pos

@@ -34,6 +34,8 @@ from ..transcript import NOTE, RECV, SEND, Entry
 _MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
 #: Bytes of transcript kept per session (the message bodies are not kept at all).
 TRANSCRIPT_LIMIT = 256 * 1024
+#: A server's non-TLS bytes this early after the boundary are injection evidence.
+MAX_FIRST_RECORD = 1 << 15
 #: Mechanisms whose exchange carries the password itself (RFC 4616, draft-murchison-sasl-login).
 CLEAR_SECRET_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")
 #: Ports where TLS is expected (RFC 8314 §3.3 implicit TLS; RFC 6409 submission).
@@ -155,6 +157,9 @@ class SmtpSession:
         self.chain: tuple[bytes, ...] = ()
         self.certificate = None
         self.last_ts = start
+        self.awaiting_hello = False       #: STARTTLS 220 seen, client's ClientHello not yet
+        self.injected = bytearray()
+        self.injected_total = 0
         if implicit_tls:
             self._enter_tls("implicit", start)
 
@@ -163,6 +168,8 @@ class SmtpSession:
         self.bytes_client += len(data)
         self.last_ts = ts
         if self.tls_client is not None:
+            if self.awaiting_hello:
+                self._end_injection_window(ts)
             self._tls_data(ts, data, self.tls_client, from_client=True)
             return
         parser = self.commands_parser
@@ -173,6 +180,11 @@ class SmtpSession:
     def server_data(self, ts: float, data: bytes) -> None:
         self.bytes_server += len(data)
         self.last_ts = ts
+        if self.awaiting_hello:
+            self._record(ts, RECV, data)
+            self.injected += data[:4096 - len(self.injected)] if len(self.injected) < 4096 else b""
+            self.injected_total += len(data)
+            return
         if self.tls_server is not None:
             self._tls_data(ts, data, self.tls_server, from_client=False)
             return
@@ -346,13 +358,13 @@ class SmtpSession:
                       f"AUTH {mech} in clear text: {user}, {what}; server {outcome}", severity=severity)
 
     def _starttls_boundary(self, ts: float) -> None:
-        """RFC 3207 §4.2: nothing may follow the 220 before the handshake, on either side."""
-        injected = self.replies.take_buffered()
-        if injected:
-            self._finding("response-injection",
-                          f"{len(injected)} bytes after the STARTTLS 220, before the TLS handshake: "
-                          f"{injected[:80]!r}")
-            self._note(ts, f"{len(injected)} bytes after the STARTTLS 220 were discarded unread", False)
+        """RFC 3207 §4.2: nothing may follow the 220 before the handshake, on either side.
+
+        The server must wait for the client's ClientHello, so every server byte
+        before it (buffered with the 220 or arriving later) is injected.
+        """
+        self.injected = bytearray(self.replies.take_buffered())
+        self.awaiting_hello = True
         pipelined = self.commands_parser.take_buffered()
         self.pending.clear()
         self._enter_tls("starttls", ts)
@@ -361,12 +373,22 @@ class SmtpSession:
                            f"{pipelined[:60]!r}", True)
             self._tls_data(ts, pipelined, self.tls_client, from_client=True)
 
+    def _end_injection_window(self, ts: float) -> None:
+        self.awaiting_hello = False
+        injected = bytes(self.injected)
+        if injected:
+            self._finding("response-injection",
+                          f"{len(injected)} bytes after the STARTTLS 220, before the TLS handshake: "
+                          f"{injected[:80]!r}")
+            self._note(ts, f"{len(injected)} bytes after the STARTTLS 220 were discarded unread", False)
+        self._note(ts, "TLS begins (STARTTLS accepted, RFC 3207 §4)", False)
+
     # -- TLS --------------------------------------------------------------------
     def _enter_tls(self, mode: str, ts: float) -> None:
         self.tls = {"mode": mode}
         self.tls_client, self.tls_server = _TlsSide(), _TlsSide()
-        self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)" if mode == "implicit"
-                   else "TLS begins (STARTTLS accepted, RFC 3207 §4)", False)
+        if mode == "implicit":
+            self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)", False)
 
     def _tls_data(self, ts: float, data: bytes, side: _TlsSide, *, from_client: bool) -> None:
         side.bytes += len(data)
@@ -376,7 +398,7 @@ class SmtpSession:
             records = side.framer.feed(data)
         except ValueError:
             side.opaque = True
-            if not from_client and side.bytes == len(data) and self.tls["mode"] == "starttls":
+            if not from_client and side.bytes <= MAX_FIRST_RECORD and self.tls["mode"] == "starttls":
                 self._finding("response-injection",
                               f"non-TLS bytes where the server's TLS handshake should begin: {data[:80]!r}")
             self._note(ts, f"{'client' if from_client else 'server'} bytes are not TLS records: "
@@ -434,6 +456,8 @@ class SmtpSession:
 
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
                extra_findings=()) -> SessionResult:
+        if self.awaiting_hello:
+            self._end_injection_window(end)
         if self._auth_state is not None and self._auth_state["responses"]:
             state, self._auth_state = self._auth_state, None
             self._record_auth(state, None)
