@@ -100,13 +100,15 @@ def generate(path: pathlib.Path, packets: int) -> tuple[int, int]:
         active, number, smtp_sessions = [], 0, 0
         while writer.packets < packets or active:
             while len(active) < CONCURRENT and writer.packets < packets:
-                client = (f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}", 1024 + number % 60000)
+                # Loopback addresses only, even in a file that is never sent.
+                client = (f"127.{1 + (number >> 16 & 127)}.{number >> 8 & 255}.{number & 255}",
+                          1024 + number % 60000)
                 if number % 8 == 7:
-                    conv = TcpConversation(writer.write, client, ("10.200.0.80", 80), mss=SEGMENT,
+                    conv = TcpConversation(writer.write, client, ("127.0.0.80", 80), mss=SEGMENT,
                                            checksums=False)
                     active.append(other_session(conv, number, clock))
                 else:
-                    conv = TcpConversation(writer.write, client, ("10.200.0.25", 25 if number % 3 else 587),
+                    conv = TcpConversation(writer.write, client, ("127.0.0.25", 25 if number % 3 else 587),
                                            mss=SEGMENT, checksums=False, server_ttl=52)
                     active.append(smtp_session(conv, number, clock))
                     smtp_sessions += 1

@@ -45,7 +45,8 @@ EXPECTED = {
 
 def lines_of(session) -> list[str]:
     """The rendered transcript without its timestamps."""
-    return [re.sub(r"^\[\s*[\d.]+\] ", "", line) for line in render_transcript(session.transcript).splitlines()]
+    rendered = render_transcript(session.transcript).splitlines()
+    return [re.sub(r"^\[\s*[\d.]+\] ", "", line) for line in rendered]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -128,7 +129,8 @@ def test_link_types_and_formats_give_the_same_session(variant):
 
 def test_the_secret_never_appears(run_cli):
     path = str(CAPTURES / "auth-plain-25.pcap")
-    assert base64.b64encode(b"\0demo@lab.test\0" + DEMO_PASSWORD.encode()) in (CAPTURES / "auth-plain-25.pcap").read_bytes()
+    on_the_wire = base64.b64encode(b"\0demo@lab.test\0" + DEMO_PASSWORD.encode())
+    assert on_the_wire in (CAPTURES / "auth-plain-25.pcap").read_bytes()
     outputs = []
     for args in ([], ["--json"], ["--session", "1"], ["--session", "2"], ["--session", "1", "--json"],
                  ["--session", "2", "--json"]):

@@ -22,7 +22,7 @@ import struct
 
 from ..findings import make_finding
 from .pcap import CaptureError
-from .smtp_session import SessionResult, SmtpSession, TcpStats
+from .smtp_session import SmtpSession, TcpStats
 from .tcp import Reassembler
 
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
@@ -292,7 +292,8 @@ class FlowTable:
         b_addr = (_address(key[alen:2 * alen]), int.from_bytes(key[2 * alen + 2:2 * alen + 4], "big"))
         flow = Flow(self.next_index, a_addr, b_addr, ts)
         self.next_index += 1
-        reverse = key[alen:2 * alen] + key[:alen] + key[2 * alen + 2:2 * alen + 4] + key[2 * alen:2 * alen + 2]
+        ports = 2 * alen
+        reverse = key[alen:ports] + key[:alen] + key[ports + 2:ports + 4] + key[ports:ports + 2]
         entry = (flow, True)
         self.flows[key] = entry
         if reverse != key:
@@ -386,8 +387,8 @@ class FlowTable:
         for side, name in ((server, "server"), (client, "client")):
             stream = side.stream
             if stream.conflicts:
-                yield make_finding("tcp-segment-conflict",
-                                   f"{stream.conflicts} segment(s) from the {name}: {stream.conflict_evidence}")
+                yield make_finding("tcp-segment-conflict", f"{stream.conflicts} segment(s) from the "
+                                                           f"{name}: {stream.conflict_evidence}")
         for ts, from_a, ttl in flow.rsts:
             side = flow.a if from_a else flow.b
             name = "client" if side is client else "server"

@@ -475,8 +475,9 @@ class SmtpSession:
             self._finding("starttls-failed", f"STARTTLS got no reply; the connection ended ({closed})",
                           severity=self._tls_severity())
         if self.chain:
-            from ..certs import analyze_chain
             import datetime
+
+            from ..certs import analyze_chain
             when = datetime.datetime.fromtimestamp(self.start, datetime.timezone.utc)
             self.certificate = analyze_chain(list(self.chain), (self.tls or {}).get("sni") or "",
                                              cafile=self.cafile, now=when)
