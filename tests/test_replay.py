@@ -256,3 +256,16 @@ def test_commands_agree_with_tshark(name):
     ours += [e.data.split(b" ", 1)[0].decode() for s in result.sessions for e in s.transcript
              if e.direction == "send" and e.redacted and e.data.startswith(b"AUTH")]
     assert sorted(theirs) == sorted(c[:4] for c in ours)
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap comes with tshark (setup-system)")
+def test_pcapng_written_by_editcap(tmp_path):
+    """An independent pcapng writer (Wireshark's editcap) gives the same sessions as the pcap."""
+    target = tmp_path / "auth.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", str(CAPTURES / "auth-plain-25.pcap"), str(target)],
+                   check=True, capture_output=True, timeout=60)
+    original = replay_file(str(CAPTURES / "auth-plain-25.pcap"), all_transcripts=True)
+    converted = replay_file(str(target), all_transcripts=True)
+    assert converted.format == "pcapng"
+    assert [lines_of(s) for s in converted.sessions] == [lines_of(s) for s in original.sessions]
+    assert [s.start for s in converted.sessions] == pytest.approx([s.start for s in original.sessions])

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP
+from .common import EXIT_CODES_HELP, positive_seconds
 
 
 def register(sub) -> None:
@@ -23,7 +23,7 @@ def register(sub) -> None:
     replay.add_argument("--cafile", metavar="PATH",
                         help="trust these CA certificates (PEM) when judging certificates seen in "
                              "TLS <= 1.2 handshakes (default: the system store)")
-    replay.add_argument("--idle-timeout", type=float, default=600.0, metavar="S",
+    replay.add_argument("--idle-timeout", type=positive_seconds, default=600.0, metavar="S",
                         help="finish a connection silent for this many capture seconds (default 600)")
     replay.set_defaults(handler=run)
 
