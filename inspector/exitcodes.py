@@ -17,4 +17,5 @@ class ExitCode(enum.IntEnum):
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
     AUTH = 16             #: authentication failed (reserved for the AUTH step)
     NO_SUBMISSION_SERVER = 20  #: discover: no candidate gave a working session with TLS
+    CAPTURE = 21          #: replay: the capture file is unreadable, not pcap/pcapng, truncated or corrupt
     INTERRUPTED = 130     #: Ctrl-C

@@ -147,6 +147,19 @@ _KINDS = [
                 "A TCP RST ended the session (the packet capture shows who sent it)", "RFC 9293 §3.5.2"),
     FindingKind("packet-capture", Severity.INFO,
                 "Packets of the session were captured (segments, TTLs, RSTs)", "RFC 9293 §3.1"),
+    # Seen in captures (replay):
+    FindingKind("credentials-exposed", Severity.ERROR,
+                "AUTH ran in clear text: the user name (and for PLAIN/LOGIN the password) "
+                "crossed the wire readable", "RFC 4954 §4; RFC 8314 §3"),
+    FindingKind("rst-suspicious-ttl", Severity.ERROR,
+                "A TCP RST arrived with a TTL unlike the other packets of the side it claims "
+                "to come from (an injected reset)", "RFC 9293 §3.5.3; RFC 5961 §3"),
+    FindingKind("tcp-segment-conflict", Severity.WARNING,
+                "A retransmitted TCP segment carried different bytes than the first copy "
+                "(an injected or rewritten segment)", "RFC 9293 §3.10.7.4"),
+    FindingKind("capture-gap", Severity.INFO,
+                "Bytes of the session are missing from the capture; the transcript has a hole",
+                "RFC 9293 §3.4"),
 ]
 
 CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}

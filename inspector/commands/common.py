@@ -18,9 +18,12 @@ EXIT_CODES_HELP = """exit codes:
   4   needs root or CAP_NET_RAW (interference, probe --sniff)
   10  connect failed        11  greeting failed      12  EHLO/HELO failed
   13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
-  16  AUTH failed           20  discover: no submission server with TLS
+  16  AUTH failed
+  20  discover: no submission server with TLS
+  21  replay: capture unreadable, not pcap/pcapng, truncated or corrupt
   130 interrupted
 """
+
 
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
