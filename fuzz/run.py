@@ -18,9 +18,9 @@ the input is written to ``fuzz/crashes/<target>-<sha1>.bin`` and the traceback
 printed; the exit status is then 1. Turn each crash into a regression test in
 tests/test_fuzz_regressions.py (which replays every file in fuzz/crashes/ too).
 
-Adding a parser (e.g. the pcap reader) is one registration::
+Adding a parser is one registration::
 
-    target("pcap-reader", corpus="pcap-", allowed=(PcapError,))(lambda data: read_pcap_bytes(data))
+    target("name", corpus="prefix-", allowed=(TheParsersError,))(function)
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from inspector.capture.pcap import CaptureError  # noqa: E402
+from inspector.capture.replay import parse_capture_bytes  # noqa: E402
 from inspector.errors import RemoteProtocolError  # noqa: E402
 from inspector.smtp import commands  # noqa: E402
 from inspector.smtp.capabilities import Capabilities  # noqa: E402
@@ -181,6 +183,18 @@ def fuzz_tls_framer(data: bytes):
         consumed = sum(5 + len(r.body) for r in records)
         assert consumed + framer.buffered == fed, "record bytes lost"
     return (facts.group, tuple(r.content_type for r in records[:6]))
+
+
+#: The sample captures (captures/*.pcap, a few KB each) seed the capture reader.
+PCAP_SEEDS = tuple(path.read_bytes() for path in sorted((ROOT.parent / "captures").glob("*.pcap")))
+
+
+@target("pcap-reader", corpus="pcap-", allowed=(CaptureError,), seeds=PCAP_SEEDS)
+def fuzz_pcap_reader(data: bytes):
+    """pcap/pcapng reading, TCP reassembly and session judging on a whole file (raises only CaptureError)."""
+    result = parse_capture_bytes(data)
+    return (result.packets > 0, len(result.sessions),
+            tuple(sorted({f.id for s in result.sessions for f in s.findings})))
 
 
 # ------------------------------------------------------------------------ mutation
