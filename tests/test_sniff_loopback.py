@@ -74,3 +74,23 @@ def test_schemas_know_every_path_verdict():
     assert set(ids) <= set(CATALOGUE)
     ports_schema = json.loads(resources.files("inspector").joinpath("schema/ports.schema.json").read_text())
     assert set(ports_schema["properties"]["findings"]["items"]["properties"]["id"]["enum"]) == set(CATALOGUE)
+
+
+@needs_root
+def test_ports_syn_probes_work_on_loopback(lab_server, run_cli):
+    """On ``lo`` a packet socket's SYNs never reach TCP; the probes must still get answers."""
+    import socket
+
+    lab = lab_server()
+    with socket.socket() as unused:  # a port that was just free: nothing listens there
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    completed, document = run_cli("ports", "127.0.0.1", "--ports", f"{lab.port},{closed_port}",
+                                  "--tries", "1", "--json")
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert document["method"] == "syn"
+    states = {p["port"]: p["state"] for p in document["ports"]}
+    assert states == {lab.port: "open", closed_port: "closed"}, document["ports"]
+    service = next(p["service"] for p in document["ports"] if p["port"] == lab.port)
+    assert service["tls_mode"] == "starttls" and service["greeting"].startswith("220 ")

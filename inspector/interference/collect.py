@@ -113,9 +113,16 @@ def service_check(address: str, port: int, timing: Timing, deadline: float) -> S
     caps = result.capabilities_before if not implicit else result.capabilities_after
     handshake = result.step("tls-handshake")
     if implicit:
-        mode = "implicit" if handshake and handshake.status == "ok" else "none"
+        if handshake and handshake.status == "ok":
+            mode = "implicit"
+        elif handshake and handshake.status == "failed" and result.exit_code == ExitCode.TLS:
+            mode = "none"
+        else:  # never got as far as a complete handshake attempt (deadline, closed, reset)
+            mode = "unknown"
+    elif result.capabilities_before is None:
+        mode = "unknown"  # no EHLO reply: STARTTLS neither seen nor missed
     else:
-        mode = "starttls" if result.capabilities_before and result.capabilities_before.starttls else "none"
+        mode = "starttls" if result.capabilities_before.starttls else "none"
     leaf = result.certificate.chain[0] if result.certificate and result.certificate.chain else None
     connect = result.step("connect")
     to_greeting = None
@@ -183,8 +190,11 @@ def _state_findings(observations, distance) -> list[Finding]:
     return out
 
 
-def _exit_code(findings) -> ExitCode:
-    return ExitCode.FINDINGS if any(f.severity is Severity.ERROR for f in findings) else ExitCode.OK
+def _exit_code(findings, *, complete: bool = True) -> ExitCode:
+    """1 for an error finding; else 5 when the deadline cut the observations short; else 0."""
+    if any(f.severity is Severity.ERROR for f in findings):
+        return ExitCode.FINDINGS
+    return ExitCode.OK if complete else ExitCode.INCOMPLETE
 
 
 def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool) -> PortsReport:
@@ -194,13 +204,17 @@ def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool) -> Port
     distance = host_distance(observations)
     notes = []
     if not raw:
-        notes.append("connect() mode (not root): 'closed' may be a RST from a firewall, 'prohibited' "
+        notes.append("connect() mode: 'closed' may be a RST from a firewall, 'prohibited' "
                      "does not say which router refused, and 'intercepted' cannot be seen; run as root "
-                     "(or with CAP_NET_RAW) for SYN probes with TTLs and ICMP sources")
+                     "(or with CAP_NET_RAW) without --connect for SYN probes with TTLs and ICMP sources")
+    complete = time.monotonic() < timing.until(started)
+    if not complete:
+        notes.append(f"the deadline of {timing.deadline:g} s ran out; some observations are missing")
     findings = _state_findings(observations, distance) if raw else []
     return PortsReport(host, address, "syn" if raw else "connect",
                        tuple((o.port, port_state(o, distance)) for o in observations),
-                       tuple(observations), distance, tuple(notes), tuple(findings), _exit_code(findings))
+                       tuple(observations), distance, tuple(notes), tuple(findings),
+                       _exit_code(findings, complete=complete))
 
 
 def _traces(address: str, ports: list[int], max_ttl: int, timing: Timing,
@@ -254,11 +268,13 @@ def run_interference(host: str, ports: list[int], timing: Timing, *, control_por
                      expect_spki=expect_spki) if control else []
     findings = [verdict_finding(v) for v in verdicts]
     shown = ([final[control.port]] if control else []) + [final[p] for p in examined]
-    if time.monotonic() >= deadline:
+    complete = time.monotonic() < deadline
+    if not complete:
         notes.append(f"the deadline of {timing.deadline:g} s ran out; some observations are missing")
     return InterferenceReport(host, address, control.port if control else None, distance,
                               tuple((o.port, port_state(o, distance)) for o in shown), tuple(shown),
-                              tuple(verdicts), tuple(notes), tuple(findings), _exit_code(findings))
+                              tuple(verdicts), tuple(notes), tuple(findings),
+                              _exit_code(findings, complete=complete))
 
 
 __all__ = ["OPEN", "InterferenceReport", "PortsReport", "Timing", "run_interference", "run_ports"]

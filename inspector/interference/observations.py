@@ -118,7 +118,7 @@ class Service:
     """What an SMTP session on the port showed (from the core probe)."""
 
     port: int
-    tls_mode: str                       #: "starttls", "implicit" or "none"
+    tls_mode: str                       #: "starttls", "implicit", "none" or "unknown" (session cut short)
     greeting: str | None
     time_to_greeting_ms: float | None
     starttls_offered: bool | None

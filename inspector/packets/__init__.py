@@ -23,7 +23,7 @@ def scapy_modules() -> types.SimpleNamespace:
 
     conf.route_autoload = False
     conf.verb = 0
-    from scapy import sendrecv
+    from scapy import sendrecv, supersocket
     from scapy.layers import inet, inet6, l2
     from scapy.utils import PcapWriter
 
@@ -32,6 +32,7 @@ def scapy_modules() -> types.SimpleNamespace:
         TCPerror=inet.TCPerror, IPv6=inet6.IPv6, Ether=l2.Ether,
         sr1=sendrecv.sr1, sr=sendrecv.sr, send=sendrecv.send, sniff=sendrecv.sniff,
         AsyncSniffer=sendrecv.AsyncSniffer, PcapWriter=PcapWriter,
+        L3RawSocket=supersocket.L3RawSocket,
     )
 
 

@@ -130,7 +130,9 @@ def exchange(dst: str, probes: list[Probe], *, timeout: float, tries: int = 1,
                              started_callback=ready.set)
     sniffer.start()
     ready.wait(3)
-    sock = m.conf.L3socket(iface=iface)
+    # On loopback a packet socket's frames never reach the TCP stack; an IP raw
+    # socket's do (the kernel routes them like its own).
+    sock = m.L3RawSocket() if iface == m.conf.loopback_name else m.conf.L3socket(iface=iface)
     try:
         pending = list(probes)
         for _round in range(max(1, tries)):
@@ -141,7 +143,7 @@ def exchange(dst: str, probes: list[Probe], *, timeout: float, tries: int = 1,
                     sent[key] = _Sent(probe, time.monotonic())
                 else:
                     record.count += 1
-                packet = m.IP(dst=dst, ttl=probe.ttl, id=random.randrange(1, 65536)) / m.TCP(
+                packet = m.IP(src=src, dst=dst, ttl=probe.ttl, id=random.randrange(1, 65536)) / m.TCP(
                     sport=probe.sport, dport=probe.dport, flags="S", seq=probe.seq, window=64240,
                     options=SYN_OPTIONS)
                 sock.send(packet)

@@ -93,13 +93,17 @@ def _answer_text(obs) -> str:
     return f"connect(): ok in {obs.connect_ms:.1f} ms"
 
 
+TLS_MODE_SHOWN = {"starttls": "STARTTLS offered", "implicit": "implicit TLS", "none": "no TLS",
+                  "unknown": "unknown"}
+
+
 def _service_rows(observations) -> list[list]:
     rows = []
     for o in observations:
         s = o.service
         if s is None:
             continue
-        tls = {"starttls": "STARTTLS offered", "implicit": "implicit TLS", "none": "no TLS"}[s.tls_mode]
+        tls = TLS_MODE_SHOWN[s.tls_mode]
         greeting = (s.greeting or s.error or "-")[:70]
         ms = f"{s.time_to_greeting_ms:.0f} ms" if s.time_to_greeting_ms is not None else "-"
         rows.append([o.port, greeting, tls, ms])
