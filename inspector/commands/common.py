@@ -17,7 +17,9 @@ EXIT_CODES_HELP = """exit codes:
   3   internal error (a bug in smtp-inspector)
   10  connect failed        11  greeting failed      12  EHLO/HELO failed
   13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
-  16  AUTH failed           130 interrupted
+  16  AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused
+      without TLS (see --allow-plaintext-auth), or the SCRAM server signature
+      was wrong                                  130 interrupted
 """
 
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:

@@ -16,6 +16,7 @@ States::
                         │ other code
                         ▼
                       READY
+    READY ──AUTH, 334──▶ SASL_CHALLENGE ──send(SaslResponse)──▶ READY (awaiting reply)
     any state ──EOF──▶ CLOSED           any hard error ──▶ ERROR
 
 Rules:
@@ -29,7 +30,10 @@ Rules:
    as :class:`InjectedData`, never parsed (RFC 3207 §4.2; the NO STARTTLS
    "response injection" class). After TLS, capabilities learned in plaintext
    are forgotten and EHLO must be sent again (RFC 3207 §4.2).
-3. A hard protocol error (line or reply over the caps) moves the connection
+3. AUTH (RFC 4954 §4): a 334 reply to AUTH or to a SASL response is an
+   :class:`AuthChallenge`; then only a :class:`SaslResponse` (base64 or
+   ``*``) may be sent, and nothing else until it is.
+4. A hard protocol error (line or reply over the caps) moves the connection
    to ERROR and is raised as :class:`RemoteProtocolError`; every later call
    raises too. Anything else that escapes ``next_event`` is a bug.
 """
@@ -41,9 +45,10 @@ from collections import deque
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from .capabilities import Capabilities
-from .commands import Command
+from .commands import Command, SaslResponse
 from .events import (
     NEED_DATA,
+    AuthChallenge,
     CommandReply,
     ConnectionClosed,
     EhloReply,
@@ -61,6 +66,7 @@ class State(enum.Enum):
     READY = "ready"                #: commands may be sent
     STARTTLS_SENT = "starttls-sent"  #: waiting for the reply to STARTTLS
     TLS_PENDING = "tls-pending"    #: 220 received; the caller must do the handshake
+    SASL_CHALLENGE = "sasl-challenge"  #: 334 to AUTH received; a SASL response must follow
     CLOSED = "closed"
     ERROR = "error"
 
@@ -125,9 +131,13 @@ class ClientConnection:
                 after STARTTLS until its reply, before the TLS handshake, or
                 once closed), or the command itself is malformed.
         """
-        if self.state is not State.READY:
+        if isinstance(command, SaslResponse):
+            if self.state is not State.SASL_CHALLENGE:
+                raise LocalProtocolError(f"no AUTH challenge to answer in state {self.state.value}")
+        elif self.state is not State.READY:
             raise LocalProtocolError(f"cannot send {command.verb} in state {self.state.value}")
         data = command.encode()
+        self.state = State.READY
         self._pending.append(command)
         if command.verb.upper() == "STARTTLS":
             self.state = State.STARTTLS_SENT
@@ -170,6 +180,9 @@ class ClientConnection:
                 self.state = State.TLS_PENDING
                 return StartTlsReady(command, reply)
             self.state = State.READY
+        if verb == "AUTH" and reply.code == 334:
+            self.state = State.SASL_CHALLENGE
+            return AuthChallenge(command, reply)
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
             return EhloReply(command, reply, self.capabilities)
