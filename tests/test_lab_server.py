@@ -253,6 +253,8 @@ def test_fault_names():
         "inject-after-starttls",
         "plain-auth-before-tls",
         "slow-greeting",
+        "no-starttls-plain-auth",
+        "scram-bad-signature",
     }
     assert all(isinstance(d, str) and d and "\n" not in d for d in FAULTS.values())
 

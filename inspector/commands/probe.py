@@ -123,7 +123,8 @@ def auth_request(args):
 
     mechanism = getattr(args, "auth", None)
     if mechanism is None:
-        if getattr(args, "user", None) or getattr(args, "password_file", None) or getattr(args, "token_file", None):
+        given = (getattr(args, name, None) for name in ("user", "password_file", "token_file"))
+        if any(given):
             raise UsageError("--user, --password-file and --token-file need --auth")
         return None
     if not args.user:

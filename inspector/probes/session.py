@@ -477,9 +477,11 @@ class _Session:
                 try:
                     challenge = base64.b64decode(event.challenge_text, validate=True)
                 except (binascii.Error, ValueError):
-                    raise sasl.SaslError(f"334 challenge is not base64: {event.challenge_text[:60]!r}") from None
-                self.transcript.note(f"server challenge, decoded: {mechanism.describe_challenge(challenge)}",
-                                     tls=self.smtp.secure, step="auth")
+                    raise sasl.SaslError(
+                        f"334 challenge is not base64: {event.challenge_text[:60]!r}") from None
+                self.transcript.note(
+                    f"server challenge, decoded: {mechanism.describe_challenge(challenge)}",
+                    tls=self.smtp.secure, step="auth")
                 answer = mechanism.challenge(challenge)
             except sasl.SaslError as exc:
                 if isinstance(exc, sasl.ServerSignatureInvalid):
@@ -493,7 +495,8 @@ class _Session:
         progress.reply = reply
         progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
         if mechanism.server_error:
-            progress.explanation += f" (server said: {sasl.describe_json_error(mechanism.server_error.encode())})"
+            said = sasl.describe_json_error(mechanism.server_error.encode())
+            progress.explanation += f" (server said: {said})"
         if reply.code == 235:
             try:
                 mechanism.accepted()
@@ -532,7 +535,12 @@ class _Session:
     def _auth_outcome(self) -> AuthOutcome | None:
         progress = self.auth
         if progress is None:
-            return None
+            request = self.config.auth
+            if request is None:
+                return None
+            progress = _AuthProgress(request.mechanism.upper(), request.credentials.user,
+                                     status=AUTH_SKIPPED,
+                                     explanation=f"not attempted: {self.error or 'the session ended first'}")
         if progress.status == AUTH_ERROR and not progress.explanation:
             progress.explanation = self.error or "the exchange did not finish"
         scrub = self._scrub
