@@ -219,7 +219,7 @@ def _independent_base64_cores(secret: bytes) -> list[bytes]:
     for offset in range(3):
         a = base64.b64encode(b"\x00" * offset + secret + b"\x00\x00")
         b = base64.b64encode(b"\xff" * offset + secret + b"\xff\xff")
-        same = [i for i in range(len(a)) if a[i] == b[i]]
+        same = [i for i in range(len(a)) if a[i] == b[i] and a[i:i + 1] != b"="]
         cores.append(a[same[0]:same[-1] + 1] if same else b"")
     return cores
 
