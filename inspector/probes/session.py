@@ -551,7 +551,7 @@ class _Session:
             status=progress.status,
             offered_before_tls=self.caps_before.auth_mechanisms if self.caps_before else None,
             offered_after_tls=self.caps_after.auth_mechanisms if self.caps_after else None,
-            reply=progress.reply,
+            reply=self._scrub_reply(progress.reply),
             explanation=scrub(progress.explanation),
             rule=progress.rule,
             server_error=scrub(progress.server_error),
