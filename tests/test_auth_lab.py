@@ -13,8 +13,9 @@ from inspector.lab.server import ALL_AUTH_MECHANISMS, DEMO_PASSWORD, DEMO_TOKEN,
 from tests.canary import assert_no_leak, collect, new_canary, run_inspector
 from tests.scripted_server import ScriptedServer, command_lines
 
-PROBE_SCHEMA = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
-TABLE_SCHEMA = json.loads(resources.files("inspector").joinpath("schema/auth-table.schema.json").read_text())
+SCHEMAS = resources.files("inspector").joinpath("schema")
+PROBE_SCHEMA = json.loads(SCHEMAS.joinpath("probe-result.schema.json").read_text())
+TABLE_SCHEMA = json.loads(SCHEMAS.joinpath("auth-table.schema.json").read_text())
 
 
 def _validate(document, schema=PROBE_SCHEMA):
@@ -313,8 +314,8 @@ def test_canary_hostile_server_echoes_the_secret(tmp_path):
         for output in (["-v"], ["--json"]):
             save = tmp_path / output[0].strip("-")
             done = run_inspector("probe", f"{server.host}:{server.port}", "--plain", "--allow-plaintext-auth",
-                                 "--auth", "PLAIN", "--user", "u", "--timeout", "5", *output, "--save", str(save),
-                                 env={"SMTP_INSPECTOR_PASSWORD": password})
+                                 "--auth", "PLAIN", "--user", "u", "--timeout", "5", *output,
+                                 "--save", str(save), env={"SMTP_INSPECTOR_PASSWORD": password})
             assert done.returncode == 16
             assert b"[redacted]" in done.stdout
             assert_no_leak([password], "u", collect(done, save))
