@@ -123,8 +123,8 @@ def test_canary_against_dovecot(mail_lab, tmp_path, mechanism, output):
     user = mail_lab.users[0][0]
     save = tmp_path / "save"
     done = run_inspector("probe", f"{mail_lab.host}:{mail_lab.ports['submission']}", "--servername",
-                         mail_lab.servername, "--cafile", mail_lab.cafile, "--user", user, "--auth", mechanism,
-                         "--timeout", "30", output, "--save", str(save),
+                         mail_lab.servername, "--cafile", mail_lab.cafile, "--user", user,
+                         "--auth", mechanism, "--timeout", "30", output, "--save", str(save),
                          env={"SMTP_INSPECTOR_PASSWORD": password, "SMTP_INSPECTOR_TOKEN": token})
     _reset_penalty(mail_lab)
     assert done.returncode == 16
