@@ -514,6 +514,8 @@ class LabServer:
         self.quiet = quiet
         self.timeout = timeout
         self.certificates = certificates or make_lab_certificates(hostname)
+        if fault == "scram-bad-signature" and auth_mechanisms == AUTH_MECHANISMS:
+            auth_mechanisms = ALL_AUTH_MECHANISMS  # the fault needs SCRAM offered
         unknown = [m for m in auth_mechanisms if m not in ALL_AUTH_MECHANISMS]
         if unknown:
             raise ValueError(f"the lab cannot serve {', '.join(unknown)}")
