@@ -37,6 +37,9 @@ class Transcript:
     #: Total bytes kept; beyond ``limit`` received chunks are cut (the parser caps stop sooner).
     kept: int = 0
     limit: int = 16 * 1024 * 1024
+    #: Optional ``bytes -> (bytes, changed)`` applied to every entry before it is kept
+    #: (the AUTH step installs a Redactor here: a server echoing a secret is scrubbed too).
+    scrubber: object = field(default=None, repr=False)
 
     def _now(self) -> float:
         return time.monotonic() - self.started
@@ -52,6 +55,10 @@ class Transcript:
         self._add(Entry(self._now(), NOTE, tls, text.encode("utf-8"), step))
 
     def _add(self, entry: Entry) -> None:
+        if self.scrubber is not None:
+            data, changed = self.scrubber(entry.data)
+            if changed:
+                entry = Entry(entry.t, entry.direction, entry.tls, data, entry.step, redacted=True)
         room = self.limit - self.kept
         if room <= 0:
             return

@@ -254,6 +254,8 @@ def test_fault_names():
         "plain-auth-before-tls",
         "slow-greeting",
         "execute-pipelined-starttls",
+        "no-starttls-plain-auth",
+        "scram-bad-signature",
     }
     assert all(isinstance(d, str) and d and "\n" not in d for d in FAULTS.values())
 

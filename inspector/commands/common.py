@@ -19,7 +19,9 @@ EXIT_CODES_HELP = """exit codes:
   5   the deadline ran out before the report was complete (ports, interference)
   10  connect failed        11  greeting failed      12  EHLO/HELO failed
   13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
-  16  AUTH failed
+  16  AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused
+      without TLS (see --allow-plaintext-auth), or the SCRAM server signature
+      was wrong
   20  discover: no submission server with TLS
   21  replay: capture unreadable, not pcap/pcapng, truncated or corrupt
   130 interrupted

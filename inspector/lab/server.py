@@ -15,19 +15,24 @@ reply).
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import hashlib
 import hmac
 import itertools
+import json
 import logging
 import re
+import secrets
 import shutil
 import socket
 import ssl
 import tempfile
 import threading
+import time
 from typing import Any, NamedTuple, Self
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, auth_mechanism, syntax
 
 from inspector.lab.certs import (
     DEFAULT_LAB_HOSTNAME,
@@ -36,7 +41,9 @@ from inspector.lab.certs import (
 )
 
 __all__ = [
+    "ALL_AUTH_MECHANISMS",
     "DEMO_PASSWORD",
+    "DEMO_TOKEN",
     "DEMO_USER",
     "FAULTS",
     "INJECTED_AFTER_STARTTLS",
@@ -76,10 +83,20 @@ FAULTS: dict[str, str] = {
         "pregreet pattern: a '220-' continuation line at once, "
         "the final '220 ' line only after a delay"
     ),
+    "no-starttls-plain-auth": (
+        "no STARTTLS at all, but AUTH PLAIN LOGIN is advertised and accepted "
+        "in clear text (a client must refuse to send its password)"
+    ),
+    "scram-bad-signature": (
+        "SCRAM answers with a wrong server signature (v=): an impostor that "
+        "does not know the password"
+    ),
 }
 
 DEMO_USER = "demo@lab.test"
 DEMO_PASSWORD = "demo-password"
+#: The bearer token the lab accepts for XOAUTH2 and OAUTHBEARER.
+DEMO_TOKEN = "demo-oauth-token"
 
 #: Delay between the two lines of the greeting under the ``slow-greeting`` fault.
 SLOW_GREETING_SECONDS = 2.5
@@ -97,6 +114,13 @@ _AIOSMTPD_STARTTLS_READY = "220 Ready to start TLS"
 
 # The mechanisms aiosmtpd implements itself, in the order we advertise them.
 AUTH_MECHANISMS = ("PLAIN", "LOGIN")
+#: Every mechanism the lab can serve (pass a selection as ``auth_mechanisms=``):
+#: aiosmtpd's PLAIN and LOGIN plus the lab's own CRAM-MD5, SCRAM (scramp's
+#: server side; -PLUS with tls-server-end-point, RFC 5929) and OAuth handlers.
+ALL_AUTH_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+                       "SCRAM-SHA-256-PLUS", "XOAUTH2", "OAUTHBEARER")
+#: The error challenge of a rejected bearer token (RFC 7628 §3.2.2).
+OAUTH_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://mail.lab.test/"}
 
 _HANDSHAKE_TIMEOUT = 10.0
 _START_TIMEOUT = 10.0
@@ -181,10 +205,11 @@ class _LabHandler:
 
 
 def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    lab = server.lab
     if (
         isinstance(auth_data, LoginPassword)
-        and hmac.compare_digest(auth_data.login, DEMO_USER.encode())
-        and hmac.compare_digest(auth_data.password, DEMO_PASSWORD.encode())
+        and hmac.compare_digest(auth_data.login, lab.user.encode())
+        and hmac.compare_digest(auth_data.password, lab.password.encode())
     ):
         return AuthResult(success=True, auth_data=auth_data)
     # handled=False and no message: aiosmtpd answers
@@ -299,14 +324,124 @@ class _LabSMTP(SMTP):
         if not self.tls_active:
             if self.fault == "mask-starttls":
                 features.append("XXXXXXXA")
-            elif self.fault != "strip-starttls":
+            elif self.fault not in ("strip-starttls", "no-starttls-plain-auth"):
                 features.append("STARTTLS")
-        if self.tls_active or self.fault == "plain-auth-before-tls":
-            features.append("AUTH " + " ".join(AUTH_MECHANISMS))
+        if self.tls_active or self.fault in ("plain-auth-before-tls", "no-starttls-plain-auth"):
+            mechanisms = [m for m in self.lab.auth_mechanisms
+                          if self.tls_active or not m.endswith("-PLUS")]
+            features.append("AUTH " + " ".join(mechanisms))
         features += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8"]
         lines = [f"250-{self.hostname}"] + [f"250-{f}" for f in features]
         lines[-1] = "250 " + lines[-1][4:]
         return lines
+
+    # -- extra SASL mechanisms (aiosmtpd finds auth_* methods by name) --------
+
+    async def _initial_or_challenge(self, args: list[str], challenge: bytes = b""):
+        """The initial response (RFC 4954 §4, "=" means empty) or the answer to a 334."""
+        if len(args) > 1:
+            if args[1] == "=":
+                return b""
+            try:
+                return base64.b64decode(args[1], validate=True)
+            except ValueError:
+                await self.push("501 5.5.2 Can't decode base64")
+                return MISSING
+        return await self.challenge_auth(challenge)
+
+    @auth_mechanism("CRAM-MD5")
+    async def auth_CRAM_MD5(self, _, args: list[str]) -> AuthResult:
+        challenge = f"<{secrets.randbelow(10**9)}.{int(time.time())}@{self.hostname}>".encode()
+        answer = await self.challenge_auth(challenge)
+        if answer is MISSING:
+            return AuthResult(success=False, handled=True)
+        user, _, digest = answer.decode("utf-8", "replace").rpartition(" ")
+        expected = hmac.new(self.lab.password.encode(), challenge, hashlib.md5).hexdigest()
+        ok = hmac.compare_digest(user, self.lab.user) and hmac.compare_digest(digest, expected)
+        return AuthResult(success=ok, handled=False)
+
+    async def _oauth(self, args: list[str], mechanism: str) -> AuthResult:
+        blob = await self._initial_or_challenge(args)
+        if blob is MISSING:
+            return AuthResult(success=False, handled=True)
+        fields = blob.split(b"\x01")
+        user = token = None
+        head = fields[0]
+        if mechanism == "OAUTHBEARER":  # RFC 7628 §3.1: "n,a=USER," GS2 header first
+            for part in head.split(b","):
+                if part.startswith(b"a="):
+                    user = part[2:].replace(b"=2C", b",").replace(b"=3D", b"=")
+        for part in fields:
+            if part.startswith(b"user="):
+                user = part[5:]
+            elif part.lower().startswith(b"auth=bearer "):
+                token = part[12:]
+        if user == self.lab.user.encode() and token is not None and hmac.compare_digest(
+                token, self.lab.token.encode()):
+            return AuthResult(success=True, auth_data=user)
+        # RFC 7628 §3.2.2: a JSON error as a 334 challenge, the client's ^A (or,
+        # for XOAUTH2, an empty line), then the final failure.
+        await self.challenge_auth(json.dumps(OAUTH_ERROR).encode())
+        await self.push("535 5.7.8 Username and token not accepted")
+        return AuthResult(success=False, handled=True)
+
+    @auth_mechanism("XOAUTH2")
+    async def auth_XOAUTH2(self, _, args: list[str]) -> AuthResult:
+        return await self._oauth(args, "XOAUTH2")
+
+    @auth_mechanism("OAUTHBEARER")
+    async def auth_OAUTHBEARER(self, _, args: list[str]) -> AuthResult:
+        return await self._oauth(args, "OAUTHBEARER")
+
+    async def _scram(self, args: list[str], name: str) -> AuthResult:
+        from scramp import ScramException, ScramMechanism
+
+        lab = self.lab
+        mechanism = ScramMechanism(name)
+        info = mechanism.make_auth_info(lab.password, iteration_count=4096)
+
+        def lookup(username: str):
+            if username != lab.user:
+                raise ScramException("unknown user")
+            return info
+
+        binding = None
+        if name.endswith("-PLUS"):
+            binding = ("tls-server-end-point", lab.certificates.cert_pem.decode("ascii"))
+        server = mechanism.make_server(lookup, channel_binding=binding)
+        first = await self._initial_or_challenge(args)
+        if first is MISSING:
+            return AuthResult(success=False, handled=True)
+        try:
+            server.set_client_first(first.decode("utf-8"))
+            final = await self.challenge_auth(server.get_server_first().encode())
+            if final is MISSING:
+                return AuthResult(success=False, handled=True)
+            server.set_client_final(final.decode("utf-8"))
+        except (ScramException, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False)  # 535 5.7.8
+        server_final = server.get_server_final()
+        if self.fault == "scram-bad-signature":
+            server_final = "v=" + base64.b64encode(secrets.token_bytes(32)).decode()
+        answer = await self.challenge_auth(server_final.encode())
+        if answer is MISSING:  # the client cancelled with "*": aiosmtpd sent 501
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=True, auth_data=lab.user)
+
+    @auth_mechanism("SCRAM-SHA-1")
+    async def auth_SCRAM_SHA_1(self, _, args: list[str]) -> AuthResult:
+        return await self._scram(args, "SCRAM-SHA-1")
+
+    @auth_mechanism("SCRAM-SHA-256")
+    async def auth_SCRAM_SHA_256(self, _, args: list[str]) -> AuthResult:
+        return await self._scram(args, "SCRAM-SHA-256")
+
+    @auth_mechanism("SCRAM-SHA-256-PLUS")
+    async def auth_SCRAM_SHA_256_PLUS(self, _, args: list[str]) -> AuthResult:
+        if not self.tls_active:
+            await self.push("538 5.7.11 Encryption required for requested authentication mechanism")
+            return AuthResult(success=False, handled=True)
+        return await self._scram(args, "SCRAM-SHA-256-PLUS")
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
@@ -358,6 +493,9 @@ class LabServer:
     :param certificates: lab PKI to use; a fresh one is made if omitted.
     :param quiet: drop aiosmtpd's log records ("mail.log") from this server.
     :param timeout: idle timeout of a session, in seconds.
+    :param auth_mechanisms: SASL mechanisms to offer (a selection of
+        :data:`ALL_AUTH_MECHANISMS`); -PLUS ones only inside TLS.
+    :param user: the one account; ``password`` and ``token`` are its secrets.
     """
 
     def __init__(
@@ -371,6 +509,10 @@ class LabServer:
         certificates: LabCertificates | None = None,
         quiet: bool = True,
         timeout: float = 60.0,
+        auth_mechanisms: tuple[str, ...] = AUTH_MECHANISMS,
+        user: str = DEMO_USER,
+        password: str = DEMO_PASSWORD,
+        token: str = DEMO_TOKEN,
     ) -> None:
         if fault is not None and fault not in FAULTS:
             raise ValueError(
@@ -384,6 +526,15 @@ class LabServer:
         self.quiet = quiet
         self.timeout = timeout
         self.certificates = certificates or make_lab_certificates(hostname)
+        if fault == "scram-bad-signature" and auth_mechanisms == AUTH_MECHANISMS:
+            auth_mechanisms = ALL_AUTH_MECHANISMS  # the fault needs SCRAM offered
+        unknown = [m for m in auth_mechanisms if m not in ALL_AUTH_MECHANISMS]
+        if unknown:
+            raise ValueError(f"the lab cannot serve {', '.join(unknown)}")
+        self.auth_mechanisms = tuple(auth_mechanisms)
+        self.user = user
+        self.password = password
+        self.token = token
         self.messages: list[LabMessage] = []
 
         self._id = next(_server_ids)
@@ -556,6 +707,7 @@ class LabServer:
             "strip-starttls",
             "mask-starttls",
             "starttls-454",
+            "no-starttls-plain-auth",
         )
         return _LabSMTP(
             _LabHandler(self),
@@ -569,8 +721,12 @@ class LabServer:
             # Over implicit TLS the whole session is encrypted, but aiosmtpd
             # only knows about STARTTLS; tell it not to refuse AUTH.
             auth_require_tls=not (
-                self.implicit_tls or self.fault == "plain-auth-before-tls"
+                self.implicit_tls
+                or self.fault in ("plain-auth-before-tls", "no-starttls-plain-auth")
             ),
+            auth_exclude_mechanism=[
+                m for m in ALL_AUTH_MECHANISMS if m not in self.auth_mechanisms
+            ],
             authenticator=_authenticate,
             timeout=self.timeout,
             loop=loop,

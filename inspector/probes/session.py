@@ -3,13 +3,15 @@
 Steps, in order (RFC 5321 §3, RFC 3207 §4, RFC 8314 §3.3): connect,
 [tls-handshake, certificate for implicit TLS], greeting, ehlo, [starttls,
 tls-handshake, injection-check (only with check_injection), certificate,
-ehlo-tls], quit. Each step is timed, keeps the
+ehlo-tls], [auth], quit. Each step is timed, keeps the
 reply that decided it, and ends ok, failed or skipped. Nothing here raises to
 the caller: every error becomes a failed step, a finding, and an exit code.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import re
 import time
@@ -20,11 +22,13 @@ from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
-from ..smtp import commands
+from ..smtp import commands, sasl
+from ..smtp.auth_replies import explain as explain_auth_reply
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
 from ..smtp.events import (
     NEED_DATA,
+    AuthChallenge,
     CommandReply,
     ConnectionClosed,
     EhloReply,
@@ -53,10 +57,17 @@ STEP_EXIT_CODES = {
     "certificate": ExitCode.CERTIFICATE,
     "ehlo-tls": ExitCode.EHLO,
     "injection-check": ExitCode.TLS,   #: the TLS session broke right after the handshake
+    "auth": ExitCode.AUTH,
 }
 
 #: How long ``check_injection`` waits inside TLS for a reply to the pipelined NOOP.
 INJECTION_WAIT = 1.0
+
+#: Outcomes of the AUTH step (and of each row of ``--auth all``).
+ACCEPTED, REJECTED, NOT_OFFERED, REFUSED, AUTH_ERROR, AUTH_SKIPPED = (
+    "accepted", "rejected", "not-offered", "refused", "error", "skipped")
+#: At most this many 334 challenges in one exchange (SCRAM needs 2).
+MAX_SASL_ROUNDS = 8
 
 #: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
 _MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
@@ -77,10 +88,60 @@ class ProbeConfig:
     greeting_delay_warning: float = 2.0
     #: send ``STARTTLS\r\nNOOP\r\n`` in one segment to test the server (RFC 3207 §4.2)
     check_injection: bool = False
+    auth: AuthRequest | None = None    #: run the AUTH step after EHLO (RFC 4954)
 
     @property
     def expected_name(self) -> str:
         return self.servername or self.host
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """What ``--auth`` asked for. The secrets sit in Credentials (never in a repr)."""
+
+    mechanism: str                       #: a mechanism name, or "auto"
+    credentials: sasl.Credentials
+    allow_plaintext: bool = False        #: --allow-plaintext-auth
+
+
+@dataclass(frozen=True)
+class AuthOutcome:
+    """The AUTH step's verdict: one row of ``--auth all``."""
+
+    requested: str
+    mechanism: str | None
+    user: str
+    status: str                          #: accepted, rejected, not-offered, refused, error, skipped
+    offered_before_tls: tuple[str, ...] | None   #: None: no EHLO in plaintext
+    offered_after_tls: tuple[str, ...] | None    #: None: no EHLO inside TLS
+    reply: Reply | None
+    explanation: str
+    rule: str | None
+    server_error: str | None = None      #: OAuth JSON error challenge, decoded
+    server_verified: bool | None = None  #: SCRAM: the server proved it knows the password
+    channel_binding: str | None = None
+
+    @property
+    def code(self) -> int | None:
+        return self.reply.code if self.reply else None
+
+    @property
+    def enhanced_code(self) -> str | None:
+        return self.reply.enhanced_code if self.reply else None
+
+
+@dataclass
+class _AuthProgress:
+    requested: str
+    user: str
+    mechanism: str | None = None
+    status: str = AUTH_ERROR
+    reply: Reply | None = None
+    explanation: str = ""
+    rule: str | None = None
+    server_error: str | None = None
+    server_verified: bool | None = None
+    channel_binding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +169,7 @@ class ProbeResult:
     error: str | None
     #: certificates as the server sent them, leaf first (DANE TLSA matching, RFC 6698 §2.1)
     chain_der: tuple[bytes, ...] = ()
+    auth: AuthOutcome | None = None
 
     def step(self, name: str) -> Step | None:
         """The last step of that name (tls-handshake can appear once per mode)."""
@@ -138,6 +200,8 @@ class _Session:
     exit_code: ExitCode | None = None
     error: str | None = None
     alive: bool = False
+    auth: _AuthProgress | None = None
+    redactor: sasl.Redactor | None = None
     deadline: float = 0.0
     _step: str | None = None
     _step_started: float = 0.0
@@ -162,6 +226,8 @@ class _Session:
             elif self.config.mode == PLAIN:
                 self._finding("tls-not-used", f"--plain: the session to port {self.config.port} "
                               "ran without TLS")
+            if self.config.auth is not None:
+                self._auth()
         except _StepFailed:
             pass
         except KeyboardInterrupt:
@@ -373,6 +439,181 @@ class _Session:
             return
         self._end(OK if event.reply.code == 221 else FAILED, reply=event.reply)
 
+
+    # -- AUTH (RFC 4954) -------------------------------------------------------
+    def _auth(self) -> None:
+        request = self.config.auth
+        creds = request.credentials
+        self.redactor = sasl.Redactor([creds.password, creds.token])
+        self.transcript.scrubber = self.redactor.scrub_bytes
+        progress = self.auth = _AuthProgress(request.mechanism.upper(), creds.user)
+        self._begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
+        if self.exit_code is not None:
+            progress.status = AUTH_SKIPPED
+            progress.explanation = f"not attempted: {self.error}; no secret is sent"
+            self._end(SKIPPED, detail=progress.explanation)
+            return
+        secure = self.smtp.secure
+        caps = self.caps_after if secure else self.caps_before
+        offered = caps.auth_mechanisms if caps else ()
+        if not offered:
+            self._finding("auth-not-offered", f"EHLO {'inside' if secure else 'before'} TLS lists no AUTH")
+            self._auth_fail(NOT_OFFERED, "the server offers no AUTH mechanism here")
+        if not secure:
+            if not request.allow_plaintext:
+                self._finding("auth-refused-plaintext",
+                              f"AUTH {' '.join(offered)} offered without TLS; no credentials sent "
+                              "(--allow-plaintext-auth overrides)")
+                self._auth_fail(REFUSED, "refusing to send credentials without TLS "
+                                "(use STARTTLS, implicit TLS, or --allow-plaintext-auth)")
+            self._finding("auth-plaintext-allowed",
+                          f"AUTH sent without TLS on port {self.config.port} (--allow-plaintext-auth)")
+        name = self._choose_mechanism(request, offered)
+        progress.mechanism = name
+        if any(m.endswith("-PLUS") for m in offered):
+            self.transcript.note(sasl.TLS_EXPORTER_NOTE, tls=secure, step="auth")
+        chain = self.chain_der
+        try:
+            mechanism = sasl.make_mechanism(name, creds, host=self.config.expected_name,
+                                            port=self.config.port,
+                                            certificate_der=chain[0] if chain and secure else None)
+        except sasl.SaslError as exc:
+            self._auth_fail(AUTH_ERROR, str(exc))
+        progress.channel_binding = mechanism.channel_binding
+        progress.server_verified = mechanism.server_verified
+        try:
+            self._sasl_exchange(name, mechanism)
+        finally:
+            progress.server_error = mechanism.server_error
+            progress.server_verified = mechanism.server_verified
+
+    def _choose_mechanism(self, request: AuthRequest, offered) -> str:
+        name = request.mechanism.upper()
+        creds = request.credentials
+        if name == "AUTO":
+            order = ((sasl.TOKEN_MECHANISMS if creds.token else ())
+                     + (sasl.PASSWORD_MECHANISMS if creds.password else ()))
+            if not self.smtp.secure:
+                order = tuple(m for m in order if not m.endswith("-PLUS"))
+            chosen = sasl.strongest(offered, order)
+            if chosen is None:
+                self._finding("auth-mechanism-not-offered",
+                              f"server offers {' '.join(offered)}; none usable with the secrets given")
+                self._auth_fail(NOT_OFFERED, f"no mechanism smtp-inspector supports among "
+                                f"{' '.join(offered)}")
+            self.transcript.note(f"--auth auto: {chosen} is the strongest of {' '.join(offered)}",
+                                 tls=self.smtp.secure, step="auth")
+            return chosen
+        if name not in offered:
+            self._finding("auth-mechanism-not-offered", f"{name} is not among {' '.join(offered)}")
+            self._auth_fail(NOT_OFFERED, f"{name} is not offered (the server offers {' '.join(offered)})")
+        return name
+
+    def _sasl_exchange(self, name: str, mechanism: sasl.Mechanism) -> None:
+        progress = self.auth
+        try:
+            first = mechanism.start()
+        except sasl.SaslError as exc:
+            self._auth_fail(AUTH_ERROR, str(exc))
+        command = commands.auth(name, first.data if first is not None else None)
+        shown = f"AUTH {name}"
+        if first is not None:
+            shown += " " + self._shown_response(first, command.args[1])
+        event = self._command(command, shown=shown)
+        rounds = 0
+        while isinstance(event, AuthChallenge):
+            rounds += 1
+            try:
+                if rounds > MAX_SASL_ROUNDS:
+                    raise sasl.SaslError(f"more than {MAX_SASL_ROUNDS} challenges; giving up")
+                try:
+                    challenge = base64.b64decode(event.challenge_text, validate=True)
+                except (binascii.Error, ValueError):
+                    raise sasl.SaslError(
+                        f"334 challenge is not base64: {event.challenge_text[:60]!r}") from None
+                self.transcript.note(
+                    f"server challenge, decoded: {mechanism.describe_challenge(challenge)}",
+                    tls=self.smtp.secure, step="auth")
+                answer = mechanism.challenge(challenge)
+            except sasl.SaslError as exc:
+                if isinstance(exc, sasl.ServerSignatureInvalid):
+                    self._finding("scram-server-signature-invalid", str(exc))
+                cancel = self._command(commands.sasl_cancel(), shown="*")
+                progress.reply = cancel.reply
+                self._auth_fail(AUTH_ERROR, f"{exc}; exchange cancelled with '*'", reply=cancel.reply)
+            response = commands.sasl_response(answer.data)
+            event = self._command(response, shown=self._shown_response(answer, response.payload))
+        reply = event.reply
+        progress.reply = reply
+        progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
+        if mechanism.server_error:
+            said = sasl.describe_json_error(mechanism.server_error.encode())
+            progress.explanation += f" (server said: {said})"
+        if reply.code == 235:
+            try:
+                mechanism.accepted()
+            except sasl.ServerSignatureInvalid as exc:
+                self._finding("scram-server-signature-invalid", str(exc))
+                self._auth_fail(AUTH_ERROR, str(exc), reply=reply)
+            progress.status = ACCEPTED
+            verified = " (server signature verified)" if mechanism.server_verified else ""
+            self._end(OK, reply=reply, detail=f"{name} accepted{verified}")
+            return
+        status = REJECTED
+        self._finding("auth-rejected", f"{name} as {progress.user}: {reply.summary()} "
+                      f"({progress.explanation})")
+        self._auth_fail(status, f"{name} rejected: {progress.explanation}", reply=reply)
+
+    def _shown_response(self, message: sasl.SaslMessage, wire: str) -> str:
+        """The transcript form of one client line: never the secret, in any encoding."""
+        if message.carries_secret:
+            self.redactor.add(wire.encode("ascii"))
+            self.redactor.add(message.data)
+            return f"[redacted: base64 of {message.shown}]"
+        if message.data:
+            self.transcript.note(f"client response, decoded: {message.shown}",
+                                 tls=self.smtp.secure, step="auth")
+        else:
+            self.transcript.note(f"client response: {message.shown}", tls=self.smtp.secure, step="auth")
+        return wire
+
+    def _auth_fail(self, status: str, message: str, *, reply: Reply | None = None):
+        progress = self.auth
+        progress.status = status
+        if not progress.explanation or status != REJECTED:
+            progress.explanation = message
+        self._fail(message, reply=reply)
+
+    def _auth_outcome(self) -> AuthOutcome | None:
+        progress = self.auth
+        if progress is None:
+            request = self.config.auth
+            if request is None:
+                return None
+            progress = _AuthProgress(request.mechanism.upper(), request.credentials.user,
+                                     status=AUTH_SKIPPED,
+                                     explanation=f"not attempted: {self.error or 'the session ended first'}")
+        if progress.status == AUTH_ERROR and not progress.explanation:
+            progress.explanation = self.error or "the exchange did not finish"
+        scrub = self._scrub
+        return AuthOutcome(
+            requested=progress.requested,
+            mechanism=progress.mechanism,
+            user=progress.user,
+            status=progress.status,
+            offered_before_tls=self.caps_before.auth_mechanisms if self.caps_before else None,
+            offered_after_tls=self.caps_after.auth_mechanisms if self.caps_after else None,
+            reply=self._scrub_reply(progress.reply),
+            explanation=scrub(progress.explanation),
+            rule=progress.rule,
+            server_error=scrub(progress.server_error),
+            server_verified=progress.server_verified,
+            channel_binding=progress.channel_binding,
+        )
+
+    def _scrub(self, text):
+        return self.redactor.scrub(text) if self.redactor is not None and text else text
+
     # -- judgement -----------------------------------------------------------
     def _judge_capabilities(self, caps: Capabilities) -> None:
         secure = self.smtp.secure
@@ -391,8 +632,9 @@ class _Session:
             self.caps_before = caps
 
     # -- plumbing ------------------------------------------------------------
-    def _command(self, command, until: float | None = None, *,
+    def _command(self, command, until: float | None = None, *, shown: str | None = None,
                  pipelined_noop: bool = False) -> CommandReply:
+        """Send one command and read its reply; ``shown`` replaces the line in the transcript."""
         until = until or self._until()
         try:
             data = self.smtp.send(command, pipelined_noop=pipelined_noop)
@@ -402,7 +644,8 @@ class _Session:
             self._fail(self._explain(exc))
         except InspectorError as exc:
             self._fail(str(exc))
-        self.transcript.sent(data, tls=self.smtp.secure, step=self._step)
+        self.transcript.sent(data, tls=self.smtp.secure, step=self._step,
+                             shown=None if shown is None else shown.encode("utf-8") + b"\r\n")
         event = self._next_event(until=until)
         if not isinstance(event, CommandReply):
             self._fail(f"expected a reply to {command.verb}, got {_describe(event)}")
@@ -465,7 +708,8 @@ class _Session:
 
     def _end(self, status: str, *, reply: Reply | None = None, detail: str | None = None) -> None:
         duration = (time.monotonic() - self._step_started) * 1000
-        self.steps.append(Step(self._step, status, duration, reply, detail))
+        detail = self._scrub(detail)
+        self.steps.append(Step(self._step, status, duration, self._scrub_reply(reply), detail))
         if detail:
             self.transcript.note(detail, tls=self.smtp.secure, step=self._step)
 
@@ -480,9 +724,18 @@ class _Session:
     def _record_failure(self, step: str, message: str) -> None:
         if self.exit_code is None and step in STEP_EXIT_CODES:
             self.exit_code = STEP_EXIT_CODES[step]
-            self.error = f"{step}: {message}"
+            self.error = self._scrub(f"{step}: {message}")
+
+    def _scrub_reply(self, reply: Reply | None) -> Reply | None:
+        """A reply whose text echoes a secret (hostile server) is kept with it redacted."""
+        if reply is None or self.redactor is None:
+            return reply
+        lines = tuple(replace(line, raw=self.redactor.scrub_bytes(line.raw)[0],
+                              text=self.redactor.scrub(line.text)) for line in reply.lines)
+        return replace(reply, lines=lines) if lines != reply.lines else reply
 
     def _finding(self, finding_id: str, evidence: str, *, severity: Severity | None = None) -> None:
+        evidence = self._scrub(evidence)
         if any(f.id == finding_id and f.evidence == evidence for f in self.findings):
             return
         self.findings.append(make_finding(finding_id, evidence, severity=severity))
@@ -507,6 +760,7 @@ class _Session:
             exit_code=exit_code,
             error=self.error,
             chain_der=tuple(self.chain_der),
+            auth=self._auth_outcome(),
         )
 
 

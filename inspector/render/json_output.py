@@ -80,6 +80,26 @@ def step(value) -> dict:
     }
 
 
+def auth_outcome(value) -> dict:
+    """The AUTH verdict; holds no secret (the session redacts before it gets here)."""
+    return {
+        "requested": value.requested,
+        "mechanism": value.mechanism,
+        "user": value.user,
+        "status": value.status,
+        "offered_before_tls": None if value.offered_before_tls is None else list(value.offered_before_tls),
+        "offered_after_tls": None if value.offered_after_tls is None else list(value.offered_after_tls),
+        "code": value.code,
+        "enhanced_code": value.enhanced_code,
+        "reply": reply(value.reply) if value.reply else None,
+        "explanation": value.explanation,
+        "rule": value.rule,
+        "server_error": value.server_error,
+        "server_verified": value.server_verified,
+        "channel_binding": value.channel_binding,
+    }
+
+
 def probe_result(result) -> dict:
     cfg = result.config
     before, after = result.capabilities_before, result.capabilities_after
@@ -106,8 +126,36 @@ def probe_result(result) -> dict:
         "tls": dataclasses.asdict(result.tls) if result.tls else None,
         "certificate": certificate_report(result.certificate) if result.certificate else None,
         "findings": [finding(f) for f in result.findings],
+        "auth": auth_outcome(result.auth) if getattr(result, "auth", None) else None,
     }
 
 
 def dumps(result) -> str:
     return json.dumps(probe_result(result), indent=2)
+
+
+AUTH_TABLE_SCHEMA_ID = "smtp-inspector/auth-table/1"
+
+
+def auth_table(table) -> dict:
+    """``probe --auth all --json``: inspector/schema/auth-table.schema.json."""
+    cfg = table.config
+    return {
+        "schema": AUTH_TABLE_SCHEMA_ID,
+        "target": {"host": cfg.host, "port": cfg.port, "mode": cfg.mode,
+                   "require_tls": cfg.require_tls, "servername": cfg.expected_name},
+        "user": cfg.auth.credentials.user,
+        "exit_code": int(table.exit_code),
+        "error": table.error,
+        "rows": [{"mechanism": r.mechanism, "offered_before_tls": r.offered_before_tls,
+                  "offered_after_tls": r.offered_after_tls, "status": r.status, "code": r.code,
+                  "enhanced_code": r.enhanced_code, "explanation": r.explanation, "rule": r.rule,
+                  "probe": r.probe} for r in table.rows],
+        "findings": [finding(f) for f in table.findings],
+        "discovery": probe_result(table.discovery),
+        "probes": [probe_result(p) for p in table.probes],
+    }
+
+
+def dumps_auth_table(table) -> str:
+    return json.dumps(auth_table(table), indent=2)

@@ -27,5 +27,9 @@ STEP_NOTES = {
     "ehlo-tls": (
         "Everything learned before TLS is forgotten, so the client sends EHLO again. AUTH "
         "usually appears only now, and STARTTLS must no longer be offered (RFC 3207 §4.2)."),
+    "auth": (
+        "AUTH proves who the client is with a SASL mechanism; each 334 line is a base64 "
+        "challenge and each client line a base64 answer, ending in 235 (accepted) or an "
+        "error such as 535 5.7.8 (RFC 4954 §4, §6). Secrets are redacted from this transcript."),
     "quit": "QUIT ends the session politely; the server answers 221 and closes (RFC 5321 §4.1.1.10).",
 }

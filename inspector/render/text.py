@@ -142,6 +142,23 @@ def render_certificate(result) -> str:
     return _table(rows, ["certificate", ""])
 
 
+def render_auth(result) -> str:
+    auth = result.auth
+    said = auth.reply.summary() if auth.reply else ""
+    rows = [("mechanism", auth.mechanism or f"(none; asked for {auth.requested})"),
+            ("user", auth.user),
+            ("result", auth.status),
+            ("reply", said or "-"),
+            ("meaning", auth.explanation + (f" ({auth.rule})" if auth.rule else ""))]
+    if auth.server_error:
+        rows.append(("server error", auth.server_error))
+    if auth.server_verified is not None:
+        rows.append(("server signature", "verified" if auth.server_verified else "NOT verified"))
+    if auth.channel_binding:
+        rows.append(("channel binding", auth.channel_binding))
+    return _table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
+
+
 def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
@@ -163,6 +180,8 @@ def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
         parts += ["", render_tls(result)]
     if result.certificate is not None:
         parts += ["", render_certificate(result)]
+    if getattr(result, "auth", None) is not None:
+        parts += ["", render_auth(result)]
     parts += ["", render_findings(result), "", render_outcome(result)]
     return "\n".join(parts)
 
@@ -186,3 +205,30 @@ _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0
 def safe(text: str) -> str:
     """Escape control characters so that server text cannot move the cursor or recolour."""
     return text.translate(_CONTROLS)
+
+
+def _yes_no(value) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def render_auth_table(table, *, verbose: bool = False) -> str:
+    """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
+    cfg = table.config
+    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
+             f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
+    sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
+    for result in sessions:
+        label = result.auth.mechanism if result.auth else "discovery (no AUTH)"
+        parts += [f"--- session: {label}", render_transcript(result.transcript, chunks=verbose), ""]
+    rows = [(r.mechanism, _yes_no(r.offered_before_tls), _yes_no(r.offered_after_tls), r.status,
+             "" if r.code is None else str(r.code), r.enhanced_code or "",
+             _clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
+            for r in table.rows]
+    if rows:
+        parts.append(_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
+                                   "enhanced", "explanation"]))
+    else:
+        parts.append(render_steps(table.discovery))
+    fake = type("R", (), {"findings": table.findings, "exit_code": table.exit_code, "error": table.error})
+    parts += ["", render_findings(fake), "", render_outcome(fake)]
+    return "\n".join(parts)

@@ -16,6 +16,7 @@ States::
                         │ other code
                         ▼
                       READY
+    READY ──AUTH, 334──▶ SASL_CHALLENGE ──send(SaslResponse)──▶ READY (awaiting reply)
     any state ──EOF──▶ CLOSED           any hard error ──▶ ERROR
 
 Rules:
@@ -31,7 +32,10 @@ Rules:
    as :class:`InjectedData`, never parsed (RFC 3207 §4.2; the NO STARTTLS
    "response injection" class). After TLS, capabilities learned in plaintext
    are forgotten and EHLO must be sent again (RFC 3207 §4.2).
-3. A hard protocol error (line or reply over the caps) moves the connection
+3. AUTH (RFC 4954 §4): a 334 reply to AUTH or to a SASL response is an
+   :class:`AuthChallenge`; then only a :class:`SaslResponse` (base64 or
+   ``*``) may be sent, and nothing else until it is.
+4. A hard protocol error (line or reply over the caps) moves the connection
    to ERROR and is raised as :class:`RemoteProtocolError`; every later call
    raises too. Anything else that escapes ``next_event`` is a bug.
 """
@@ -43,9 +47,10 @@ from collections import deque
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from .capabilities import Capabilities
-from .commands import Command, noop
+from .commands import Command, SaslResponse, noop
 from .events import (
     NEED_DATA,
+    AuthChallenge,
     CommandReply,
     ConnectionClosed,
     EhloReply,
@@ -66,6 +71,7 @@ class State(enum.Enum):
     READY = "ready"                #: commands may be sent
     STARTTLS_SENT = "starttls-sent"  #: waiting for the reply to STARTTLS
     TLS_PENDING = "tls-pending"    #: 220 received; the caller must do the handshake
+    SASL_CHALLENGE = "sasl-challenge"  #: 334 to AUTH received; a SASL response must follow
     CLOSED = "closed"
     ERROR = "error"
 
@@ -143,12 +149,16 @@ class ClientConnection:
                 once closed), the command itself is malformed, or
                 ``pipelined_noop`` was given with a command other than STARTTLS.
         """
-        if self.state is not State.READY:
+        if isinstance(command, SaslResponse):
+            if self.state is not State.SASL_CHALLENGE:
+                raise LocalProtocolError(f"no AUTH challenge to answer in state {self.state.value}")
+        elif self.state is not State.READY:
             raise LocalProtocolError(f"cannot send {command.verb} in state {self.state.value}")
         is_starttls = command.verb.upper() == "STARTTLS"
         if pipelined_noop and not is_starttls:
             raise LocalProtocolError(f"pipelined_noop is only for STARTTLS, not {command.verb}")
         data = command.encode()
+        self.state = State.READY
         self._pending.append(command)
         if is_starttls:
             self.state = State.STARTTLS_SENT
@@ -198,6 +208,9 @@ class ClientConnection:
             if pipelined:
                 # Refused: the server reads on in plaintext and answers the NOOP too.
                 self._pending.appendleft(NOOP)
+        if verb == "AUTH" and reply.code == 334:
+            self.state = State.SASL_CHALLENGE
+            return AuthChallenge(command, reply)
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
             return EhloReply(command, reply, self.capabilities)

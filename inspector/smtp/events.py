@@ -41,6 +41,16 @@ class StartTlsReady(CommandReply):
 
 
 @dataclass(frozen=True)
+class AuthChallenge(CommandReply):
+    """334 to AUTH or to a SASL response: the client must answer (RFC 4954 §4)."""
+
+    @property
+    def challenge_text(self) -> str:
+        """The base64 text after ``334 `` (decoded by the caller)."""
+        return self.reply.lines[0].text.strip() if self.reply.lines else ""
+
+
+@dataclass(frozen=True)
 class UnsolicitedReply(Event):
     """A reply that arrived while no command was waiting for one."""
 

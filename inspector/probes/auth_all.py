@@ -1,0 +1,125 @@
+"""``probe --auth all``: every mechanism on its own connection, one row each.
+
+A first session without AUTH learns what is offered before and after TLS
+(RFC 3207 §4.2: the two lists may differ); then each mechanism smtp-inspector
+supports and the server offers gets a fresh session (an AUTH that failed can
+leave a server in a state that taints the next try, RFC 4954 §4). Rows for
+mechanisms that were not tried say why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..exitcodes import ExitCode
+from ..findings import Finding, Severity, make_finding
+from ..smtp import sasl
+from .session import (
+    ACCEPTED,
+    AUTH_ERROR,
+    AUTH_SKIPPED,
+    NOT_OFFERED,
+    REFUSED,
+    REJECTED,
+    ProbeConfig,
+    ProbeResult,
+    run_probe,
+)
+
+UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class AuthRow:
+    mechanism: str
+    offered_before_tls: bool | None      #: None: there was no EHLO before TLS (implicit TLS)
+    offered_after_tls: bool | None       #: None: the session never reached TLS
+    status: str
+    code: int | None
+    enhanced_code: str | None
+    explanation: str
+    rule: str | None
+    probe: int | None                    #: index into AuthTable.probes, when a session ran
+
+
+@dataclass(frozen=True)
+class AuthTable:
+    config: ProbeConfig
+    discovery: ProbeResult
+    rows: tuple[AuthRow, ...]
+    probes: tuple[ProbeResult, ...]
+    findings: tuple[Finding, ...]
+    exit_code: ExitCode
+    error: str | None
+
+
+def run_auth_all(config: ProbeConfig) -> AuthTable:
+    """Try each offered mechanism; never raises for network or protocol trouble."""
+    request = config.auth
+    discovery = run_probe(replace(config, auth=None))
+    findings = list(discovery.findings)
+    if discovery.exit_code not in (ExitCode.OK, ExitCode.FINDINGS):
+        return AuthTable(config, discovery, (), (), tuple(findings), discovery.exit_code,
+                         discovery.error)
+    before = discovery.capabilities_before
+    after = discovery.capabilities_after
+    secure = discovery.tls is not None
+    offered_before = set(before.auth_mechanisms) if before else None
+    offered_after = set(after.auth_mechanisms) if after else None
+    usable = (offered_after if secure else offered_before) or set()
+    names = list(sasl.SUPPORTED_MECHANISMS) + sorted(
+        m for m in (offered_before or set()) | (offered_after or set()) if m not in sasl.SUPPORTED_MECHANISMS)
+    rows: list[AuthRow] = []
+    probes: list[ProbeResult] = []
+    creds = request.credentials
+
+    def row(name, status, explanation, rule=None, code=None, enhanced=None, probe=None):
+        rows.append(AuthRow(name, None if offered_before is None else name in offered_before,
+                            None if offered_after is None else name in offered_after,
+                            status, code, enhanced, explanation, rule, probe))
+
+    for name in names:
+        if name not in sasl.SUPPORTED_MECHANISMS:
+            row(name, UNSUPPORTED, "offered, but smtp-inspector does not implement it")
+        elif name not in usable:
+            where = "before TLS only" if offered_before and name in offered_before else ""
+            row(name, NOT_OFFERED, f"offered {where}; not tried" if where else "not offered")
+        elif not secure and not request.allow_plaintext:
+            row(name, REFUSED, "not tried: no TLS, and credentials are not sent in clear "
+                "(--allow-plaintext-auth overrides)", "RFC 8314 §3")
+        elif not (creds.token if sasl.needs(name) == "token" else creds.password):
+            how = ("SMTP_INSPECTOR_TOKEN or --token-file" if sasl.needs(name) == "token"
+                   else "SMTP_INSPECTOR_PASSWORD or --password-file")
+            row(name, AUTH_SKIPPED, f"not tried: no {sasl.needs(name)} given ({how})")
+        else:
+            result = run_probe(replace(config, auth=replace(request, mechanism=name)))
+            probes.append(result)
+            outcome = result.auth
+            if outcome is None:  # pragma: no cover - the session always reports AUTH when asked
+                row(name, AUTH_ERROR, result.error or "no AUTH step", probe=len(probes) - 1)
+                continue
+            row(name, outcome.status, outcome.explanation, outcome.rule, outcome.code,
+                outcome.enhanced_code, probe=len(probes) - 1)
+            for finding in result.findings:
+                if finding not in findings:
+                    findings.append(finding)
+    if not secure and not request.allow_plaintext and usable:
+        findings.append(make_finding("auth-refused-plaintext",
+                                     f"AUTH {' '.join(sorted(usable))} offered without TLS; "
+                                     "no credentials sent"))
+    exit_code, error = _verdict(rows, probes, findings)
+    return AuthTable(config, discovery, tuple(rows), tuple(probes), tuple(findings), exit_code, error)
+
+
+def _verdict(rows, probes, findings) -> tuple[ExitCode, str | None]:
+    for result in probes:
+        if result.exit_code not in (ExitCode.OK, ExitCode.FINDINGS, ExitCode.AUTH):
+            return result.exit_code, result.error
+    failed = [r.mechanism for r in rows if r.status in (REJECTED, AUTH_ERROR, REFUSED)]
+    if failed:
+        return ExitCode.AUTH, f"auth: not accepted: {', '.join(failed)}"
+    if not any(r.status == ACCEPTED for r in rows):
+        return ExitCode.AUTH, "auth: no mechanism was accepted"
+    if any(f.severity is Severity.ERROR for f in findings):
+        return ExitCode.FINDINGS, None
+    return ExitCode.OK, None
