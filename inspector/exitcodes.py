@@ -15,4 +15,5 @@ class ExitCode(enum.IntEnum):
     TLS = 14              #: TLS handshake failed
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
     AUTH = 16             #: authentication failed (reserved for the AUTH step)
+    INCOMPLETE = 17       #: tls: part of the audit could not run (deadline, server kept refusing)
     INTERRUPTED = 130     #: Ctrl-C

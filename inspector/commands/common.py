@@ -17,7 +17,7 @@ EXIT_CODES_HELP = """exit codes:
   3   internal error (a bug in smtp-inspector)
   10  connect failed        11  greeting failed      12  EHLO/HELO failed
   13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
-  16  AUTH failed           130 interrupted
+  16  AUTH failed           17  TLS audit incomplete  130 interrupted
 """
 
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:

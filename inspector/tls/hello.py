@@ -165,7 +165,11 @@ class FlightReader:
             message = bytes(self._handshake[:4 + length])
             del self._handshake[:4 + length]
             if msg_type == _SERVER_HELLO and self._hello is None:
-                self._hello = _parse_server_hello(message)
+                try:
+                    self._hello = _parse_server_hello(message)
+                except Exception as exc:  # scapy on hostile bytes: any error is a malformed hello
+                    self.garbage = f"malformed ServerHello ({type(exc).__name__})".encode()
+                    return
             elif msg_type == _CERTIFICATE and self._hello is not None:
                 self._chain = _parse_certificate(body)
             elif msg_type == _SERVER_KEY_EXCHANGE:
@@ -190,7 +194,9 @@ class FlightReader:
 def _parse_server_hello(message: bytes) -> dict:
     """ServerHello via scapy (RFC 5246 §7.4.1.3, RFC 8446 §4.1.3); HRR is told by its Random."""
     tls = scapy_tls()
-    hello = tls.TLSServerHello(message)
+    session = tls.tlsSession(connection_end="client")
+    session.frozen = True  # dissect only: no key schedule from a crafted handshake
+    hello = tls.TLSServerHello(message, tls_session=session)
     version = hello.version
     random = (hello.gmt_unix_time or 0).to_bytes(4, "big") + bytes(hello.random_bytes or b"")
     group = None
