@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..errors import DeadlineExceeded, InspectorError, TransportError
+from ..errors import DeadlineExceeded, InspectorError, TlsError, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
@@ -208,6 +208,10 @@ class _Dialer:
             return action(connection)
         except DeadlineExceeded as exc:
             raise Unreachable(str(exc)) from None
+        except TlsError as exc:
+            if exc.non_tls_prefix or "closed" not in str(exc):
+                raise Unreachable(f"TLS handshake: {exc}") from None  # the server answered: no retry
+            raise _Retry(str(exc)) from None
         except TransportError as exc:
             raise _Retry(str(exc)) from None
         finally:
