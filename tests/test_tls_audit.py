@@ -18,7 +18,14 @@ from inspector.exitcodes import ExitCode
 from inspector.probes.tls_audit import TlsAuditConfig, run_tls_audit
 from tests.fixtures_mail_lab import state_dir
 from tests.scripted_server import ScriptedServer
-from tests.tls_servers import HOSTNAME, SmtpTlsServer, openssl_accepted, server_context
+from tests.tls_servers import (
+    HOSTNAME,
+    OPENSSL_GROUPS,
+    SmtpTlsServer,
+    openssl_accepted,
+    openssl_groups,
+    server_context,
+)
 
 SCHEMA = json.loads(open("inspector/schema/tls-audit.schema.json").read())
 REFERENCE_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -52,7 +59,10 @@ def test_tls12_only_server_order(tmp_path):
     with SmtpTlsServer(context) as server:
         result = audit(server.port)
         reference = openssl_accepted(server.port)
+        groups = openssl_groups(server.port, "TLSv1.2")
     assert_same_as_openssl(result, reference)
+    assert result.groups_version == "TLSv1.2"
+    assert set(result.groups) & set(OPENSSL_GROUPS) == groups and "secp256r1" in groups
     assert len(reference["TLSv1.2"]) == 4  # no DH parameters in a Python server: DHE-RSA is refused
     tls12 = next(v for v in result.versions if v.version == "TLSv1.2")
     assert tls12.server_order is True
@@ -142,6 +152,8 @@ def test_postfix_high_policy_matches_openssl(mail_lab, postfix_reference):
     result = run_tls_audit(TlsAuditConfig("127.0.0.1", port, servername=mail_lab.servername,
                                           cafile=mail_lab.cafile))
     assert_same_as_openssl(result, postfix_reference[port])
+    assert result.groups_version == "TLSv1.3"
+    assert set(result.groups) & set(OPENSSL_GROUPS) == openssl_groups(port, "TLSv1.3")
     assert postfix_reference[port] != postfix_reference[587]
     assert not result.accepted("TLSv1") and not result.accepted("TLSv1.1")
     assert next(v for v in result.versions if v.version == "TLSv1.2").server_order is True

@@ -232,3 +232,28 @@ def openssl_accepted(port: int, versions=("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.
 
 def openssl_known() -> set[int]:
     return {code for code, *_ in openssl_suites()}
+
+
+#: Groups the installed OpenSSL can offer, by the names the audit reports.
+OPENSSL_GROUPS = {"x25519": "X25519", "x448": "X448", "secp256r1": "P-256", "secp384r1": "P-384",
+                  "secp521r1": "P-521", "ffdhe2048": "ffdhe2048", "ffdhe3072": "ffdhe3072",
+                  "ffdhe4096": "ffdhe4096", "ffdhe6144": "ffdhe6144", "ffdhe8192": "ffdhe8192"}
+
+
+def _s_client_group(port: int, version: str, group: str, starttls: bool) -> bool:
+    command = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", HOSTNAME,
+               _FLAGS[version], "-groups", group, "-brief"]
+    if starttls:
+        command += ["-starttls", "smtp"]
+    if version != "TLSv1.3":
+        command += ["-cipher", "ECDHE:@SECLEVEL=0"]
+    done = subprocess.run(command, input=b"", capture_output=True, timeout=20)
+    return b"Ciphersuite: " in done.stdout + done.stderr
+
+
+def openssl_groups(port: int, version: str, *, starttls: bool = True) -> set[str]:
+    """Groups ``openssl s_client -groups G`` completes a handshake with (EC groups only below TLS 1.3)."""
+    names = [n for n in OPENSSL_GROUPS if version == "TLSv1.3" or not n.startswith("ffdhe")]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = pool.map(lambda n: _s_client_group(port, version, OPENSSL_GROUPS[n], starttls), names)
+        return {name for name, ok in zip(names, results, strict=True) if ok}
