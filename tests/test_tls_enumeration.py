@@ -158,3 +158,17 @@ def test_groups_by_hello_retry_request():
 
     outcome = enumerate_groups([0x1301], [0xC02F], exchange)
     assert (outcome.version, outcome.groups) == ("TLSv1.3", ["secp384r1", "x25519"])
+
+
+def test_truncated_server_hello_is_unusable_not_an_error():
+    message = b"\x02\x00\x00\x03\x03\x03\x00"  # a ServerHello body of three bytes
+    answer = _read([record(22, message)])
+    assert answer.kind == "none" and answer.suite is None
+
+
+def test_endless_flight_stops_at_the_cap():
+    reader = FlightReader()
+    chunk = record(22, b"\x0b" + (2**24 - 1).to_bytes(3, "big") + bytes(16000))
+    while not reader.done:
+        reader.feed(chunk)
+    assert reader.received > 256 * 1024 and reader.answer().kind == "none"

@@ -37,6 +37,9 @@ SIGNATURE_ALGORITHMS = (0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 
                         0x0809, 0x080A, 0x080B, 0x0401, 0x0501, 0x0601, 0x0303, 0x0301,
                         0x0302, 0x0402, 0x0502, 0x0602, 0x0203, 0x0201, 0x0202, 0x0101)
 
+#: Stop reading a first flight after this many bytes (a hostile server may never end it).
+MAX_FLIGHT = 256 * 1024
+
 _SERVER_HELLO, _CERTIFICATE, _SERVER_KEY_EXCHANGE, _SERVER_HELLO_DONE = 2, 11, 12, 14
 _EXT_SUPPORTED_VERSIONS, _EXT_KEY_SHARE = 0x002B, 0x0033
 _RENEGOTIATION_INFO_SCSV = 0x00FF
@@ -133,8 +136,10 @@ class FlightReader:
         self._ske_group: str | None = None
         self._hello_done = False
         self.garbage: bytes = b""
+        self.received = 0
 
     def feed(self, data: bytes) -> None:
+        self.received += len(data)
         try:
             records = self._framer.feed(data)
         except ValueError:
@@ -150,7 +155,7 @@ class FlightReader:
     @property
     def done(self) -> bool:
         """Enough read: an alert, a TLS 1.3 ServerHello/HRR, or ServerHelloDone (RFC 5246 §7.3)."""
-        if self._alert is not None or self.garbage:
+        if self._alert is not None or self.garbage or self.received > MAX_FLIGHT:
             return True
         if self._hello is None:
             return False
@@ -178,7 +183,8 @@ class FlightReader:
                 self._hello_done = True
 
     def answer(self) -> ServerAnswer:
-        if self._hello is not None:
+        if self._hello is not None and isinstance(self._hello.get("suite"), int) \
+                and isinstance(self._hello.get("version"), int):
             hello = self._hello
             group = hello["group"] or self._ske_group
             return ServerAnswer("retry" if hello["retry"] else "hello",
@@ -186,8 +192,9 @@ class FlightReader:
                                 hello["suite"], group, None, self._chain)
         if self._alert is not None:
             return ServerAnswer("alert", alert=self._alert)
-        if self.garbage:
-            return ServerAnswer("none", detail=f"non-TLS bytes: {self.garbage!r}")
+        if self.garbage or self._hello is not None:
+            what = self.garbage or b"truncated ServerHello"
+            return ServerAnswer("none", detail=f"unusable answer: {what!r}")
         return ServerAnswer("none", detail="no ServerHello")
 
 
