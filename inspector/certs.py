@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import (
     x25519,
 )
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 from cryptography.x509.verification import DNSName, IPAddress, PolicyBuilder, Store
 
 from inspector.errors import UsageError
@@ -83,6 +83,27 @@ class CertificateInfo:
 
 
 @dataclass(frozen=True)
+class TlsaRecord:
+    """One DANE TLSA record (RFC 6698 §2.1): certificate usage, selector, matching type, data."""
+
+    usage: int
+    selector: int
+    matching_type: int
+    data: bytes
+
+    def __str__(self) -> str:
+        return f"{self.usage} {self.selector} {self.matching_type} {self.data.hex()}"
+
+
+@dataclass(frozen=True)
+class TlsaResult:
+    record: TlsaRecord
+    usable: bool                 #: RFC 7672 §3.1.3: only DANE-TA(2) and DANE-EE(3) are usable for SMTP
+    matched: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class CertificateReport:
     """The verdict on the chain a server presented; findings are merged by the caller."""
 
@@ -92,6 +113,7 @@ class CertificateReport:
     trusted: bool
     trust_error: str | None
     findings: tuple[Finding, ...]
+    tlsa: tuple[TlsaResult, ...] = ()
 
 
 # --------------------------------------------------------------- small helpers
@@ -535,8 +557,146 @@ def _check_key(collector: _FindingCollector, index: int, cert: x509.Certificate,
                       f"{_position(index, cert)}: {info.key_type} {info.key_bits} bits{curve}")
 
 
+# ------------------------------------------------------- chain shape and usage
+
+
+def _issued(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """``parent`` issued ``child``: names chain and the signature verifies (RFC 5280 §6.1.3)."""
+    try:
+        return child.issuer == parent.subject and signed_by(child, parent.public_key())
+    except Exception:
+        return False
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except Exception:
+        return False
+
+
+def issuer_path(sent: list[x509.Certificate]) -> list[int]:
+    """Indexes of the certificates that lead up from the leaf, wherever they sit in the list."""
+    path = [0]
+    while True:
+        current = sent[path[-1]]
+        if is_self_signed(current):
+            return path
+        parent = next((i for i, cand in enumerate(sent) if i not in path and _issued(current, cand)), None)
+        if parent is None:
+            return path
+        path.append(parent)
+
+
+def _check_chain_shape(collector: _FindingCollector, sent: list[x509.Certificate],
+                       anchors: list[x509.Certificate] | None) -> None:
+    """RFC 5246 §7.4.2 order, and which certificate is missing when no path leads to an anchor."""
+    path = issuer_path(sent)
+    if path != list(range(len(path))):
+        order = " -> ".join(f"chain[{i}]" for i in path)
+        collector.add("cert-chain-order",
+                      f"the issuer path is {order}; each certificate must directly follow the one "
+                      "it certifies")
+    top = sent[path[-1]]
+    if anchors is None or is_self_signed(top) or any(_issued(top, anchor) for anchor in anchors):
+        return
+    if not _is_ca(top):
+        collector.add("cert-missing-intermediate",
+                      f"{_position(path[-1], top)} was issued by {_name_string(lambda: top.issuer)}, "
+                      "which the server did not send and no trust anchor is")
+
+
+def _check_server_auth_eku(collector: _FindingCollector, leaf: x509.Certificate) -> None:
+    """RFC 5280 §4.2.1.12: with an EKU extension, the key may serve TLS only if it lists serverAuth."""
+    try:
+        usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    except Exception:
+        collector.add("cert-no-server-auth-eku", "leaf extendedKeyUsage cannot be decoded")
+        return
+    allowed = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+    if not allowed & set(usages):
+        names = ", ".join(getattr(oid, "_name", oid.dotted_string) for oid in usages) or "none"
+        collector.add("cert-no-server-auth-eku", f"leaf extendedKeyUsage lists {names}, not serverAuth")
+
+
+# ------------------------------------------------------------------------ DANE
+
+
+def parse_tlsa(text: str) -> TlsaRecord:
+    """``"U S M HEX"`` as in a TLSA RR's presentation form (RFC 6698 §2.2); UsageError if malformed."""
+    parts = text.split()
+    if len(parts) < 4 or not all(p.isdigit() for p in parts[:3]):
+        raise UsageError(f"--tlsa {text!r}: expected \"USAGE SELECTOR MATCHING-TYPE HEX\", "
+                         "e.g. \"3 1 1 ab12...\"")
+    usage, selector, matching = (int(p) for p in parts[:3])
+    if usage > 3 or selector > 1 or matching > 2:
+        raise UsageError(f"--tlsa {text!r}: usage 0-3, selector 0-1 and matching type 0-2 (RFC 6698 §2.1)")
+    try:
+        data = bytes.fromhex("".join(parts[3:]))
+    except ValueError:
+        raise UsageError(f"--tlsa {text!r}: the association data is not hexadecimal") from None
+    expected = {1: 32, 2: 64}.get(matching)
+    if expected is not None and len(data) != expected:
+        raise UsageError(f"--tlsa {text!r}: matching type {matching} needs {expected} bytes, "
+                         f"got {len(data)}")
+    return TlsaRecord(usage, selector, matching, data)
+
+
+def _tlsa_selected(cert: x509.Certificate, selector: int) -> bytes:
+    if selector == 0:
+        return cert.public_bytes(serialization.Encoding.DER)
+    return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def tlsa_matches(record: TlsaRecord, cert: x509.Certificate) -> bool:
+    """RFC 6698 §2.1.2-2.1.3: selector picks full certificate or SPKI; matching type 0/1/2."""
+    try:
+        selected = _tlsa_selected(cert, record.selector)
+    except Exception:
+        return False
+    if record.matching_type == 1:
+        digest = hashes.Hash(hashes.SHA256())
+    elif record.matching_type == 2:
+        digest = hashes.Hash(hashes.SHA512())
+    else:
+        return selected == record.data
+    digest.update(selected)
+    return digest.finalize() == record.data
+
+
+def check_tlsa(records, sent: list[x509.Certificate], hostname_match: bool) -> tuple[TlsaResult, ...]:
+    """DANE for SMTP (RFC 7672 §3.1): DANE-EE(3) matches the leaf alone, names and dates ignored;
+    DANE-TA(2) matches a CA certificate on the leaf's issuer path, and the name must match.
+    PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP (RFC 7672 §3.1.3)."""
+    results = []
+    path = issuer_path(sent) if sent else []
+    for record in records:
+        if record.usage in (0, 1):
+            results.append(TlsaResult(record, False, False,
+                                      f"usage {record.usage} is not usable for SMTP (RFC 7672 §3.1.3)"))
+            continue
+        if record.usage == 3:
+            ok = bool(sent) and tlsa_matches(record, sent[0])
+            results.append(TlsaResult(record, True, ok, "leaf matches" if ok else "leaf does not match"))
+            continue
+        matched = next((i for i in path[1:] if tlsa_matches(record, sent[i])), None)
+        if matched is None:
+            results.append(TlsaResult(record, True, False,
+                                      "no certificate on the leaf's issuer path matches"))
+        elif not hostname_match:
+            results.append(TlsaResult(record, True, False,
+                                      f"chain[{matched}] matches but the leaf does not name the server "
+                                      "(RFC 7672 §3.2.2)"))
+        else:
+            results.append(TlsaResult(record, True, True, f"trust anchor chain[{matched}] matches"))
+    return tuple(results)
+
+
 def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None = None,
-                  now: datetime.datetime | None = None) -> CertificateReport:
+                  now: datetime.datetime | None = None, tlsa=()) -> CertificateReport:
     """Describe and judge the certificates a server sent (leaf first). Never raises."""
     now = _as_utc(now) if now is not None else datetime.datetime.now(datetime.timezone.utc)
     collector = _FindingCollector()
@@ -595,6 +755,25 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
     trusted = trust_error is None
     if not trusted:
         collector.add("cert-untrusted", trust_error)
+    certificates = [cert for _index, cert in sent]
+    if leaf is not None and parse_error is None:
+        _check_server_auth_eku(collector, leaf)
+        anchors: list[x509.Certificate] | None = None  # None: trusted, so nothing is missing
+        if not trusted:
+            try:
+                anchors = load_trust_anchors(cafile)
+            except UsageError:
+                anchors = []
+        _check_chain_shape(collector, certificates, anchors)
+
+    tlsa_results = check_tlsa(tlsa, certificates if parse_error is None else [], hostname_match)
+    usable = [r for r in tlsa_results if r.usable]
+    for result in tlsa_results:
+        if not result.usable:
+            collector.add("tlsa-unusable", f"{result.record}: {result.detail}")
+    if usable and not any(r.matched for r in usable):
+        collector.add("tlsa-mismatch", "; ".join(f"{r.record.usage} {r.record.selector} "
+                                                 f"{r.record.matching_type} ...: {r.detail}" for r in usable))
 
     return CertificateReport(
         servername=servername,
@@ -603,4 +782,5 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
         trusted=trusted,
         trust_error=trust_error,
         findings=collector.findings(),
+        tlsa=tlsa_results,
     )

@@ -9,7 +9,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2             #: bad command line (argparse uses 2 too)
     INTERNAL = 3          #: a bug in smtp-inspector (the message says how to report it)
     PRIVILEGES = 4        #: the command needs raw sockets (root or CAP_NET_RAW)
-    INCOMPLETE = 5        #: ports, interference: the deadline ran out; the report is partial
+    INCOMPLETE = 5        #: tls, ports, interference: deadline ran out or server kept refusing; partial
     CONNECT = 10          #: TCP connection failed
     GREETING = 11         #: no usable greeting (rejected, malformed, closed, timed out)
     EHLO = 12             #: neither EHLO nor HELO was accepted

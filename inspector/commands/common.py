@@ -16,7 +16,8 @@ EXIT_CODES_HELP = """exit codes:
   2   bad arguments
   3   internal error (a bug in smtp-inspector)
   4   needs root or CAP_NET_RAW (interference, probe --sniff)
-  5   the deadline ran out before the report was complete (ports, interference)
+  5   the deadline ran out (or the server kept refusing) before the report was
+      complete (tls, ports, interference)
   10  connect failed        11  greeting failed      12  EHLO/HELO failed
   13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
   16  AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused

@@ -1,0 +1,103 @@
+"""``smtp-inspector tls``: certificate chain, protocol versions, cipher suites and groups."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (
+    EXIT_CODES_HELP,
+    IMPLICIT_TLS_PORTS,
+    check_ehlo_name,
+    check_host_name,
+    parse_target,
+    positive_seconds,
+)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {text!r}")
+    return int(text)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 100000:
+        raise argparse.ArgumentTypeError(f"must be a positive number of connections per minute, not {text}")
+    return value
+
+
+def register(sub) -> None:
+    tls = sub.add_parser(
+        "tls", help="audit TLS: certificate chain, versions, every accepted cipher suite, groups",
+        description="Check the certificate chain, then find every accepted protocol version (SSLv3 to "
+                    "TLS 1.3), cipher suite (the full IANA registry, including export, RC4, NULL and "
+                    "anonymous suites) and key-exchange group with crafted ClientHellos, using about one "
+                    "connection per accepted suite. STARTTLS except on 465 (implicit TLS).",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tls.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
+    mode = tls.add_mutually_exclusive_group()
+    mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
+                      help="plaintext SMTP, then STARTTLS (default except on 465)")
+    mode.add_argument("--implicit-tls", dest="mode", action="store_const", const="implicit",
+                      help="TLS from the first byte (default on 465)")
+    tls.add_argument("--servername", metavar="NAME", help="SNI and the name the certificate must carry")
+    tls.add_argument("--cafile", metavar="PATH", help="trust only these CA certificates (PEM)")
+    tls.add_argument("--tlsa", metavar='"U S M HEX"', action="append", default=[],
+                     help="a TLSA record to match against the chain (DANE, RFC 7672); repeatable")
+    tls.add_argument("--ehlo", metavar="NAME", help="EHLO name (default: our address literal)")
+    tls.add_argument("--concurrency", type=_positive_int, default=4, metavar="N",
+                     help="connections open at once (default 4)")
+    tls.add_argument("--rate", type=_rate, metavar="N", help="at most N new connections per minute")
+    tls.add_argument("--versions", metavar="LIST",
+                     help="comma-separated subset of SSLv3,TLSv1,TLSv1.1,TLSv1.2,TLSv1.3 (default: all)")
+    tls.add_argument("--timeout", type=positive_seconds, default=10.0, metavar="S",
+                     help="per-step timeout in seconds (default 10)")
+    tls.add_argument("--deadline", type=positive_seconds, default=120.0, metavar="S",
+                     help="deadline for the whole audit in seconds (default 120)")
+    tls.add_argument("--json", action="store_true", help="print the result as JSON")
+    tls.set_defaults(handler=run)
+
+
+def audit_config(args):
+    """The TlsAuditConfig the arguments describe; UsageError before any connection."""
+    from ..certs import load_trust_anchors, parse_tlsa
+    from ..errors import UsageError
+    from ..probes.tls_audit import ALL_VERSIONS, IMPLICIT, STARTTLS, TlsAuditConfig
+
+    host, port = parse_target(args.target)
+    check_host_name(host, "host")
+    if args.servername is not None:
+        check_host_name(args.servername, "--servername")
+    if args.ehlo is not None:
+        check_ehlo_name(args.ehlo)
+    if args.cafile:
+        load_trust_anchors(args.cafile)
+    versions = ALL_VERSIONS
+    if args.versions:
+        versions = tuple(v.strip() for v in args.versions.split(",") if v.strip())
+        unknown = [v for v in versions if v not in ALL_VERSIONS]
+        if unknown or not versions:
+            raise UsageError(f"--versions: unknown version(s) {', '.join(unknown) or '(none)'}; "
+                             f"choose from {','.join(ALL_VERSIONS)}")
+    mode = args.mode or (IMPLICIT if port in IMPLICIT_TLS_PORTS else STARTTLS)
+    return TlsAuditConfig(host=host, port=port, mode=mode, servername=args.servername, cafile=args.cafile,
+                          tlsa=tuple(parse_tlsa(text) for text in args.tlsa), ehlo_name=args.ehlo,
+                          timeout=args.timeout, deadline=args.deadline, concurrency=args.concurrency,
+                          rate=args.rate, versions=versions)
+
+
+def run(args) -> int:
+    from ..probes.tls_audit import run_tls_audit
+
+    result = run_tls_audit(audit_config(args))
+    if args.json:
+        from ..render.tls_audit import dumps
+        print(dumps(result))
+    else:
+        from ..render.tls_audit import render_tls_audit
+        print(render_tls_audit(result))
+    return int(result.exit_code)

@@ -1,0 +1,154 @@
+"""Chain shape, serverAuth EKU and DANE TLSA (issue 4); chains are minted with cryptography."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from inspector import certs
+from inspector.errors import UsageError
+from tests.test_certs import (
+    NOW,
+    SERVER,
+    analyze,
+    der,
+    ec_key,
+    ids,
+    intermediate,  # noqa: F401  (fixture)
+    issuer,  # noqa: F401  (fixture)
+    leaf,
+    root,  # noqa: F401  (fixture)
+    rsa_key,
+    write_pem,
+)
+from tests.test_certs import cafile as cafile  # noqa: F401  (fixture)
+
+
+def spki(cert) -> bytes:
+    return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def with_eku(cert: x509.Certificate, issuer_cert, issuer_key, usages) -> x509.Certificate:
+    """Same leaf, its extendedKeyUsage replaced."""
+    builder = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(issuer_cert.subject)
+               .public_key(cert.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(cert.not_valid_before_utc).not_valid_after(cert.not_valid_after_utc))
+    for ext in cert.extensions:
+        if isinstance(ext.value, x509.ExtendedKeyUsage):
+            continue
+        builder = builder.add_extension(ext.value, ext.critical)
+    builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def test_good_chain_has_no_new_findings(issuer, intermediate, cafile):  # noqa: F811
+    report = analyze([leaf(issuer), intermediate], cafile)
+    assert report.trusted and ids(report) == set()
+
+
+def test_wrong_order_is_reported_but_still_trusted(issuer, intermediate, root, cafile):  # noqa: F811
+    report = analyze([leaf(issuer), root, intermediate], cafile)
+    assert report.trusted is True
+    assert ids(report) == {"cert-chain-order"}
+    assert "chain[0] -> chain[2] -> chain[1]" in report.findings[0].evidence
+
+
+def test_missing_intermediate_names_the_issuer(issuer, cafile):  # noqa: F811
+    report = analyze([leaf(issuer)], cafile)
+    assert {"cert-missing-intermediate", "cert-untrusted"} == ids(report)
+    evidence = next(f.evidence for f in report.findings if f.id == "cert-missing-intermediate")
+    assert "Test Intermediate CA" in evidence
+
+
+def test_untrusted_root_is_not_a_missing_intermediate(tmp_path, issuer, intermediate, root):  # noqa: F811
+    other = certs_root_elsewhere()
+    report = analyze([leaf(issuer), intermediate, root], write_pem(tmp_path / "other.pem", other))
+    assert ids(report) == {"cert-untrusted"}
+    # the intermediate is sent, the unknown root omitted: still not "missing intermediate"
+    report = analyze([leaf(issuer), intermediate], write_pem(tmp_path / "other2.pem", other))
+    assert ids(report) == {"cert-untrusted"}
+
+
+def certs_root_elsewhere():
+    from tests.test_certs import make_cert
+    return make_cert("Another Root", rsa_key(2048, 7), ca=True, not_before=NOW.replace(year=2020),
+                     not_after=NOW.replace(year=2036))
+
+
+def test_leaf_without_server_auth_eku(issuer, intermediate, cafile):  # noqa: F811
+    cert = with_eku(leaf(issuer), intermediate, rsa_key(2048, 1), [ExtendedKeyUsageOID.CLIENT_AUTH])
+    report = analyze([cert, intermediate], cafile)
+    assert "cert-no-server-auth-eku" in ids(report)
+    assert "clientAuth" in next(f.evidence for f in report.findings if f.id == "cert-no-server-auth-eku")
+
+
+def test_any_extended_key_usage_is_enough(issuer, intermediate, cafile):  # noqa: F811
+    cert = with_eku(leaf(issuer), intermediate, rsa_key(2048, 1),
+                    [ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE])
+    assert "cert-no-server-auth-eku" not in ids(analyze([cert, intermediate], cafile))
+
+
+# ----------------------------------------------------------------------------- DANE
+
+
+def tlsa_report(chain, records, cafile, servername=SERVER):
+    parsed = [certs.parse_tlsa(text) for text in records]
+    return certs.analyze_chain([der(c) for c in chain], servername, cafile=cafile, now=NOW, tlsa=parsed)
+
+
+def test_dane_ee_spki_sha256_matches_the_leaf(issuer, intermediate, cafile):  # noqa: F811
+    cert = leaf(issuer)
+    report = tlsa_report([cert, intermediate], [f"3 1 1 {hashlib.sha256(spki(cert)).hexdigest()}"], cafile)
+    assert [r.matched for r in report.tlsa] == [True]
+    assert not {"tlsa-mismatch", "tlsa-unusable"} & ids(report)
+
+
+def test_dane_ee_full_certificate_sha512_and_exact(issuer, intermediate, cafile):  # noqa: F811
+    cert = leaf(issuer)
+    records = [f"3 0 2 {hashlib.sha512(der(cert)).hexdigest()}", f"3 1 0 {spki(cert).hex()}"]
+    assert [r.matched for r in tlsa_report([cert, intermediate], records, cafile).tlsa] == [True, True]
+
+
+def test_dane_ee_ignores_the_name_but_ta_does_not(issuer, intermediate, cafile):  # noqa: F811
+    cert = leaf(issuer)
+    ee = f"3 1 1 {hashlib.sha256(spki(cert)).hexdigest()}"
+    ta = f"2 0 1 {hashlib.sha256(der(intermediate)).hexdigest()}"
+    report = tlsa_report([cert, intermediate], [ee], cafile, servername="other.example.net")
+    assert report.tlsa[0].matched is True                       # RFC 7672 §3.1.1
+    report = tlsa_report([cert, intermediate], [ta], cafile, servername="other.example.net")
+    assert report.tlsa[0].matched is False and "tlsa-mismatch" in ids(report)  # RFC 7672 §3.1.2
+    report = tlsa_report([cert, intermediate], [ta], cafile)
+    assert report.tlsa[0].matched is True and "tlsa-mismatch" not in ids(report)
+
+
+def test_dane_ta_must_be_on_the_issuer_path(issuer, intermediate, cafile):  # noqa: F811
+    cert = leaf(issuer)
+    stranger = leaf(issuer, key=ec_key(5), cn="stranger.example.com")
+    ta = f"2 1 1 {hashlib.sha256(spki(stranger)).hexdigest()}"
+    report = tlsa_report([cert, intermediate, stranger], [ta], cafile)
+    assert "tlsa-mismatch" in ids(report)
+
+
+def test_wrong_digest_is_a_mismatch(issuer, intermediate, cafile):  # noqa: F811
+    report = tlsa_report([leaf(issuer), intermediate], ["3 1 1 " + "00" * 32], cafile)
+    assert "tlsa-mismatch" in ids(report)
+    assert report.findings[[f.id for f in report.findings].index("tlsa-mismatch")].severity.value == "error"
+
+
+def test_pkix_usages_are_unusable_for_smtp(issuer, intermediate, cafile):  # noqa: F811
+    cert = leaf(issuer)
+    report = tlsa_report([cert, intermediate], [f"1 1 1 {hashlib.sha256(spki(cert)).hexdigest()}"], cafile)
+    assert report.tlsa[0].usable is False
+    assert "tlsa-unusable" in ids(report) and "tlsa-mismatch" not in ids(report)
+
+
+@pytest.mark.parametrize("text", ["3 1 1", "3 1 1 zz", "4 1 1 " + "00" * 32, "3 1 1 " + "00" * 31,
+                                  "x 1 1 00", "3 2 0 00"])
+def test_bad_tlsa_text_is_a_usage_error(text):
+    with pytest.raises(UsageError):
+        certs.parse_tlsa(text)
