@@ -25,10 +25,17 @@ from .exitcodes import ExitCode
 PROG = "smtp-inspector"
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """Bad arguments give one line on stderr and exit 2, not the usage block."""
+
+    def error(self, message: str):
+        self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog=PROG,
         description="Step-by-step SMTP/TLS inspector: see what a mail server says and why "
                     "sending fails or is insecure.",

@@ -266,3 +266,39 @@ def test_invalid_mta_sts_policies_and_records(run_cli, world, policy, txt, findi
     matching = [f for f in doc["findings"] if f["id"] == finding]
     assert matching and words in matching[0]["evidence"], doc["findings"]
     assert completed.returncode == 1
+
+
+@pytest.mark.parametrize("right_password", [True, False], ids=["right-password", "wrong-password"])
+def test_auth_verifies_the_login_on_each_candidate(run_cli, world, tmp_path, right_password):
+    from inspector.lab import DEMO_PASSWORD, DEMO_USER
+
+    world.add("_submissions._tcp.example.test. SRV 0 1 465 submit.example.test.",
+              "_submission._tcp.example.test. SRV 0 1 587 submit.example.test.",
+              "submit.example.test. A 127.0.86.2")
+    world.lab("submit.example.test", "127.0.86.2", 465)
+    world.lab("submit.example.test", "127.0.86.2", 587)
+    secret = DEMO_PASSWORD if right_password else "not-the-password-4711"
+    password_file = tmp_path / "password"
+    password_file.write_text(secret + "\n")
+
+    completed, doc = discover(run_cli, world, "--auth", "auto", "--user", DEMO_USER,
+                              "--password-file", str(password_file))
+
+    rec = doc["recommendation"]
+    assert (rec["host"], rec["port"]) == ("submit.example.test", 465)
+    assert rec["login_verified"] is right_password
+    assert candidate(doc, "submit.example.test", 587)["login"] is right_password
+    assert secret not in completed.stdout
+    if right_password:
+        assert completed.returncode == 0
+    else:
+        assert completed.returncode == 16, "a failed login is the AUTH exit code"
+        text, _ = run_cli("discover", EMAIL, *world.args("--auth", "auto", "--user", DEMO_USER,
+                                                         "--password-file", str(password_file)))
+        assert "LOGIN FAILED" in text.stdout and secret not in text.stdout
+
+
+def test_auth_all_is_for_probe_only(run_cli):
+    completed, _ = run_cli("discover", EMAIL, "--auth", "all")
+    assert completed.returncode == 2
+    assert "all is for probe" in completed.stderr and len(completed.stderr.strip().splitlines()) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from .auth_options import add_auth_arguments, auth_request
 from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_seconds
 
 DISCOVER_HELP = """\
@@ -17,7 +18,8 @@ with the reason it was not chosen. Inbound: MX, MTA-STS (RFC 8461), DANE TLSA
 
 exit codes of discover: 0 recommendation verified, no error finding;
   1 a recommendation, but a finding has severity "error" (e.g. its certificate,
-  MTA-STS, TLSA); 2 bad arguments; 20 no candidate gave a session with TLS.
+  MTA-STS, TLSA); 2 bad arguments; 16 (with --auth) the recommended server
+  refused the login; 20 no candidate gave a session with TLS.
 """
 
 
@@ -46,6 +48,7 @@ def register(sub) -> None:
     out.add_argument("--format", choices=("text", "json", "autoconfig"), default=None,
                      help="text (default), json, or autoconfig (a Thunderbird config-v1.1.xml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks for internal errors")
+    add_auth_arguments(parser, allow_all=False, user_help="user name for --auth (default: ADDRESS)")
     parser.set_defaults(handler=run)
 
 
@@ -77,9 +80,15 @@ def options_from(args):
     if args.cafile:
         from ..certs import load_trust_anchors
         load_trust_anchors(args.cafile)  # a bad file is a usage error, found before any query
+    verify_login = None
+    if args.auth is not None:
+        from ..discover.probing import login_check
+
+        args.user = args.user or email
+        verify_login = login_check(auth_request(args))
     return DiscoverOptions(email=email, dns_server=server, timeout=args.timeout, deadline=args.deadline,
                            cafile=args.cafile, allow_http=args.allow_http, concurrency=args.concurrency,
-                           ehlo_name=args.ehlo)
+                           ehlo_name=args.ehlo, verify_login=verify_login)
 
 
 def run(args) -> int:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from .auth_options import add_auth_arguments, auth_request
 from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
@@ -55,45 +56,8 @@ def register(sub) -> None:
     probe.add_argument("--sniff", action="store_true",
                        help="capture the session's packets (root): TTLs, segments, RSTs as findings")
     probe.add_argument("--pcap", metavar="FILE", help="with --sniff: write the packets to FILE (pcap)")
-    auth = probe.add_argument_group(
-        "authentication (RFC 4954)",
-        "Secrets never go on the command line: the password comes from $SMTP_INSPECTOR_PASSWORD, "
-        "--password-file or a prompt (terminal only); a token from $SMTP_INSPECTOR_TOKEN or "
-        "--token-file. Secrets are redacted from all output and saved files.")
-    auth.add_argument("--auth", metavar="MECH|auto|all", type=auth_choice,
-                      help="authenticate after EHLO: a mechanism (PLAIN, LOGIN, CRAM-MD5, "
-                           "SCRAM-SHA-1/256/512[-PLUS], XOAUTH2, OAUTHBEARER), auto (the strongest "
-                           "offered) or all (each offered mechanism on its own connection, as a table)")
-    auth.add_argument("--user", metavar="NAME", help="user name for --auth")
-    auth.add_argument("--password-file", metavar="PATH", help="read the password from this file")
-    auth.add_argument("--token-file", metavar="PATH", help="read the OAuth bearer token from this file")
-    auth.add_argument("--allow-plaintext-auth", action="store_true",
-                      help="send credentials even without TLS (reported as a warning)")
-    for flag in ("--password", "--token"):
-        auth.add_argument(flag, nargs="?", action=RefuseSecretOnCommandLine, help=argparse.SUPPRESS)
+    add_auth_arguments(probe, allow_all=True)
     probe.set_defaults(handler=run)
-
-
-class RefuseSecretOnCommandLine(argparse.Action):
-    """``--password``/``--token``: refused without echoing the value (it would land in logs)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        what = "password" if option_string == "--password" else "token"
-        env = "SMTP_INSPECTOR_PASSWORD" if what == "password" else "SMTP_INSPECTOR_TOKEN"
-        parser.exit(2, f"{parser.prog}: error: {option_string} is not accepted: a {what} on the "
-                       f"command line is visible to other users and kept in shell history; "
-                       f"use ${env} or --{what}-file PATH\n")
-
-
-def auth_choice(text: str) -> str:
-    """--auth value: ``auto``, ``all`` or a mechanism smtp-inspector implements."""
-    from ..smtp.sasl import SUPPORTED_MECHANISMS
-
-    value = text.strip().upper()
-    if value in ("AUTO", "ALL") or value in SUPPORTED_MECHANISMS:
-        return value
-    raise argparse.ArgumentTypeError(
-        f"unknown mechanism {text!r}; choose auto, all or one of {', '.join(SUPPORTED_MECHANISMS)}")
 
 
 def probe_config(args):
@@ -123,73 +87,6 @@ def probe_config(args):
                        servername=args.servername, cafile=args.cafile, insecure=args.insecure,
                        check_injection=getattr(args, "check_injection", False),
                        auth=auth_request(args))
-
-
-def auth_request(args):
-    """The AuthRequest that ``--auth`` and the secrets describe; None without ``--auth``."""
-    import os
-
-    from ..probes.session import AuthRequest
-    from ..smtp.sasl import Credentials, Secret, needs
-
-    mechanism = getattr(args, "auth", None)
-    if mechanism is None:
-        given = (getattr(args, name, None) for name in ("user", "password_file", "token_file"))
-        if any(given):
-            raise UsageError("--user, --password-file and --token-file need --auth")
-        return None
-    if not args.user:
-        raise UsageError("--auth needs --user NAME")
-    if any(ch in args.user for ch in "\r\n\0"):
-        raise UsageError("--user must not contain CR, LF or NUL")
-    password = _secret_from(args.password_file, "--password-file", os.environ.get("SMTP_INSPECTOR_PASSWORD"))
-    token = _secret_from(args.token_file, "--token-file", os.environ.get("SMTP_INSPECTOR_TOKEN"))
-    wanted = needs(mechanism) if mechanism not in ("AUTO", "ALL") else None
-    if wanted == "token" and token is None:
-        raise UsageError(f"--auth {mechanism} needs a token: set SMTP_INSPECTOR_TOKEN or use "
-                         "--token-file PATH")
-    if password is None and (wanted == "password" or (wanted is None and token is None)):
-        password = _prompt_password(args.user, mechanism)
-    return AuthRequest(mechanism=mechanism,
-                       credentials=Credentials(args.user, password=password and Secret(password),
-                                               token=token and Secret(token)),
-                       allow_plaintext=args.allow_plaintext_auth)
-
-
-def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | None:
-    """A file given on the command line wins over the environment; one trailing newline is dropped."""
-    if path is None:
-        return env_value or None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            value = handle.read(65536)
-    except OSError as exc:
-        raise UsageError(f"cannot read {flag} {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{flag} {path!r} is not UTF-8 text") from None
-    value = value[:-1] if value.endswith("\n") else value
-    value = value[:-1] if value.endswith("\r") else value
-    if not value:
-        raise UsageError(f"{flag} {path!r} is empty")
-    if any(ch in value for ch in "\r\n\0"):
-        raise UsageError(f"{flag} {path!r} holds more than one line")
-    return value
-
-
-def _prompt_password(user: str, mechanism: str) -> str:
-    """Ask on the terminal without echo; without a terminal, a usage error (never a hang)."""
-    import getpass
-
-    if not sys.stdin.isatty():
-        raise UsageError(f"--auth {mechanism.lower()} needs a password: set SMTP_INSPECTOR_PASSWORD, "
-                         "use --password-file PATH, or run on a terminal to be asked")
-    try:
-        value = getpass.getpass(f"Password for {user}: ")
-    except EOFError:
-        value = ""
-    if not value:
-        raise UsageError("no password entered")
-    return value
 
 
 def run(args) -> int:

@@ -258,6 +258,10 @@ def discover(options: DiscoverOptions) -> DiscoverResult:
         exit_code = ExitCode.NO_SUBMISSION_SERVER
         error = (f"no submission server for {domain} answered with TLS; "
                  f"{len(candidates)} candidates tried, see the table for each reason")
+    elif recommendation.login_verified is False:  # --auth: the server refused this login
+        exit_code = ExitCode.AUTH
+        error = (f"{recommendation.host}:{recommendation.port} refused the login: these settings "
+                 "work, but check the user name and the password or token")
     else:
         has_error = any(f.severity is Severity.ERROR for f in findings)
         exit_code, error = (ExitCode.FINDINGS if has_error else ExitCode.OK), None

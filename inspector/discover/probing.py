@@ -5,11 +5,12 @@ own :class:`ProbeConfig`; the n-th start waits ``n × stagger`` (100 ms by
 default) so a server or firewall does not see a burst, and no probe runs past
 the overall deadline (its own deadline is cut to what is left).
 
-``verify_login`` is the hook for ``--auth``: a callable taking the candidate's
-ProbeConfig (TLS mode, address, servername, cafile already set) and returning
-True/False for "the login worked". It is called once per candidate whose
-session came up with TLS and offered AUTH, in the same worker thread, and its
-answer feeds the ranking (:attr:`ranking.Assessment.login`).
+``verify_login`` is the hook for ``--auth`` (:func:`login_check` makes it): a
+callable taking the candidate's ProbeConfig (TLS mode, address, servername,
+cafile already set) and returning True/False for "the login worked", or None
+when no login was tried. It is called once per candidate whose session came up
+with TLS and offered AUTH, in the same worker thread, and its answer feeds the
+ranking (:attr:`ranking.Assessment.login`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,32 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from ..probes.session import ProbeConfig, ProbeResult, run_probe
+from ..probes.session import ACCEPTED, REJECTED, AuthRequest, ProbeConfig, ProbeResult, run_probe
 
-LoginCheck = Callable[[ProbeConfig], bool]
+LoginCheck = Callable[[ProbeConfig], "bool | None"]
+
+
+def login_check(request: AuthRequest) -> LoginCheck:
+    """``--auth``: one more session per candidate with the AUTH step (RFC 4954 §4).
+
+    The session's own rules hold: no secret is sent without TLS or after a
+    certificate failure (the candidate's config is never ``insecure``), so an
+    impostor on a guessed name gets nothing. Accepted → True, rejected (5xx) →
+    False, anything else (not sent, temporary failure, deadline) → None.
+    """
+    def verify(config: ProbeConfig) -> bool | None:
+        outcome = run_probe(replace(config, auth=request, insecure=False)).auth
+        if outcome is None:
+            return None
+        return {ACCEPTED: True, REJECTED: False}.get(outcome.status)
+
+    return verify
 
 
 @dataclass(frozen=True)
 class ProbeOutcome:
     result: ProbeResult | None
-    login: bool | None          #: None unless a login check ran
+    login: bool | None          #: None unless a login check ran and got an answer
     skipped: str | None         #: why no probe ran (the deadline)
 
 
