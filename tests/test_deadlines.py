@@ -127,3 +127,13 @@ def test_discover_deadline_bounds_a_mute_dns_server(mute_dns):
         "--timeout", SLOW, "--deadline", f"{DEADLINE:g}", timeout=30)
     assert time.monotonic() - started >= DEADLINE * 0.5, "the mute server was not even waited for"
     _assert_bounded(completed, elapsed, ExitCode.NO_SUBMISSION_SERVER)
+
+
+def test_tls_audit_deadline_bounds_a_trickling_greeting(trickling):
+    server = trickling()
+    completed, elapsed, _ = run_inspector(
+        "tls", f"127.0.0.1:{server.port}", "--timeout", SLOW, "--deadline", f"{DEADLINE:g}",
+        timeout=30)
+    _assert_bounded(completed, elapsed, ExitCode.INCOMPLETE)
+    assert "not accepted" not in completed.stdout, "a version never asked about is not 'not accepted'"
+    assert "TLSv1.2: not determined" in completed.stdout

@@ -32,8 +32,9 @@ def render_chain(report) -> str:
 
 def render_version(version) -> str:
     if not version.supported:
-        why = f" ({safe(version.error)})" if version.error else ""
-        return f"{version.version}: not accepted{why}"
+        if version.error:  # never got an answer: unknown, not refused
+            return f"{version.version}: not determined ({safe(version.error)})"
+        return f"{version.version}: not accepted"
     order = {True: "server order", False: "client order", None: "order n/a"}[version.server_order]
     rows = [(s.iana_name, s.openssl_name or "-", s.kx if s.kx != "any" else (s.group or "any"),
              s.bits, s.group or "", s.weakness or ("no forward secrecy" if not s.forward_secret else ""))
