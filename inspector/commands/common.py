@@ -117,3 +117,17 @@ def port_number(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
     return int(text)
+
+
+def checked_target(args, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """``args.target`` as (host, port), with ``--servername`` and ``--ehlo`` checked too.
+
+    Every check runs before any connection, so a typo is a usage error (exit 2).
+    """
+    host, port = parse_target(args.target, default_port)
+    check_host_name(host, "host")
+    if getattr(args, "servername", None) is not None:
+        check_host_name(args.servername, "--servername")
+    if getattr(args, "ehlo", None) is not None:
+        check_ehlo_name(args.ehlo)
+    return host, port

@@ -11,9 +11,7 @@ from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
-    check_ehlo_name,
-    check_host_name,
-    parse_target,
+    checked_target,
     positive_seconds,
 )
 
@@ -64,12 +62,7 @@ def probe_config(args):
     """The ProbeConfig that ``probe``'s arguments describe; UsageError before any connection."""
     from ..probes.session import IMPLICIT, STARTTLS, ProbeConfig
 
-    host, port = parse_target(args.target)
-    check_host_name(host, "host")
-    if args.servername is not None:
-        check_host_name(args.servername, "--servername")
-    if args.ehlo is not None:
-        check_ehlo_name(args.ehlo)
+    host, port = checked_target(args)
     mode = args.mode or (IMPLICIT if port in IMPLICIT_TLS_PORTS else STARTTLS)
     require_tls = args.require_tls
     if require_tls is None:

@@ -7,9 +7,7 @@ import argparse
 from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
-    check_ehlo_name,
-    check_host_name,
-    parse_target,
+    checked_target,
     positive_seconds,
 )
 
@@ -68,12 +66,7 @@ def audit_config(args):
     from ..errors import UsageError
     from ..probes.tls_audit import ALL_VERSIONS, IMPLICIT, STARTTLS, TlsAuditConfig
 
-    host, port = parse_target(args.target)
-    check_host_name(host, "host")
-    if args.servername is not None:
-        check_host_name(args.servername, "--servername")
-    if args.ehlo is not None:
-        check_ehlo_name(args.ehlo)
+    host, port = checked_target(args)
     if args.cafile:
         load_trust_anchors(args.cafile)
     versions = ALL_VERSIONS

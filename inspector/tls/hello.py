@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 
 from ..packets import scapy_tls
+from .handshake import parse_certificate_list
 from .records import ALERT, GROUP_NAMES, HANDSHAKE, RecordFramer, _group_from_server_key_exchange
 
 VERSIONS: dict[str, int] = {"SSLv3": 0x0300, "TLSv1": 0x0301, "TLSv1.1": 0x0302,
@@ -176,7 +177,7 @@ class FlightReader:
                     self.garbage = f"malformed ServerHello ({type(exc).__name__})".encode()
                     return
             elif msg_type == _CERTIFICATE and self._hello is not None:
-                self._chain = _parse_certificate(body)
+                self._chain = parse_certificate_list(body)
             elif msg_type == _SERVER_KEY_EXCHANGE:
                 self._ske_group = _group_from_server_key_exchange(body)
             elif msg_type == _SERVER_HELLO_DONE:
@@ -218,14 +219,3 @@ def _parse_server_hello(message: bytes) -> dict:
     return {"version": version, "suite": hello.cipher, "group": group, "retry": random == HRR_RANDOM}
 
 
-def _parse_certificate(body: bytes) -> tuple[bytes, ...]:
-    """TLS 1.2 Certificate message (RFC 5246 §7.4.2): 3-byte list length, 3-byte length + DER each."""
-    certs, pos = [], 3
-    end = min(len(body), 3 + int.from_bytes(body[:3], "big")) if len(body) >= 3 else 0
-    while pos + 3 <= end:
-        length = int.from_bytes(body[pos:pos + 3], "big")
-        if pos + 3 + length > end:
-            break
-        certs.append(body[pos + 3:pos + 3 + length])
-        pos += 3 + length
-    return tuple(certs)
