@@ -22,7 +22,7 @@ from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
-from ..smtp import commands, sasl
+from ..smtp import commands
 from ..smtp.auth_replies import explain as explain_auth_reply
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
@@ -42,6 +42,7 @@ from ..transcript import Entry, Transcript
 
 if TYPE_CHECKING:
     from ..certs import CertificateReport
+    from ..smtp import sasl
 
 STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -442,6 +443,8 @@ class _Session:
 
     # -- AUTH (RFC 4954) -------------------------------------------------------
     def _auth(self) -> None:
+        from ..smtp import sasl  # only when AUTH is asked for (keeps start-up light)
+
         request = self.config.auth
         creds = request.credentials
         self.redactor = sasl.Redactor([creds.password, creds.token])
@@ -488,6 +491,8 @@ class _Session:
             progress.server_verified = mechanism.server_verified
 
     def _choose_mechanism(self, request: AuthRequest, offered) -> str:
+        from ..smtp import sasl  # only when AUTH is asked for (keeps start-up light)
+
         name = request.mechanism.upper()
         creds = request.credentials
         if name == "AUTO":
@@ -510,6 +515,8 @@ class _Session:
         return name
 
     def _sasl_exchange(self, name: str, mechanism: sasl.Mechanism) -> None:
+        from ..smtp import sasl  # only when AUTH is asked for (keeps start-up light)
+
         progress = self.auth
         try:
             first = mechanism.start()
