@@ -32,7 +32,8 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names is built in full."""
     from . import __version__
 
     parser = _OneLineErrorParser(
@@ -44,13 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
     for name in COMMAND_MODULES:
-        importlib.import_module(f".commands.{name}", __package__).register(sub)
+        module = importlib.import_module(f".commands.{name}", __package__)
+        if chosen in (None, name):
+            module.register(sub)
+        else:  # only listed: building every command's options costs milliseconds at each start
+            sub.add_parser(name, help=module.SUMMARY)
     return parser
 
 
+def _chosen_command(argv) -> str | None:
+    """The subcommand named on the command line (its first word), if it is one of ours."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in COMMAND_MODULES else None
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -79,15 +79,15 @@ def auth_request(args):
     """The AuthRequest that ``--auth`` and the secrets describe; None without ``--auth``."""
     import os
 
-    from ..probes.session import AuthRequest
-    from ..smtp.sasl import Credentials, Secret, needs
-
     mechanism = getattr(args, "auth", None)
     if mechanism is None:
         given = (getattr(args, name, None) for name in ("user", "password_file", "token_file"))
         if any(given):
             raise UsageError("--user, --password-file and --token-file need --auth")
         return None
+    from ..probes.session import AuthRequest
+    from ..smtp.sasl import Credentials, Secret, needs
+
     if not args.user:
         raise UsageError("--auth needs --user NAME")
     if any(ch in args.user for ch in "\r\n\0"):

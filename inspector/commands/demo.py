@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "probe the built-in lab server, with explanations"
+
 
 def register(sub) -> None:
-    demo = sub.add_parser("demo", help="probe the built-in lab server, with explanations",
+    demo = sub.add_parser("demo", help=SUMMARY,
                           description="Start the lab server on a free loopback port and walk "
                                       "through an SMTP submission session, step by step.")
     demo.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -23,9 +23,13 @@ exit codes of discover: 0 recommendation verified, no error finding;
 """
 
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "find and verify the SMTP submission settings for an e-mail address"
+
+
 def register(sub) -> None:
     parser = sub.add_parser(
-        "discover", help="find and verify the SMTP submission settings for an e-mail address",
+        "discover", help=SUMMARY,
         description="Find the outgoing-mail settings for ADDRESS the way a mail client's account "
                     "wizard should, prove them by connecting, and explain every rejected candidate.",
         epilog=DISCOVER_HELP + "\n" + EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

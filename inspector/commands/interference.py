@@ -17,9 +17,13 @@ def _spki(text: str) -> str:
     return value
 
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "diagnose blocked, reset, redirected, stripped or intercepted SMTP (root)"
+
+
 def register(sub) -> None:
     parser = sub.add_parser(
-        "interference", help="diagnose blocked, reset, redirected, stripped or intercepted SMTP (root)",
+        "interference", help=SUMMARY,
         description="Compare every SMTP port with a control port on the same address (587, 465, 443 "
                     "or 80): hop distance and fingerprint of SYN-ACK/RST, ICMP, a TCP traceroute per "
                     "port, the SMTP greeting, STARTTLS and the certificate. Prints verdicts with "

@@ -5,9 +5,12 @@ from __future__ import annotations
 from ..errors import UsageError
 from .common import port_number
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "run the built-in lab server until Ctrl-C"
+
 
 def register(sub) -> None:
-    lab = sub.add_parser("lab", help="run the built-in lab server until Ctrl-C",
+    lab = sub.add_parser("lab", help=SUMMARY,
                          description="A real SMTP server on loopback, optionally with a fault "
                                      "that imitates a broken or hostile path.")
     lab.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")

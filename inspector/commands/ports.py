@@ -28,9 +28,13 @@ def timing(args, hop_timeout: float = 1.0):
                   session_timeout=args.session_timeout, deadline=args.deadline)
 
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "which SMTP ports answer (open/closed/filtered/prohibited/intercepted)"
+
+
 def register(sub) -> None:
     parser = sub.add_parser(
-        "ports", help="which SMTP ports answer (open/closed/filtered/prohibited/intercepted)",
+        "ports", help=SUMMARY,
         description="Probe the SMTP ports of one host in parallel: state, greeting, TLS mode and time "
                     "to greeting. As root (or with CAP_NET_RAW) it sends SYN probes and reads "
                     "SYN-ACK/RST/ICMP with their TTLs; otherwise it uses connect().",

@@ -15,10 +15,13 @@ from .common import (
     positive_seconds,
 )
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "run one SMTP session step by step and judge it"
+
 
 def register(sub) -> None:
     probe = sub.add_parser(
-        "probe", help="run one SMTP session step by step and judge it",
+        "probe", help=SUMMARY,
         description="Connect, read the greeting, EHLO, STARTTLS or implicit TLS, check the "
                     "certificate, EHLO again, QUIT; print the transcript, tables and findings.",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -8,10 +8,13 @@ import sys
 from ..errors import UsageError
 from .common import EXIT_CODES_HELP, positive_seconds
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "judge the SMTP sessions in a pcap/pcapng capture"
+
 
 def register(sub) -> None:
     replay = sub.add_parser(
-        "replay", help="judge the SMTP sessions in a pcap/pcapng capture",
+        "replay", help=SUMMARY,
         description="Reassemble every TCP connection in the capture, find the SMTP sessions by "
                     "their dialog (any port; implicit TLS on 465), parse both directions with the "
                     "probe's engine and print one row per session with its findings.",

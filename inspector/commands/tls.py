@@ -28,9 +28,13 @@ def _rate(text: str) -> float:
     return value
 
 
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "audit TLS: certificate chain, versions, every accepted cipher suite, groups"
+
+
 def register(sub) -> None:
     tls = sub.add_parser(
-        "tls", help="audit TLS: certificate chain, versions, every accepted cipher suite, groups",
+        "tls", help=SUMMARY,
         description="Check the certificate chain, then find every accepted protocol version (SSLv3 to "
                     "TLS 1.3), cipher suite (the full IANA registry, including export, RC4, NULL and "
                     "anonymous suites) and key-exchange group with crafted ClientHellos, using about one "

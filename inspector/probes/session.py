@@ -23,7 +23,6 @@ from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
 from ..smtp import commands
-from ..smtp.auth_replies import explain as explain_auth_reply
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
 from ..smtp.events import (
@@ -552,6 +551,8 @@ class _Session:
             event = self._command(response, shown=self._shown_response(answer, response.payload))
         reply = event.reply
         progress.reply = reply
+        from ..smtp.auth_replies import explain as explain_auth_reply
+
         progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
         if mechanism.server_error:
             said = sasl.describe_json_error(mechanism.server_error.encode())
