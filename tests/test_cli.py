@@ -219,3 +219,31 @@ def test_ctrl_c_keeps_the_transcript_and_exits_130():
     assert "Traceback" not in stderr
     assert "<- 220-slow.example ESMTP" in stdout
     assert stdout.strip().splitlines()[-1] == "Result: exit 130 (interrupted): greeting: interrupted"
+
+
+BAD_ARGUMENTS = [
+    (["tls", "host:99999"], 2, "port must be a number"),
+    (["tls", "127.0.0.1:587", "--tlsa", "bad"], 2, "--tlsa"),
+    (["tls", "127.0.0.1:587", "--versions", "TLSv9"], 2, "unknown version"),
+    (["replay", "/nonexistent"], 21, "cannot read"),
+    (["replay", "/dev/null"], 21, "empty file"),
+    (["discover", "notanemail"], 2, "not an e-mail address"),
+    (["discover", "x@example.test", "--auth", "all"], 2, "all is for probe"),
+    (["ports", "127.0.0.1", "--ports", "abc"], 2, "not a port number"),
+    (["interference", "::1"], 2, "IPv4 only"),
+    (["probe", "127.0.0.1:587", "--auth", "PLAIN"], 2, "--auth needs --user"),
+    (["probe", "127.0.0.1:587", "--auth", "BOGUS", "--user", "a"], 2, "unknown mechanism"),
+    (["probe", "127.0.0.1:587", "--timeout", "0"], 2, "between 0 and 86400"),
+    (["lab", "--fault", "nope"], 2, "unknown fault"),
+    (["nosuchcommand"], 2, "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("argv, code, words", BAD_ARGUMENTS, ids=[" ".join(a) for a, _, _ in BAD_ARGUMENTS])
+def test_bad_arguments_give_one_line_and_the_documented_code(run_cli, argv, code, words):
+    completed, _ = run_cli(*argv)
+
+    assert completed.returncode == code, completed.stdout + completed.stderr
+    assert completed.stdout == ""
+    assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
+    assert words in completed.stderr and "Traceback" not in completed.stderr

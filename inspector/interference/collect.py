@@ -72,10 +72,14 @@ class InterferenceReport:
 
 def resolve_ipv4(host: str) -> str:
     """The target's IPv4 address (packet probes speak IPv4); UsageError when there is none."""
+    if ":" in host:
+        raise UsageError(f"{host!r} is an IPv6 address; packet probes speak IPv4 only (use a name "
+                         "or address with IPv4)")
     try:
         infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise UsageError(f"cannot resolve {host!r} to an IPv4 address: {exc}") from None
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot resolve {host!r} to an IPv4 address: {why}") from None
     return infos[0][4][0]
 
 
