@@ -12,62 +12,38 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 
 import pytest
 
 from inspector.exitcodes import ExitCode
+from tests.scripted_server import ScriptedServer
 from tests.test_hostile import run_inspector
 
 DEADLINE = 2.0
 SLOW = "30"  # every per-step timeout: far beyond the deadline
 
 
-class TricklingServer:
-    """Accepts every connection and sends ``220`` one byte per 0.3 s, never a whole line."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.stopping = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn):
-        with conn:
-            payload = b"220 " + b"x" * 10_000
-            for byte in payload:
-                if self.stopping.wait(0.3):
-                    return
-                try:
-                    conn.sendall(bytes([byte]))
-                except OSError:
-                    return
-
-    def close(self):
-        self.stopping.set()
-        self.listener.close()
+def trickle(conn, stop):
+    """Send ``220`` and then one byte every 0.3 s, never a whole line."""
+    for byte in b"220 " + b"x" * 10_000:
+        if stop.wait(0.3):
+            return
+        conn.sendall(bytes([byte]))
 
 
 @pytest.fixture
 def trickling():
+    """A factory of loopback servers that trickle (tests/scripted_server.py)."""
     servers = []
 
     def start():
-        servers.append(TricklingServer())
+        servers.append(ScriptedServer(trickle).__enter__())
         return servers[-1]
 
     yield start
     for server in servers:
-        server.close()
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ import subprocess
 import threading
 import warnings
 
+from tests.scripted_server import ScriptedServer
+
 HOSTNAME = "mail.lab.test"
 
 
@@ -82,33 +84,20 @@ class SmtpTlsServer:
         self._context = context
         self._implicit = implicit
         self._max = max_concurrent
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self._listener.settimeout(0.05)
-        self.port = self._listener.getsockname()[1]
-        self._stop = threading.Event()
+        self._server = ScriptedServer(lambda conn, _stop: self._session(conn))
+        self.port = self._server.port
         self._lock = threading.Lock()
         self.active = 0
         self.peak = 0
         self.connections = 0
         self.refused = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> "SmtpTlsServer":
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+        self._server.__exit__(*exc)
 
     def _session(self, conn: socket.socket) -> None:
         with self._lock:
