@@ -674,9 +674,13 @@ def check_tlsa(records, sent: list[x509.Certificate], hostname_match: bool) -> t
     results = []
     path = issuer_path(sent) if sent else []
     for record in records:
-        if record.usage in (0, 1):
+        if record.usage not in (2, 3):
             results.append(TlsaResult(record, False, False,
                                       f"usage {record.usage} is not usable for SMTP (RFC 7672 §3.1.3)"))
+            continue
+        if record.selector not in (0, 1) or record.matching_type not in (0, 1, 2):
+            results.append(TlsaResult(record, False, False, f"selector {record.selector} or matching "
+                                      f"type {record.matching_type} is unknown (RFC 6698 §2.1)"))
             continue
         if record.usage == 3:
             ok = bool(sent) and tlsa_matches(record, sent[0])
@@ -693,6 +697,17 @@ def check_tlsa(records, sent: list[x509.Certificate], hostname_match: bool) -> t
         else:
             results.append(TlsaResult(record, True, True, f"trust anchor chain[{matched}] matches"))
     return tuple(results)
+
+
+def match_tlsa(records, der_chain, *, hostname_match: bool) -> tuple[TlsaResult, ...]:
+    """:func:`check_tlsa` on certificates as sent (DER, leaf first); unparsable ones are left out."""
+    sent = []
+    for der in der_chain:
+        try:
+            sent.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            break
+    return check_tlsa(records, sent, hostname_match)
 
 
 def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None = None,

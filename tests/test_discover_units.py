@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inspector.certs import TlsaRecord, match_tlsa
 from inspector.discover import autoconfig as ac
-from inspector.discover import dane, mta_sts
+from inspector.discover import mta_sts
 from inspector.discover.candidates import SrvTarget, build_candidates, mx_base_domains
 from inspector.discover.dns import parse_dns_server
 from inspector.discover.ranking import Assessment, rank
@@ -183,18 +184,22 @@ def test_tlsa_parameters_match(usage, selector, mtype):
     data = {0: cert, 1: spki if usage == 3 else None}[selector]
     data = {0: lambda d: d, 1: lambda d: hashlib.sha256(d).digest(), 2: lambda d: hashlib.sha512(d).digest()}[
         mtype](data)
-    verdict = dane.match_tlsa([dane.TlsaRecord(usage, selector, mtype, data)], [leaf, ca])
-    assert verdict.matches
+    (checked,) = match_tlsa([TlsaRecord(usage, selector, mtype, data)], [leaf, ca], hostname_match=True)
+    assert checked.usable and checked.matched, checked.detail
 
 
 def test_tlsa_mismatch_and_unusable_pkix_usages():
     leaf, ca, spki = _chain()
     digest = hashlib.sha256(spki).digest()
-    assert not dane.match_tlsa([dane.TlsaRecord(3, 1, 1, b"\0" * 32)], [leaf, ca]).matches
-    verdict = dane.match_tlsa([dane.TlsaRecord(1, 1, 1, digest)], [leaf, ca])
-    assert not verdict.matches and verdict.unusable and not verdict.usable
+    (wrong,) = match_tlsa([TlsaRecord(3, 1, 1, b"\0" * 32)], [leaf, ca], hostname_match=True)
+    assert wrong.usable and not wrong.matched
+    (pkix,) = match_tlsa([TlsaRecord(1, 1, 1, digest)], [leaf, ca], hostname_match=True)
+    assert not pkix.usable and not pkix.matched and "RFC 7672 §3.1.3" in pkix.detail
+    (unknown,) = match_tlsa([TlsaRecord(3, 7, 1, digest)], [leaf, ca], hostname_match=True)
+    assert not unknown.usable and "unknown" in unknown.detail
     # DANE-TA never matches the leaf itself
-    assert not dane.match_tlsa([dane.TlsaRecord(2, 1, 1, digest)], [leaf, ca]).matches
+    (ta_on_leaf,) = match_tlsa([TlsaRecord(2, 1, 1, digest)], [leaf, ca], hostname_match=True)
+    assert not ta_on_leaf.matched
 
 
 # -- arguments, schema -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..probes.session import IMPLICIT, PLAIN, STARTTLS, ProbeConfig, ProbeResult
 from . import autoconfig as ac
-from . import dane, mta_sts
+from . import mta_sts
 from .candidates import SRV_SERVICES, Candidate, SrvTarget, build_candidates
 from .dns import DnsClient
 from .https import fetch
@@ -412,8 +412,10 @@ def _sts_findings(sts: StsReport, domain: str) -> list[Finding]:
 
 def _mx_report(preference: int, host: str, resolved, outcome, tlsa_answer, options, findings) -> MxReport:
     addresses, resolve_error = resolved
-    records = [dane.TlsaRecord(r.usage, r.selector, r.mtype, r.cert) for r in tlsa_answer.rdatas]
-    texts = tuple(r.text() for r in records)
+    from ..certs import TlsaRecord, match_tlsa
+
+    records = [TlsaRecord(r.usage, r.selector, r.mtype, r.cert) for r in tlsa_answer.rdatas]
+    texts = tuple(str(r) for r in records)
     ad = tlsa_answer.authenticated
     result = outcome.result if outcome else None
     error = (f"does not resolve: {resolve_error}" if resolve_error else
@@ -431,19 +433,24 @@ def _mx_report(preference: int, host: str, resolved, outcome, tlsa_answer, optio
     elif result is None or not result.chain_der:
         match, detail = None, "no certificate to compare"
     else:
-        verdict = dane.match_tlsa(records, list(result.chain_der))
-        match = verdict.matches
-        if verdict.matches:
-            detail = f"certificate matches TLSA {verdict.matched.text()[:40]}"
-        elif verdict.usable:
+        name_ok = bool(result.certificate and result.certificate.hostname_match)
+        checked = match_tlsa(records, result.chain_der, hostname_match=name_ok)
+        matched = next((c for c in checked if c.matched), None)
+        usable = [c for c in checked if c.usable]
+        unusable = [c for c in checked if not c.usable]
+        match = matched is not None
+        if matched is not None:
+            detail = f"certificate matches TLSA {str(matched.record)[:40]} ({matched.detail})"
+        elif usable:
             detail = "certificate matches none of the TLSA records"
-            findings.append(make_finding("tlsa-mismatch", f"_25._tcp.{host}: {detail} "
-                                         f"({'; '.join(t[:40] for t in texts)})"))
+            findings.append(make_finding("tlsa-mismatch", f"_25._tcp.{host}: {detail} ("
+                                         + "; ".join(f"{str(c.record)[:40]}: {c.detail}" for c in usable)
+                                         + ")"))
         else:
             match, detail = None, "no TLSA record usable for SMTP"
-        if verdict.unusable:
+        if unusable:
             findings.append(make_finding("tlsa-unusable", f"_25._tcp.{host}: " + "; ".join(
-                r.text()[:40] for r in verdict.unusable) + " (PKIX usages or unknown parameters)"))
+                f"{str(c.record)[:40]}: {c.detail}" for c in unusable)))
     if records and not ad and not tlsa_answer.error:
         findings.append(make_finding("dnssec-unauthenticated",
                                      f"_25._tcp.{host} TLSA answer without the AD flag from "
