@@ -27,7 +27,7 @@ from ..smtp.capabilities import Capabilities
 from ..smtp.command_parser import CommandLine, CommandParser, MessageData, SaslResponse
 from ..smtp.reply import Reply, ReplyParser
 from ..tls import handshake as hs
-from ..tls.records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, RecordFramer
+from ..tls.records import ALERT, ALERT_NAMES, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, RecordFramer
 from ..transcript import NOTE, RECV, SEND, Entry
 
 #: Cisco PIX/ASA banner masking: a greeting text made mostly of asterisks (same rule as probe).
@@ -41,13 +41,6 @@ CLEAR_SECRET_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")
 #: Ports where TLS is expected (RFC 8314 §3.3 implicit TLS; RFC 6409 submission).
 TLS_EXPECTED_PORTS = (465, 587)
 _LEGACY = ("SSLv3", "TLSv1", "TLSv1.1")
-_ALERTS = {0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure",
-           42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
-           45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter",
-           48: "unknown_ca", 50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
-           71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback",
-           90: "user_canceled", 109: "missing_extension", 112: "unrecognized_name",
-           116: "certificate_required", 120: "no_application_protocol"}
 
 
 @dataclass(frozen=True)
@@ -411,7 +404,7 @@ class SmtpSession:
                     self._handshake(ts, msg_type, body, from_client)
             elif ctype == ALERT and not side.encrypted and len(record.body) >= 2:
                 level, desc = record.body[0], record.body[1]
-                name = _ALERTS.get(desc, str(desc))
+                name = ALERT_NAMES.get(desc, str(desc))
                 who = "client" if from_client else "server"
                 self._note(ts, f"TLS alert from the {who}: {'fatal' if level == 2 else 'warning'} {name}",
                            from_client)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..packets import scapy_tls
 from .handshake import parse_certificate_list
-from .records import ALERT, GROUP_NAMES, HANDSHAKE, RecordFramer, _group_from_server_key_exchange
+from .records import ALERT, ALERT_NAMES, GROUP_NAMES, HANDSHAKE, RecordFramer, group_from_server_key_exchange
 
 VERSIONS: dict[str, int] = {"SSLv3": 0x0300, "TLSv1": 0x0301, "TLSv1.1": 0x0302,
                             "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
@@ -101,11 +101,6 @@ def _key_share(group: int) -> bytes:
 
 # ----------------------------------------------------------------------------- answers
 
-ALERT_NAMES = {0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure",
-               42: "bad_certificate", 47: "illegal_parameter", 50: "decode_error", 51: "decrypt_error",
-               70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
-               86: "inappropriate_fallback", 90: "user_canceled", 109: "missing_extension",
-               112: "unrecognized_name", 120: "no_application_protocol"}
 
 
 @dataclass(frozen=True)
@@ -179,7 +174,7 @@ class FlightReader:
             elif msg_type == _CERTIFICATE and self._hello is not None:
                 self._chain = parse_certificate_list(body)
             elif msg_type == _SERVER_KEY_EXCHANGE:
-                self._ske_group = _group_from_server_key_exchange(body)
+                self._ske_group = group_from_server_key_exchange(body)
             elif msg_type == _SERVER_HELLO_DONE:
                 self._hello_done = True
 

@@ -16,6 +16,15 @@ _CONTENT_TYPES = {CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24}
 #: RFC 8446 §5.1: a record body never exceeds 2^14 + 256 (2^14 + 2048 for TLS 1.2 ciphertext).
 MAX_RECORD_BODY = 2**14 + 2048
 
+#: TLS alert descriptions (RFC 8446 §6, RFC 5246 §7.2), by code.
+ALERT_NAMES = {0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure",
+               42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
+               45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter",
+               48: "unknown_ca", 50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
+               71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback",
+               90: "user_canceled", 109: "missing_extension", 112: "unrecognized_name",
+               116: "certificate_required", 120: "no_application_protocol"}
+
 #: IANA TLS Supported Groups registry (the entries seen in practice).
 GROUP_NAMES = {
     0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1",
@@ -160,7 +169,7 @@ def _group_from_server_hello(body: bytes) -> int | None:
     return None
 
 
-def _group_from_server_key_exchange(body: bytes) -> str | None:
+def group_from_server_key_exchange(body: bytes) -> str | None:
     """Group of an ECDHE or DHE ServerKeyExchange.
 
     ECDHE starts ``03 <named_curve(2)> <point length(1)>`` (RFC 8422 §5.4);
@@ -189,5 +198,5 @@ def read_handshake_facts(server_bytes: bytes) -> HandshakeFacts:
             if group is not None:
                 group_name = GROUP_NAMES.get(group, f"0x{group:04x}")
         elif msg_type == _SERVER_KEY_EXCHANGE and group_name is None:
-            group_name = _group_from_server_key_exchange(body)
+            group_name = group_from_server_key_exchange(body)
     return HandshakeFacts(group=group_name)
