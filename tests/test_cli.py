@@ -100,6 +100,9 @@ def test_demo_teaches_and_succeeds(run_cli):
     out = completed.stdout
     assert "RFC 3207 §4.2" in out and "  | " in out
     assert "~> EHLO" in out and "<~ 221" in out
+    assert "~> AUTH PLAIN [redacted" in out and "<~ 235 " in out  # the login is taught too
+    from inspector.lab import DEMO_PASSWORD
+    assert DEMO_PASSWORD not in out
     assert out.strip().splitlines()[-1] == "Result: exit 0 (ok)"
 
 
@@ -110,6 +113,7 @@ def test_demo_json_validates(run_cli):
     validate(document)
     assert document["findings"] == []
     assert document["capabilities"]["after_tls"]["auth_mechanisms"] == ["PLAIN", "LOGIN"]
+    assert document["auth"]["status"] == "accepted" and document["auth"]["mechanism"] == "PLAIN"
 
 
 @pytest.mark.parametrize("fault,finding", [

@@ -15,17 +15,21 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..lab import LabServer
-    from ..probes.session import STARTTLS, ProbeConfig, run_probe
+    from ..lab import DEMO_PASSWORD, DEMO_USER, LabServer
+    from ..probes.session import STARTTLS, AuthRequest, ProbeConfig, run_probe
+    from ..smtp.sasl import Credentials, Secret
     from .probe import emit
 
+    login = AuthRequest(mechanism="AUTO", credentials=Credentials(DEMO_USER, password=Secret(DEMO_PASSWORD)))
     with LabServer() as server:
         config = ProbeConfig(host=server.host, port=server.port, mode=STARTTLS, require_tls=True,
                              ehlo_name="client.demo.invalid", servername=server.hostname,
-                             cafile=server.ca_path, timeout=5.0, deadline=20.0)
+                             cafile=server.ca_path, timeout=5.0, deadline=20.0, auth=login)
         if not args.json:
             print(f"Demo: the built-in lab server listens on {server.host}:{server.port} as "
                   f"{server.hostname}, with a certificate from its own fresh CA.\n"
+                  f"After TLS the client logs in as {DEMO_USER} with the strongest mechanism "
+                  "offered; the password never appears below.\n"
                   "Marks: -> client to server, <- server to client, ~> <~ the same inside TLS, "
                   "=== notes.\n")
         result = run_probe(config)
