@@ -104,7 +104,7 @@ _KINDS = [
     FindingKind("cert-no-san", Severity.WARNING,
                 "The certificate has no subjectAltName; clients ignore the CN",
                 "RFC 6125 §6.4.4"),
-    # discover (issue 8): submission settings and the domain's inbound mail
+    # discover: submission settings and the domain's inbound mail (TLSA ids are with the certificates)
     FindingKind("discover-port-25", Severity.WARNING,
                 "Only port 25 gave a working submission session; 465/587 are the submission ports",
                 "RFC 8314 §3.3; RFC 6409 §3.1"),
@@ -130,11 +130,6 @@ _KINDS = [
     FindingKind("mta-sts-testing", Severity.INFO,
                 "The MTA-STS policy is in testing mode: failures are reported, not enforced",
                 "RFC 8461 §5"),
-    FindingKind("tlsa-mismatch", Severity.ERROR,
-                "The MX's certificate matches none of its DANE TLSA records", "RFC 7672 §3.1; RFC 6698 §2.1"),
-    FindingKind("tlsa-unusable", Severity.WARNING,
-                "TLSA records with usages or parameters SMTP clients do not use (PKIX-TA/PKIX-EE)",
-                "RFC 7672 §3.1.3"),
     FindingKind("dnssec-unauthenticated", Severity.WARNING,
                 "TLSA records came without the DNSSEC AD flag: DANE does not apply",
                 "RFC 7672 §2.2; RFC 4035 §3.2.3"),
@@ -185,8 +180,8 @@ _KINDS = [
     FindingKind("tlsa-mismatch", Severity.ERROR,
                 "No usable TLSA record matches the certificate chain", "RFC 7672 §3.1; RFC 6698 §2.1"),
     FindingKind("tlsa-unusable", Severity.WARNING,
-                "A TLSA record has a certificate usage SMTP clients must not use (PKIX-TA/PKIX-EE)",
-                "RFC 7672 §3.1.3"),
+                "A TLSA record has a usage or parameters SMTP clients do not use (PKIX-TA/PKIX-EE, "
+                "unknown selector or matching type)", "RFC 7672 §3.1.3; RFC 6698 §2.1"),
     FindingKind("cipher-weak", Severity.ERROR,
                 "The server accepts weak cipher suites (export, RC4, DES/3DES, NULL or anonymous)",
                 "RFC 7465 §2; RFC 9325 §4.1"),

@@ -251,3 +251,23 @@ def test_bad_arguments_give_one_line_and_the_documented_code(run_cli, argv, code
     assert completed.stdout == ""
     assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
     assert words in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_finding_ids_are_unique_kebab_case_with_a_rule():
+    import re
+
+    from inspector.findings import _KINDS
+
+    ids = [kind.id for kind in _KINDS]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for kind in _KINDS:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", kind.id), kind.id
+        assert kind.title and re.search(r"RFC \d+|config-v1", kind.rfc), kind
+
+
+def test_readme_names_every_finding_and_exit_code():
+    from inspector.exitcodes import ExitCode
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    assert [i for i in CATALOGUE if f"`{i}`" not in readme] == []
+    assert [int(c) for c in ExitCode if f"| {int(c)} |" not in readme] == []
