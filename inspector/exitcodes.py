@@ -16,7 +16,7 @@ class ExitCode(enum.IntEnum):
     STARTTLS = 13         #: STARTTLS not offered or refused while TLS was required
     TLS = 14              #: TLS handshake failed
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
-    AUTH = 16             #: authentication failed (reserved for the AUTH step)
+    AUTH = 16             #: authentication failed, refused without TLS, or not offered
     NO_SUBMISSION_SERVER = 20  #: discover: no candidate gave a working session with TLS
     CAPTURE = 21          #: replay: the capture file is unreadable, not pcap/pcapng, truncated or corrupt
     INTERRUPTED = 130     #: Ctrl-C

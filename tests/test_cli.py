@@ -271,3 +271,12 @@ def test_readme_names_every_finding_and_exit_code():
     readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
     assert [i for i in CATALOGUE if f"`{i}`" not in readme] == []
     assert [int(c) for c in ExitCode if f"| {int(c)} |" not in readme] == []
+
+
+def test_help_lists_every_exit_code():
+    import re
+
+    from inspector.commands.common import EXIT_CODES_HELP
+    from inspector.exitcodes import ExitCode
+
+    assert [int(c) for c in ExitCode if not re.search(rf"(^|\s){int(c)}\s", EXIT_CODES_HELP)] == []
