@@ -85,7 +85,7 @@ def auth_request(args):
         if any(given):
             raise UsageError("--user, --password-file and --token-file need --auth")
         return None
-    from ..probes.session import AuthRequest
+    from ..probes.auth_step import AuthRequest
     from ..smtp.sasl import Credentials, Secret, needs
 
     if not args.user:

@@ -16,7 +16,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..lab import DEMO_PASSWORD, DEMO_USER, LabServer
-    from ..probes.session import STARTTLS, AuthRequest, ProbeConfig, run_probe
+    from ..probes.auth_step import AuthRequest
+    from ..probes.session import STARTTLS, ProbeConfig, run_probe
     from ..smtp.sasl import Credentials, Secret
     from .probe import emit
 

@@ -19,8 +19,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ..probes.session import ACCEPTED, REJECTED, AuthRequest, ProbeConfig, ProbeResult, run_probe
+from ..probes.session import ProbeConfig, ProbeResult, run_probe
+
+if TYPE_CHECKING:
+    from ..probes.auth_step import AuthRequest
 
 LoginCheck = Callable[[ProbeConfig], "bool | None"]
 
@@ -33,6 +37,8 @@ def login_check(request: AuthRequest) -> LoginCheck:
     impostor on a guessed name gets nothing. Accepted → True, rejected (5xx) →
     False, anything else (not sent, temporary failure, deadline) → None.
     """
+    from ..probes.auth_step import ACCEPTED, REJECTED
+
     def verify(config: ProbeConfig) -> bool | None:
         outcome = run_probe(replace(config, auth=request, insecure=False)).auth
         if outcome is None:

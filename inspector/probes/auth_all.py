@@ -14,17 +14,8 @@ from dataclasses import dataclass, replace
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..smtp import sasl
-from .session import (
-    ACCEPTED,
-    AUTH_ERROR,
-    AUTH_SKIPPED,
-    NOT_OFFERED,
-    REFUSED,
-    REJECTED,
-    ProbeConfig,
-    ProbeResult,
-    run_probe,
-)
+from .auth_step import ACCEPTED, AUTH_ERROR, AUTH_SKIPPED, NOT_OFFERED, REFUSED, REJECTED
+from .session import ProbeConfig, ProbeResult, run_probe
 
 UNSUPPORTED = "unsupported"
 

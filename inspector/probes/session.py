@@ -10,8 +10,6 @@ the caller: every error becomes a failed step, a finding, and an exit code.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
 import re
 import time
@@ -27,7 +25,6 @@ from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
 from ..smtp.events import (
     NEED_DATA,
-    AuthChallenge,
     CommandReply,
     ConnectionClosed,
     EhloReply,
@@ -42,6 +39,7 @@ from ..transcript import Entry, Transcript
 if TYPE_CHECKING:
     from ..certs import CertificateReport
     from ..smtp import sasl
+    from .auth_step import AuthOutcome, AuthProgress, AuthRequest
 
 STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -62,12 +60,6 @@ STEP_EXIT_CODES = {
 
 #: How long ``check_injection`` waits inside TLS for a reply to the pipelined NOOP.
 INJECTION_WAIT = 1.0
-
-#: Outcomes of the AUTH step (and of each row of ``--auth all``).
-ACCEPTED, REJECTED, NOT_OFFERED, REFUSED, AUTH_ERROR, AUTH_SKIPPED = (
-    "accepted", "rejected", "not-offered", "refused", "error", "skipped")
-#: At most this many 334 challenges in one exchange (SCRAM needs 2).
-MAX_SASL_ROUNDS = 8
 
 #: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
 _MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
@@ -93,55 +85,6 @@ class ProbeConfig:
     @property
     def expected_name(self) -> str:
         return self.servername or self.host
-
-
-@dataclass(frozen=True)
-class AuthRequest:
-    """What ``--auth`` asked for. The secrets sit in Credentials (never in a repr)."""
-
-    mechanism: str                       #: a mechanism name, or "auto"
-    credentials: sasl.Credentials
-    allow_plaintext: bool = False        #: --allow-plaintext-auth
-
-
-@dataclass(frozen=True)
-class AuthOutcome:
-    """The AUTH step's verdict: one row of ``--auth all``."""
-
-    requested: str
-    mechanism: str | None
-    user: str
-    status: str                          #: accepted, rejected, not-offered, refused, error, skipped
-    offered_before_tls: tuple[str, ...] | None   #: None: no EHLO in plaintext
-    offered_after_tls: tuple[str, ...] | None    #: None: no EHLO inside TLS
-    reply: Reply | None
-    explanation: str
-    rule: str | None
-    server_error: str | None = None      #: OAuth JSON error challenge, decoded
-    server_verified: bool | None = None  #: SCRAM: the server proved it knows the password
-    channel_binding: str | None = None
-
-    @property
-    def code(self) -> int | None:
-        return self.reply.code if self.reply else None
-
-    @property
-    def enhanced_code(self) -> str | None:
-        return self.reply.enhanced_code if self.reply else None
-
-
-@dataclass
-class _AuthProgress:
-    requested: str
-    user: str
-    mechanism: str | None = None
-    status: str = AUTH_ERROR
-    reply: Reply | None = None
-    explanation: str = ""
-    rule: str | None = None
-    server_error: str | None = None
-    server_verified: bool | None = None
-    channel_binding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +143,7 @@ class _Session:
     exit_code: ExitCode | None = None
     error: str | None = None
     alive: bool = False
-    auth: _AuthProgress | None = None
+    auth: AuthProgress | None = None   #: the AUTH step's state (auth_step.py)
     redactor: sasl.Redactor | None = None
     deadline: float = 0.0
     _step: str | None = None
@@ -227,7 +170,9 @@ class _Session:
                 self._finding("tls-not-used", f"--plain: the session to port {self.config.port} "
                               "ran without TLS")
             if self.config.auth is not None:
-                self._auth()
+                from .auth_step import run_auth_step  # SASL is loaded only for --auth
+
+                run_auth_step(self)
         except _StepFailed:
             pass
         except KeyboardInterrupt:
@@ -440,184 +385,12 @@ class _Session:
         self._end(OK if event.reply.code == 221 else FAILED, reply=event.reply)
 
 
-    # -- AUTH (RFC 4954) -------------------------------------------------------
-    def _auth(self) -> None:
-        from ..smtp import sasl  # only when AUTH is asked for (keeps start-up light)
+    def _auth_outcome(self):
+        if self.config.auth is None:
+            return None
+        from .auth_step import auth_outcome
 
-        request = self.config.auth
-        creds = request.credentials
-        self.redactor = sasl.Redactor([creds.password, creds.token])
-        self.transcript.scrubber = self.redactor.scrub_bytes
-        progress = self.auth = _AuthProgress(request.mechanism.upper(), creds.user)
-        self._begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
-        if self.exit_code is not None:
-            progress.status = AUTH_SKIPPED
-            progress.explanation = f"not attempted: {self.error}; no secret is sent"
-            self._end(SKIPPED, detail=progress.explanation)
-            return
-        secure = self.smtp.secure
-        caps = self.caps_after if secure else self.caps_before
-        offered = caps.auth_mechanisms if caps else ()
-        if not offered:
-            self._finding("auth-not-offered", f"EHLO {'inside' if secure else 'before'} TLS lists no AUTH")
-            self._auth_fail(NOT_OFFERED, "the server offers no AUTH mechanism here")
-        if not secure:
-            if not request.allow_plaintext:
-                self._finding("auth-refused-plaintext",
-                              f"AUTH {' '.join(offered)} offered without TLS; no credentials sent "
-                              "(--allow-plaintext-auth overrides)")
-                self._auth_fail(REFUSED, "refusing to send credentials without TLS "
-                                "(use STARTTLS, implicit TLS, or --allow-plaintext-auth)")
-            self._finding("auth-plaintext-allowed",
-                          f"AUTH sent without TLS on port {self.config.port} (--allow-plaintext-auth)")
-        name = self._choose_mechanism(request, offered)
-        progress.mechanism = name
-        if any(m.endswith("-PLUS") for m in offered):
-            self.transcript.note(sasl.TLS_EXPORTER_NOTE, tls=secure, step="auth")
-        chain = self.chain_der
-        try:
-            mechanism = sasl.make_mechanism(name, creds, host=self.config.expected_name,
-                                            port=self.config.port,
-                                            certificate_der=chain[0] if chain and secure else None)
-        except sasl.SaslError as exc:
-            self._auth_fail(AUTH_ERROR, str(exc))
-        progress.channel_binding = mechanism.channel_binding
-        progress.server_verified = mechanism.server_verified
-        try:
-            self._sasl_exchange(name, mechanism)
-        finally:
-            progress.server_error = mechanism.server_error
-            progress.server_verified = mechanism.server_verified
-
-    def _choose_mechanism(self, request: AuthRequest, offered) -> str:
-        from ..smtp import sasl  # only when AUTH is asked for (keeps start-up light)
-
-        name = request.mechanism.upper()
-        creds = request.credentials
-        if name == "AUTO":
-            order = ((sasl.TOKEN_MECHANISMS if creds.token else ())
-                     + (sasl.PASSWORD_MECHANISMS if creds.password else ()))
-            if not self.smtp.secure:
-                order = tuple(m for m in order if not m.endswith("-PLUS"))
-            chosen = sasl.strongest(offered, order)
-            if chosen is None:
-                self._finding("auth-mechanism-not-offered",
-                              f"server offers {' '.join(offered)}; none usable with the secrets given")
-                self._auth_fail(NOT_OFFERED, f"no mechanism smtp-inspector supports among "
-                                f"{' '.join(offered)}")
-            self.transcript.note(f"--auth auto: {chosen} is the strongest of {' '.join(offered)}",
-                                 tls=self.smtp.secure, step="auth")
-            return chosen
-        if name not in offered:
-            self._finding("auth-mechanism-not-offered", f"{name} is not among {' '.join(offered)}")
-            self._auth_fail(NOT_OFFERED, f"{name} is not offered (the server offers {' '.join(offered)})")
-        return name
-
-    def _sasl_exchange(self, name: str, mechanism: sasl.Mechanism) -> None:
-        from ..smtp import sasl  # only when AUTH is asked for (keeps start-up light)
-
-        progress = self.auth
-        try:
-            first = mechanism.start()
-        except sasl.SaslError as exc:
-            self._auth_fail(AUTH_ERROR, str(exc))
-        command = commands.auth(name, first.data if first is not None else None)
-        shown = f"AUTH {name}"
-        if first is not None:
-            shown += " " + self._shown_response(first, command.args[1])
-        event = self._command(command, shown=shown)
-        rounds = 0
-        while isinstance(event, AuthChallenge):
-            rounds += 1
-            try:
-                if rounds > MAX_SASL_ROUNDS:
-                    raise sasl.SaslError(f"more than {MAX_SASL_ROUNDS} challenges; giving up")
-                try:
-                    challenge = base64.b64decode(event.challenge_text, validate=True)
-                except (binascii.Error, ValueError):
-                    raise sasl.SaslError(
-                        f"334 challenge is not base64: {event.challenge_text[:60]!r}") from None
-                self.transcript.note(
-                    f"server challenge, decoded: {mechanism.describe_challenge(challenge)}",
-                    tls=self.smtp.secure, step="auth")
-                answer = mechanism.challenge(challenge)
-            except sasl.SaslError as exc:
-                if isinstance(exc, sasl.ServerSignatureInvalid):
-                    self._finding("scram-server-signature-invalid", str(exc))
-                cancel = self._command(commands.sasl_cancel(), shown="*")
-                progress.reply = cancel.reply
-                self._auth_fail(AUTH_ERROR, f"{exc}; exchange cancelled with '*'", reply=cancel.reply)
-            response = commands.sasl_response(answer.data)
-            event = self._command(response, shown=self._shown_response(answer, response.payload))
-        reply = event.reply
-        progress.reply = reply
-        from ..smtp.auth_replies import explain as explain_auth_reply
-
-        progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
-        if mechanism.server_error:
-            said = sasl.describe_json_error(mechanism.server_error.encode())
-            progress.explanation += f" (server said: {said})"
-        if reply.code == 235:
-            try:
-                mechanism.accepted()
-            except sasl.ServerSignatureInvalid as exc:
-                self._finding("scram-server-signature-invalid", str(exc))
-                self._auth_fail(AUTH_ERROR, str(exc), reply=reply)
-            progress.status = ACCEPTED
-            verified = " (server signature verified)" if mechanism.server_verified else ""
-            self._end(OK, reply=reply, detail=f"{name} accepted{verified}")
-            return
-        status = REJECTED
-        self._finding("auth-rejected", f"{name} as {progress.user}: {reply.summary()} "
-                      f"({progress.explanation})")
-        self._auth_fail(status, f"{name} rejected: {progress.explanation}", reply=reply)
-
-    def _shown_response(self, message: sasl.SaslMessage, wire: str) -> str:
-        """The transcript form of one client line: never the secret, in any encoding."""
-        if message.carries_secret:
-            self.redactor.add(wire.encode("ascii"))
-            self.redactor.add(message.data)
-            return f"[redacted: base64 of {message.shown}]"
-        if message.data:
-            self.transcript.note(f"client response, decoded: {message.shown}",
-                                 tls=self.smtp.secure, step="auth")
-        else:
-            self.transcript.note(f"client response: {message.shown}", tls=self.smtp.secure, step="auth")
-        return wire
-
-    def _auth_fail(self, status: str, message: str, *, reply: Reply | None = None):
-        progress = self.auth
-        progress.status = status
-        if not progress.explanation or status != REJECTED:
-            progress.explanation = message
-        self._fail(message, reply=reply)
-
-    def _auth_outcome(self) -> AuthOutcome | None:
-        progress = self.auth
-        if progress is None:
-            request = self.config.auth
-            if request is None:
-                return None
-            progress = _AuthProgress(request.mechanism.upper(), request.credentials.user,
-                                     status=AUTH_SKIPPED,
-                                     explanation=f"not attempted: {self.error or 'the session ended first'}")
-        if progress.status == AUTH_ERROR and not progress.explanation:
-            progress.explanation = self.error or "the exchange did not finish"
-        scrub = self._scrub
-        return AuthOutcome(
-            requested=progress.requested,
-            mechanism=progress.mechanism,
-            user=progress.user,
-            status=progress.status,
-            offered_before_tls=self.caps_before.auth_mechanisms if self.caps_before else None,
-            offered_after_tls=self.caps_after.auth_mechanisms if self.caps_after else None,
-            reply=self._scrub_reply(progress.reply),
-            explanation=scrub(progress.explanation),
-            rule=progress.rule,
-            server_error=scrub(progress.server_error),
-            server_verified=progress.server_verified,
-            channel_binding=progress.channel_binding,
-        )
+        return auth_outcome(self)
 
     def _scrub(self, text):
         return self.redactor.scrub(text) if self.redactor is not None and text else text
