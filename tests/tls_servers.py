@@ -17,7 +17,7 @@ import subprocess
 import threading
 import warnings
 
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import ScriptedServer, command_lines
 
 HOSTNAME = "mail.lab.test"
 
@@ -129,27 +129,20 @@ class SmtpTlsServer:
             tls.recv(1024)
             return
         conn.sendall(b"220 mail.lab.test ESMTP\r\n")
-        buffer = b""
-        while True:
-            data = conn.recv(4096)
-            if not data:
+        for line in command_lines(conn):
+            verb = line.split(b" ", 1)[0].upper()
+            if verb == b"EHLO":
+                conn.sendall(b"250-mail.lab.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            elif verb == b"STARTTLS":
+                conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+                tls = self._context.wrap_socket(conn, server_side=True)
+                tls.recv(1024)
                 return
-            buffer += data
-            while b"\r\n" in buffer:
-                line, buffer = buffer.split(b"\r\n", 1)
-                verb = line.split(b" ", 1)[0].upper()
-                if verb == b"EHLO":
-                    conn.sendall(b"250-mail.lab.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
-                elif verb == b"STARTTLS":
-                    conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
-                    tls = self._context.wrap_socket(conn, server_side=True)
-                    tls.recv(1024)
-                    return
-                elif verb == b"QUIT":
-                    conn.sendall(b"221 2.0.0 Bye\r\n")
-                    return
-                else:
-                    conn.sendall(b"502 5.5.2 Error\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 2.0.0 Bye\r\n")
+                return
+            else:
+                conn.sendall(b"502 5.5.2 Error\r\n")
 
 
 # ---------------------------------------------------------------------- reference
