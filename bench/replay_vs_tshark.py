@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Packets per second and peak memory of `smtp-inspector replay` against tshark.
 
-Generates (deterministically, with inspector.capture.writer) a capture of at
+Generates (deterministically, with inspector.replay.writer) a capture of at
 least 1,000,000 packets: thousands of SMTP sessions, 64 open at a time and
 interleaved, each with a greeting, EHLO, MAIL/RCPT/DATA and a message body of
 many segments (a quarter of them switch to TLS after STARTTLS and carry TLS
@@ -32,7 +32,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inspector.capture.writer import CaptureWriter, TcpConversation  # noqa: E402
+from inspector.replay.writer import CaptureWriter, TcpConversation  # noqa: E402
 
 CONCURRENT = 64
 SEGMENT = 536

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from inspector.capture.pcap import CaptureError  # noqa: E402
-from inspector.capture.replay import parse_capture_bytes  # noqa: E402
+from inspector.replay.pcap import CaptureError  # noqa: E402
+from inspector.replay.replay import parse_capture_bytes  # noqa: E402
 from inspector.errors import RemoteProtocolError  # noqa: E402
 from inspector.smtp import commands  # noqa: E402
 from inspector.smtp.capabilities import Capabilities  # noqa: E402

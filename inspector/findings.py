@@ -217,3 +217,40 @@ def worst_severity(findings) -> Severity | None:
         if worst is None or order.index(f.severity) > order.index(worst):
             worst = f.severity
     return worst
+
+
+class FindingList:
+    """The one de-duplication policy, used by every engine that gathers findings.
+
+    A finding equal in id and evidence to one already kept is dropped; at most
+    :attr:`PER_ID` findings of one id are kept (a hostile stream must not grow
+    the list without bound). Order of first appearance is kept.
+    """
+
+    PER_ID = 5
+
+    def __init__(self, findings=()) -> None:
+        self._items: list[Finding] = []
+        self.extend(findings)
+
+    def add(self, finding: Finding | None) -> None:
+        if finding is None:
+            return
+        if any(f.id == finding.id and f.evidence == finding.evidence for f in self._items):
+            return
+        if sum(1 for f in self._items if f.id == finding.id) >= self.PER_ID:
+            return
+        self._items.append(finding)
+
+    def extend(self, findings) -> None:
+        for finding in findings:
+            self.add(finding)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def freeze(self) -> tuple[Finding, ...]:
+        return tuple(self._items)

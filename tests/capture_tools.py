@@ -6,8 +6,8 @@ import io
 import pathlib
 import struct
 
-from inspector.capture.pcap import open_capture
-from inspector.capture.writer import ACK, PSH, CaptureWriter, TcpConversation
+from inspector.replay.pcap import open_capture
+from inspector.replay.writer import ACK, PSH, CaptureWriter, TcpConversation
 
 CAPTURES = pathlib.Path(__file__).resolve().parent.parent / "captures"
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.capture.flows import classify
-from inspector.capture.pcap import CaptureError, open_capture
-from inspector.capture.tcp import Reassembler
-from inspector.capture.writer import CaptureWriter
-from inspector.smtp.command_parser import CommandLine, CommandParser, MessageData, SaslResponse
+from inspector.replay.flows import classify
+from inspector.replay.pcap import CaptureError, open_capture
+from inspector.replay.tcp import Reassembler
+from inspector.replay.writer import CaptureWriter
+from inspector.smtp.command_parser import CommandLine, CommandParser, MessageData, SaslLine
 
 STREAM = bytes(range(256)) * 4
 
@@ -99,7 +99,7 @@ def test_command_parser_bytewise_and_sasl():
     items = _items(parser, [b"AUTH LOGIN\r\n"])
     parser.expect_sasl_response()
     items += _items(parser, [b"dXNlcg==\r\n"])
-    assert isinstance(items[-1], SaslResponse) and items[-1].raw == b"dXNlcg==\r\n"
+    assert isinstance(items[-1], SaslLine) and items[-1].raw == b"dXNlcg==\r\n"
     assert isinstance(_items(parser, [b"QUIT\r\n"])[0], CommandLine)
 
 

@@ -20,7 +20,7 @@ from inspector.interference.observations import (
     hop_distance,
     initial_ttl,
 )
-from inspector.interference.verdicts import divergence, judge, port_state
+from inspector.rules.interference import divergence, judge, port_state
 
 HOST = "192.0.2.25"
 OPTS = ("MSS", "SAckOK", "Timestamp", "NOP", "WScale")

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.capture import CaptureError, parse_capture_bytes, replay_file, replay_stream
-from inspector.capture.writer import (
+from inspector.replay import CaptureError, parse_capture_bytes, replay_file, replay_stream
+from inspector.replay.writer import (
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_LOOP,
@@ -164,7 +164,7 @@ def test_session_transcript_and_json(run_cli):
 
 
 def test_control_characters_are_escaped(tmp_path):
-    from inspector.capture.writer import CaptureWriter, TcpConversation
+    from inspector.replay.writer import CaptureWriter, TcpConversation
     from inspector.render.replay_output import render_replay
 
     stream = io.BytesIO()

@@ -7,8 +7,7 @@ import argparse
 from ..errors import UsageError
 
 DEFAULT_PORT = 587
-IMPLICIT_TLS_PORTS = (465,)
-TLS_REQUIRED_PORTS = (465, 587)
+from ..smtp.ports import IMPLICIT_TLS_PORTS, TLS_REQUIRED_PORTS  # noqa: F401  (re-exported)
 
 EXIT_CODES_HELP = """exit codes:
   0   every step succeeded and no finding is an error

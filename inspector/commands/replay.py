@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..capture import CaptureError, replay_file
+    from ..replay import CaptureError, replay_file
     from ..exitcodes import ExitCode
     from ..findings import Severity
 

@@ -17,11 +17,19 @@ from ..errors import UsageError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from .observations import SYN_ACK, PortObservation, Service, Trace
-from .verdicts import OPEN, Verdict, host_distance, judge, port_state
+from ..rules.interference import (
+    OPEN,
+    Verdict,
+    host_distance,
+    judge,
+    port_scan_verdicts,
+    port_state,
+    verdict_finding,
+)
 
 #: Control ports tried for the baseline, in order (interference.md §2 B).
 CONTROL_PORTS = (587, 465, 443, 80)
-IMPLICIT_TLS_PORTS = (465,)
+from ..smtp.ports import IMPLICIT_TLS_PORTS
 
 
 @dataclass(frozen=True)
@@ -178,22 +186,6 @@ def _observe(address: str, ports: list[int], timing: Timing, deadline: float,
             for o in observations]
 
 
-def _state_findings(observations, distance) -> list[Finding]:
-    """Findings that a port scan alone supports (no control port): the answering box is nearer."""
-    from .verdicts import INTERCEPTED, PROHIBITED
-
-    out = []
-    for o in observations:
-        state = port_state(o, distance)
-        if state == INTERCEPTED and o.syn is not None:
-            finding_id = "rst-injected" if o.syn.kind == "rst" else "transparent-proxy"
-            out.append(make_finding(finding_id, f"port {o.port}: {o.syn.describe()}; the host answers "
-                                                f"from hop {distance} (heuristic: no control port compared)"))
-        elif state == PROHIBITED and o.syn is not None:
-            out.append(make_finding("icmp-prohibited", f"port {o.port}: {o.syn.describe()}"))
-    return out
-
-
 def _exit_code(findings, *, complete: bool = True) -> ExitCode:
     """1 for an error finding; else 5 when the deadline cut the observations short; else 0."""
     if any(f.severity is Severity.ERROR for f in findings):
@@ -214,7 +206,7 @@ def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool) -> Port
     complete = time.monotonic() < timing.until(started)
     if not complete:
         notes.append(f"the deadline of {timing.deadline:g} s ran out; some observations are missing")
-    findings = _state_findings(observations, distance) if raw else []
+    findings = [verdict_finding(v) for v in port_scan_verdicts(observations, distance)] if raw else []
     return PortsReport(host, address, "syn" if raw else "connect",
                        tuple((o.port, port_state(o, distance)) for o in observations),
                        tuple(observations), distance, tuple(notes), tuple(findings),
@@ -237,13 +229,6 @@ def _traces(address: str, ports: list[int], max_ttl: int, timing: Timing,
                 break  # the path ends here; later TTLs only repeat it
         traces[port] = Trace(port, tuple(kept))
     return traces
-
-
-def verdict_finding(verdict: Verdict) -> Finding:
-    where = f" at hop {verdict.hop}" if verdict.hop is not None else ""
-    via = f" (after {verdict.hop_address})" if verdict.hop_address else ""
-    return make_finding(verdict.id, f"port {verdict.port}, {verdict.confidence}{where}{via}: "
-                                    + "; ".join(verdict.evidence))
 
 
 def run_interference(host: str, ports: list[int], timing: Timing, *, control_port: int | None = None,

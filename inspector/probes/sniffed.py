@@ -9,13 +9,13 @@ from .session import ProbeConfig, ProbeResult, run_probe
 
 def run_sniffed_probe(config: ProbeConfig, pcap: str | None):
     """(ProbeResult with the packet findings added, PacketEvidence)."""
-    from ..packets.capture import FlowCapture, packet_findings
+    from ..packets.sniff import FlowCapture, packet_findings
 
     capture = FlowCapture(config.host, config.port, pcap)
     with capture:
         result: ProbeResult = run_probe(config)
     evidence = capture.evidence()
-    result = dataclasses.replace(result, findings=result.findings + tuple(packet_findings(evidence)))
+    result = dataclasses.replace(result, findings=result.findings + tuple(packet_findings(evidence, config.port)))
     return result, evidence
 
 

@@ -30,7 +30,8 @@ from ..smtp import commands
 from ..smtp.connection import ClientConnection
 from ..smtp.events import NEED_DATA, CommandReply, ConnectionClosed, EhloReply, Greeting, StartTlsReady
 from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate_groups, enumerate_version
-from ..tls.hello import VERSIONS, FlightReader, ServerAnswer, client_hello
+from ..packets.hello import client_hello
+from ..tls.hello import VERSIONS, FlightReader, ServerAnswer
 from ..tls.suites import SUITES, describe_code
 
 STARTTLS, IMPLICIT = "starttls", "implicit"

@@ -32,7 +32,7 @@ class CommandLine:
 
 
 @dataclass(frozen=True)
-class SaslResponse:
+class SaslLine:
     raw: bytes         #: the whole line, terminator included (may hold a secret)
 
 
@@ -48,7 +48,7 @@ COMMAND, DATA, BDAT, SASL = "command", "data", "bdat", "sasl"
 
 
 class CommandParser:
-    """Incremental; ``next_item`` returns a CommandLine, SaslResponse, MessageData or None."""
+    """Incremental; ``next_item`` returns a CommandLine, SaslLine, MessageData or None."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -107,7 +107,7 @@ class CommandParser:
         del buf[:newline + 1]
         if mode == SASL:
             self.mode = COMMAND
-            return SaslResponse(raw)
+            return SaslLine(raw)
         line = raw.rstrip(b"\r\n")
         verb, _, argument = line.partition(b" ")
         verb_text = verb.decode("ascii", "replace").upper()

@@ -1,11 +1,19 @@
-"""The client side of an SMTP connection, sans I/O (the h11 model).
+"""One SMTP session's state machine, sans I/O (the h11 model), read by role.
 
 Theory of operation
 -------------------
 ``receive_data(bytes)`` buffers what the server sent (``b""`` means end of
 stream); ``next_event()`` returns the next :mod:`events` object or
-``NEED_DATA``; ``send(command)`` checks the command against the state and
-returns the bytes to write. The caller owns the socket and the TLS layer.
+``NEED_DATA``. The machine is the same for both roles (h11's
+``_process_event(role, event)``):
+
+* ``ClientConnection`` (role CLIENT): ``send(command)`` checks the command
+  against the state and returns the bytes to write. The caller owns the
+  socket and the TLS layer.
+* :class:`~inspector.smtp.observer.SessionObserver` (role OBSERVER) reads
+  the client's bytes too and reports each command with ``observe(command)``,
+  which never refuses: a real client may break the rules, and the observer
+  only records what happened.
 
 States::
 
@@ -76,10 +84,17 @@ class State(enum.Enum):
     ERROR = "error"
 
 
-class ClientConnection:
-    """One SMTP session seen from the client. Not thread-safe; one per connection."""
+CLIENT, OBSERVER = "client", "observer"
 
-    def __init__(self, **parser_limits) -> None:
+
+class ClientConnection:
+    """One SMTP session seen from the client (or, role OBSERVER, from the side).
+
+    Not thread-safe; one per connection.
+    """
+
+    def __init__(self, *, role: str = CLIENT, **parser_limits) -> None:
+        self.role = role
         self._parser = ReplyParser(**parser_limits)
         self._parser_limits = parser_limits
         self._pending: deque[Command] = deque()
@@ -125,7 +140,8 @@ class ClientConnection:
                 return self._dispatch(reply)
         if self._eof:
             self.state = State.CLOSED
-            return ConnectionClosed(self._parser.feed_eof())
+            unanswered, self._pending = tuple(self._pending), deque()
+            return ConnectionClosed(self._parser.feed_eof(), unanswered)
         return NEED_DATA
 
     # -- output ----------------------------------------------------------
@@ -167,6 +183,18 @@ class ClientConnection:
                 data += NOOP.encode()
         return data
 
+    def observe(self, command: Command) -> None:
+        """Role OBSERVER: the client sent ``command`` (never refused: we only watch)."""
+        if self.role != OBSERVER:
+            raise LocalProtocolError("observe() is for the observer role; a client uses send()")
+        if self.state in (State.CLOSED, State.ERROR, State.TLS_PENDING):
+            return
+        if self.state is not State.GREETING:
+            self.state = State.READY
+        self._pending.append(command)
+        if command.verb.upper() == "STARTTLS" and not isinstance(command, SaslResponse):
+            self.state = State.STARTTLS_SENT
+
     def tls_established(self) -> None:
         """The caller finished the TLS handshake: forget plaintext state (RFC 3207 §4.2)."""
         if self.state is not State.TLS_PENDING:
@@ -175,6 +203,7 @@ class ClientConnection:
             raise LocalProtocolError("bytes received after the STARTTLS 220 were not read out "
                                      "with next_event() before the handshake")
         self._parser = ReplyParser(**self._parser_limits)
+        self._pending.clear()  # a command pipelined after STARTTLS died with the plaintext
         self.capabilities = None
         self.secure = True
         self.state = State.READY

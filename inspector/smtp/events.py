@@ -69,9 +69,64 @@ class InjectedData(Event):
 
 @dataclass(frozen=True)
 class ConnectionClosed(Event):
-    """The server closed the stream; ``partial`` holds an unfinished reply's bytes."""
+    """The server's stream ended; ``partial`` holds an unfinished reply's bytes.
+
+    ``unanswered`` lists the commands still waiting for a reply.
+    """
 
     partial: bytes = b""
+    unanswered: tuple[Command, ...] = ()
+
+
+# -- events only the observer emits (it also reads the client's bytes) ------------------
+
+@dataclass(frozen=True)
+class ClientCommand(Event):
+    """A command line the client sent; ``raw`` as on the wire (may hold a secret)."""
+
+    command: Command
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class MessageBody(Event):
+    """Message bytes after DATA's 354 or in a BDAT chunk (counted, never kept)."""
+
+    size: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class TlsStarted(Event):
+    """TLS begins: ``mode`` "starttls" (the client's first byte after the 220) or "implicit"."""
+
+    mode: str
+
+
+@dataclass(frozen=True)
+class TlsRecordEvent(Event):
+    """One event of the TLS reader (:mod:`inspector.tls.reader`) for one side of the session."""
+
+    from_client: bool
+    event: object
+
+    @property
+    def sender(self) -> str:
+        return "client" if self.from_client else "server"
+
+
+@dataclass(frozen=True)
+class ClientPipelined(Event):
+    """Bytes the client sent after STARTTLS before the server's 220 (RFC 3207 §4.2)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ServerGaveUp(Event):
+    """The server's stream broke the reply grammar beyond recovery; it is not parsed further."""
+
+    reason: str
 
 
 class _NeedData:

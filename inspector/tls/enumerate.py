@@ -107,7 +107,7 @@ class GroupOutcome:
 def enumerate_groups(tls13_suites: list[int], ecdhe_suites: list[int], exchange) -> GroupOutcome:
     """Accepted groups: TLS 1.3 HelloRetryRequests first, else TLS 1.2 ECDHE ServerKeyExchange."""
     from .hello import CANDIDATE_GROUPS, EC_GROUPS
-    from .records import GROUP_NAMES
+    from .registry import GROUP_NAMES
 
     outcome = GroupOutcome()
     try:

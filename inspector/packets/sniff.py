@@ -126,19 +126,17 @@ class FlowCapture:
         return PacketEvidence(self.interface, self.bpf, self.pcap, segments, dropped)
 
 
-def packet_findings(evidence: PacketEvidence) -> list:
+def packet_findings(evidence: PacketEvidence, port: int) -> list:
     """Findings that carry the packet evidence: a summary, and who sent each RST."""
-    from ..findings import make_finding
+    from ..rules.packets import packet_capture, session_reset
 
-    out = [make_finding("packet-capture", evidence.summary())]
+    out = [packet_capture(evidence.summary())]
     synack = next((s for s in evidence.segments if s.direction == "recv" and s.flags == "SA"), None)
     for rst in evidence.resets:
         if rst.direction != "recv":
             continue
         text = (f"RST at {rst.t:.3f} s, TTL {rst.ttl} (hop {hop_distance(rst.ttl)}), IP-ID {rst.ip_id}")
-        if synack is not None and hop_distance(rst.ttl) != hop_distance(synack.ttl):
-            out.append(make_finding("rst-injected", f"{text}; the server's SYN-ACK came from hop "
-                                                    f"{hop_distance(synack.ttl)} (TTL {synack.ttl})"))
-        else:
-            out.append(make_finding("connection-reset", text))
+        out.append(session_reset(port, text, hop_distance(rst.ttl),
+                                 hop_distance(synack.ttl) if synack else None,
+                                 synack.ttl if synack else None))
     return out

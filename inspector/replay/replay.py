@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from .flows import FlowTable
 from .pcap import CaptureError, open_capture
-from .smtp_session import SessionResult
+from .session import SessionResult
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Port states and interference verdicts from observations (pure: dataclasses in, dataclasses out).
+"""Rules for path interference: port states and verdicts from observations (pure).
+
+Used by ``ports``, ``interference`` and ``probe --sniff``; each finding id has one function here.
 
 Every verdict is differential (interference.md §5): a port is compared with a control port on the
 same address, which stands for the host itself. Confidence:
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .observations import (
+from ..findings import Finding, make_finding
+from .session import starttls_masked
+from ..interference.observations import (
     ADMIN_PROHIBITED_CODES,
     ICMP,
     NONE,
@@ -123,35 +127,22 @@ def _path_verdicts(control: PortObservation, obs: PortObservation, distance: int
         if split:
             evidence.append(trace_note)
         last_hop = diverges_at - 1 if split and diverges_at > 1 else None
-        return [Verdict("silently-dropped", obs.port, STRONG if split else HEURISTIC, tuple(evidence),
-                        hop=last_hop, hop_address=shared, diverges_at_ttl=diverges_at)]
+        return [silently_dropped(obs.port, evidence, STRONG if split else HEURISTIC, hop=last_hop,
+                                 hop_address=shared, diverges_at_ttl=diverges_at)]
     if answer.kind == ICMP:
-        code = answer.icmp_code
-        from_router = answer.source is not None and (distance is None or answer.hop_distance < distance)
-        if not from_router and code not in ADMIN_PROHIBITED_CODES:
-            return []
-        name = UNREACHABLE_CODES.get(code, f"code {code}")
-        evidence = [f"port {obs.port}: ICMP destination unreachable ({name}) from {answer.source}, "
-                    f"hop {answer.hop_distance}"]
-        if distance is not None:
-            evidence.append(f"the host is {distance} hops away")
-        if trace_note:
-            evidence.append(trace_note)
-        confidence = DEFINITIVE if code in ADMIN_PROHIBITED_CODES else STRONG
-        return [Verdict("icmp-prohibited", obs.port, confidence, tuple(evidence), hop=answer.hop_distance,
-                        hop_address=answer.source, diverges_at_ttl=diverges_at)]
+        verdict = icmp_prohibited(obs, distance, trace_note, diverges_at)
+        return [verdict] if verdict else []
     nearer = distance is not None and answer.hop_distance is not None and answer.hop_distance < distance
     differs = (control.syn.fingerprint.differences(answer.fingerprint)
                if control_up and answer.kind == SYN_ACK else [])
     if answer.kind == RST:
-        if not nearer:
-            return []  # a RST from the host itself: the port is closed
         evidence = [f"port {obs.port}: {answer.describe()}",
                     f"the host answers from {distance} hops (control port {control.port})"]
         if trace_note:
             evidence.append(trace_note)
-        return [Verdict("rst-injected", obs.port, STRONG, tuple(evidence), hop=answer.hop_distance,
-                        hop_address=shared, diverges_at_ttl=diverges_at)]
+        verdict = rst_injected(obs.port, answer.hop_distance, distance, evidence, STRONG,
+                               hop_address=shared, diverges_at_ttl=diverges_at)
+        return [verdict] if verdict else []  # a RST from the host itself: the port is closed
     # A SYN-ACK: the host, or a box that answers for it.
     evidence, confidence = [], None
     terminal = obs.trace.terminal if obs.trace else None
@@ -182,13 +173,12 @@ def _path_verdicts(control: PortObservation, obs: PortObservation, distance: int
         if translated:
             evidence.append(f"ICMP time-exceeded at TTL {translated[0]} carries the host's own address: "
                             f"address translation at hop {translated[0]}")
-    if not evidence:
-        return []
-    if trace_note:
+    if evidence and trace_note:
         evidence.append(trace_note)
     hop = answer.hop_distance if nearer else (terminal.ttl if terminal else None)
-    return [Verdict("transparent-proxy", obs.port, confidence, tuple(evidence), hop=hop,
-                    hop_address=shared, diverges_at_ttl=diverges_at)]
+    verdict = transparent_proxy(obs.port, evidence, confidence, hop=hop, hop_address=shared,
+                                diverges_at_ttl=diverges_at)
+    return [verdict] if verdict else []
 
 
 def _other_server(mine, theirs) -> bool:
@@ -203,19 +193,31 @@ def _service_verdicts(control: PortObservation, obs: PortObservation,
     if service is None:
         return []
     out = []
-    if service.masked or service.banner_masked:
-        shown = list(service.masked) + ([service.greeting] if service.banner_masked else [])
-        out.append(Verdict("starttls-masked", obs.port, STRONG,
-                           (f"port {obs.port}: masked by a middlebox: " + ", ".join(shown),)))
-    elif service.starttls_offered is False and service.tls_mode == "none" and service.greeting:
-        offering = [o for o in everyone if o.port != obs.port and o.service and o.service.starttls_offered]
-        offering.sort(key=lambda o: o.port != control.port)
-        if offering:
-            other = offering[0]
-            out.append(Verdict("starttls-stripped", obs.port, STRONG, (
-                f"port {obs.port}: the EHLO reply has no STARTTLS",
-                f"port {other.port} of the same host offers STARTTLS")))
+    masked = starttls_masked(masked_lines=list(service.masked)
+                             + ([service.greeting] if service.banner_masked else []))
+    if masked is not None:
+        out.append(Verdict(masked.id, obs.port, STRONG,
+                           (f"port {obs.port}: masked by a middlebox: " + masked.evidence,)))
+    else:
+        verdict = starttls_stripped(control, obs, everyone)
+        if verdict:
+            out.append(verdict)
     return out
+
+
+def starttls_stripped(control: PortObservation, obs: PortObservation,
+                      everyone: list[PortObservation]) -> Verdict | None:
+    """RFC 3207 §4, RFC 8314 §3: STARTTLS missing here, offered on another port of the host."""
+    service = obs.service
+    if not (service.starttls_offered is False and service.tls_mode == "none" and service.greeting):
+        return None
+    offering = [o for o in everyone if o.port != obs.port and o.service and o.service.starttls_offered]
+    offering.sort(key=lambda o: o.port != control.port)
+    if not offering:
+        return None
+    return Verdict("starttls-stripped", obs.port, STRONG, (
+        f"port {obs.port}: the EHLO reply has no STARTTLS",
+        f"port {offering[0].port} of the same host offers STARTTLS"))
 
 
 def _spki_verdicts(control: PortObservation, everyone: list[PortObservation],
@@ -232,12 +234,91 @@ def _spki_verdicts(control: PortObservation, everyone: list[PortObservation],
         if _other_server(obs.service, control.service) and not expect_spki:
             continue  # another server altogether: reported as transparent-proxy with the key as evidence
         if obs.service.spki_sha256 != expected:
-            out.append(Verdict("tls-intercepted", obs.port, confidence, (
+            out.append(tls_intercepted(obs.port, confidence, (
                 f"port {obs.port}: certificate key SHA-256 {obs.service.spki_sha256[:16]}... issued by "
                 f"{obs.service.cert_issuer!r}",
                 f"{source}: key SHA-256 {expected[:16]}...")))
     return out
 
 
+def tls_intercepted(port: int, confidence: str, evidence: tuple[str, ...]) -> Verdict:
+    """RFC 8314 §3, RFC 7672 §3: the certificate key differs from the control's or --expect-spki."""
+    return Verdict("tls-intercepted", port, confidence, evidence)
+
+
 def strongest(verdicts: list[Verdict]) -> str | None:
     return max((v.confidence for v in verdicts), key=_RANK.__getitem__, default=None)
+
+
+# -- one function per id (the path and port-scan verdicts and the sniffer share them) -----
+
+def silently_dropped(port: int, evidence, confidence: str, **where) -> Verdict:
+    """RFC 9293 §3.5: SYNs get no answer here while the control port answers."""
+    return Verdict("silently-dropped", port, confidence, tuple(evidence), **where)
+
+
+def icmp_prohibited(obs: PortObservation, distance: int | None, trace_note: str | None = None,
+                    diverges_at: int | None = None) -> Verdict | None:
+    """RFC 1812 §5.2.7.1, RFC 792: a router refused the port with ICMP unreachable.
+
+    Definitive for "administratively prohibited" codes; strong for other
+    unreachable codes sent by a router nearer than the host.
+    """
+    answer = obs.syn
+    code = answer.icmp_code
+    from_router = answer.source is not None and (distance is None or answer.hop_distance < distance)
+    if not from_router and code not in ADMIN_PROHIBITED_CODES:
+        return None
+    name = UNREACHABLE_CODES.get(code, f"code {code}")
+    evidence = [f"port {obs.port}: ICMP destination unreachable ({name}) from {answer.source}, "
+                f"hop {answer.hop_distance}"]
+    if distance is not None:
+        evidence.append(f"the host is {distance} hops away")
+    if trace_note:
+        evidence.append(trace_note)
+    confidence = DEFINITIVE if code in ADMIN_PROHIBITED_CODES else STRONG
+    return Verdict("icmp-prohibited", obs.port, confidence, tuple(evidence), hop=answer.hop_distance,
+                   hop_address=answer.source, diverges_at_ttl=diverges_at)
+
+
+def rst_injected(port: int, rst_hop: int | None, host_hop: int | None, evidence, confidence: str,
+                 **where) -> Verdict | None:
+    """RFC 9293 §3.5.2: a RST from nearer than the host: a firewall or injector resets the port."""
+    if rst_hop is None or host_hop is None or rst_hop >= host_hop:
+        return None
+    return Verdict("rst-injected", port, confidence, tuple(evidence), hop=rst_hop, **where)
+
+
+def transparent_proxy(port: int, evidence, confidence: str | None, **where) -> Verdict | None:
+    """RFC 3207 §4, RFC 9293 §3.5: something other than the host answers (hops, fingerprint, name)."""
+    if not evidence:
+        return None
+    return Verdict("transparent-proxy", port, confidence or HEURISTIC, tuple(evidence), **where)
+
+
+def port_scan_verdicts(observations, distance: int | None) -> list[Verdict]:
+    """What a port scan alone supports (no control port): a box nearer than the host answers."""
+    out = []
+    for o in observations:
+        state = port_state(o, distance)
+        if o.syn is None:
+            continue
+        note = f"port {o.port}: {o.syn.describe()}; the host answers from hop {distance} " \
+               "(heuristic: no control port compared)"
+        if state == INTERCEPTED:
+            if o.syn.kind == RST:
+                verdict = rst_injected(o.port, o.syn.hop_distance, distance, [note], HEURISTIC)
+            else:
+                verdict = transparent_proxy(o.port, [note], HEURISTIC, hop=o.syn.hop_distance)
+            out.append(verdict)
+        elif state == PROHIBITED:
+            out.append(icmp_prohibited(o, distance))
+    return [v for v in out if v is not None]
+
+
+def verdict_finding(verdict: Verdict) -> Finding:
+    """The finding that reports one verdict (its id, its confidence and hop, its evidence)."""
+    where = f" at hop {verdict.hop}" if verdict.hop is not None else ""
+    via = f" (after {verdict.hop_address})" if verdict.hop_address else ""
+    return make_finding(verdict.id, f"port {verdict.port}, {verdict.confidence}{where}{via}: "
+                                    + "; ".join(verdict.evidence))

@@ -20,9 +20,10 @@ import ipaddress
 import re
 import struct
 
-from ..findings import make_finding
+from ..rules import packets as packet_rules
+from ..smtp.ports import IMPLICIT_TLS_PORTS
 from .pcap import CaptureError
-from .smtp_session import SmtpSession, TcpStats
+from .session import SmtpSession, TcpStats
 from .tcp import Reassembler
 
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
@@ -33,7 +34,6 @@ _NULL_V6 = (10, 24, 28, 30)
 
 #: Bytes of a flow's start kept while deciding what it is.
 CLASSIFY_LIMIT = 4096
-IMPLICIT_TLS_PORTS = (465,)
 #: Verbs a client may open an SMTP session with after the greeting (RFC 5321 §4.1).
 _FIRST_VERBS = {b"EHLO", b"HELO", b"LHLO", b"MAIL", b"NOOP", b"RSET", b"QUIT", b"STARTTLS", b"HELP",
                 b"VRFY", b"EXPN"}
@@ -374,31 +374,22 @@ class FlowTable:
         tcp = TcpStats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
                        cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps,
                        0)
-        gap_total = sum(s.stream.gaps for s in (client, server))
-        if gap_total:
-            findings.append(make_finding("capture-gap", f"{gap_total} hole(s) in the reassembled streams"))
+        findings.append(packet_rules.capture_gap(sum(s.stream.gaps for s in (client, server))))
         closed = flow.closed if flow.closed_at is not None else ("idle" if flow.closed == "idle" else "open")
         self.on_session(flow.session.result(end=flow.last_ts, packets=flow.packets, closed=closed,
                                             tcp=tcp, extra_findings=findings))
 
     @staticmethod
     def _packet_findings(flow: Flow, client: _Side, server: _Side):
-        """RSTs whose TTL no other packet of the claimed sender had (RFC 9293 §3.5.3)."""
+        """Segment conflicts, and RSTs whose TTL no other packet of the claimed sender had."""
         for side, name in ((server, "server"), (client, "client")):
-            stream = side.stream
-            if stream.conflicts:
-                yield make_finding("tcp-segment-conflict", f"{stream.conflicts} segment(s) from the "
-                                                           f"{name}: {stream.conflict_evidence}")
+            yield packet_rules.tcp_segment_conflict(name, side.stream.conflicts,
+                                                    side.stream.conflict_evidence)
         for ts, from_a, ttl in flow.rsts:
             side = flow.a if from_a else flow.b
             name = "client" if side is client else "server"
-            usual = side.ttls
-            if usual and ttl not in usual:
-                seen = "/".join(str(t) for t in sorted(usual))
-                yield make_finding(
-                    "rst-suspicious-ttl",
-                    f"RST claimed from the {name} {side.addr[0]}:{side.addr[1]} at "
-                    f"+{ts - flow.first_ts:.3f} s has TTL {ttl}; the {name}'s other packets had TTL {seen}")
+            yield packet_rules.rst_suspicious_ttl(name, f"{side.addr[0]}:{side.addr[1]}",
+                                                  ts - flow.first_ts, ttl, side.ttls)
 
     def _sweep(self, count: int) -> None:
         """Finish flows closed ``linger`` seconds ago or idle for ``idle_timeout``."""

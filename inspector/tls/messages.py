@@ -1,60 +1,26 @@
-"""Facts from observed TLS handshake messages (both directions, plaintext part only).
+"""TLS handshake messages, sans I/O: re-cut from record bodies, then read field by field.
 
-RFC 8446 §4 / RFC 5246 §7.4: handshake messages are ``type(1) length(3)``
-plus a body, carried in one or more handshake records. What a passive
-observer can read: the ClientHello (offered versions and suites, SNI
-RFC 6066 §3, ALPN RFC 7301), the ServerHello (chosen version and suite,
-``supported_versions`` RFC 8446 §4.2.1) and, up to TLS 1.2, the server's
-Certificate message (RFC 5246 §7.4.2). Nothing here raises on bad input.
+RFC 8446 §4 / RFC 5246 §7.4: a handshake message is ``type(1) length(3)``
+plus a body, carried in one or more handshake records. Read here: the
+ClientHello (offered versions and suites, SNI RFC 6066 §3, ALPN RFC 7301),
+the ServerHello and HelloRetryRequest (RFC 8446 §4.1.3-4.1.4: chosen version,
+suite, key_share group), the Certificate list (RFC 5246 §7.4.2) and the group
+of a ServerKeyExchange (RFC 8422 §5.4, RFC 5246 §7.4.3). Nothing here raises
+on bad input: a message too short to read is None.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-CLIENT_HELLO, SERVER_HELLO, CERTIFICATE = 1, 2, 11
-_SNI, _ALPN, _SUPPORTED_VERSIONS = 0x0000, 0x0010, 0x002B
+from .registry import group_name, is_grease
 
-VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2",
-                 0x0304: "TLSv1.3"}
+CLIENT_HELLO, SERVER_HELLO, CERTIFICATE, SERVER_KEY_EXCHANGE, SERVER_HELLO_DONE = 1, 2, 11, 12, 14
+FINISHED = 20
+_SNI, _ALPN, _SUPPORTED_VERSIONS, _KEY_SHARE = 0x0000, 0x0010, 0x002B, 0x0033
 
-#: IANA TLS Cipher Suites registry: the suites seen in mail traffic.
-SUITE_NAMES = {
-    0x1301: "TLS_AES_128_GCM_SHA256", 0x1302: "TLS_AES_256_GCM_SHA384",
-    0x1303: "TLS_CHACHA20_POLY1305_SHA256", 0x1304: "TLS_AES_128_CCM_SHA256",
-    0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    0xCCAA: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    0x009E: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x009F: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-    0x009C: "TLS_RSA_WITH_AES_128_GCM_SHA256", 0x009D: "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    0xC009: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", 0xC00A: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    0xC013: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", 0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-    0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", 0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-    0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", 0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-    0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 0x006B: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
-    0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA", 0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
-    0x003C: "TLS_RSA_WITH_AES_128_CBC_SHA256", 0x003D: "TLS_RSA_WITH_AES_256_CBC_SHA256",
-    0x000A: "TLS_RSA_WITH_3DES_EDE_CBC_SHA", 0x0005: "TLS_RSA_WITH_RC4_128_SHA",
-    0x0004: "TLS_RSA_WITH_RC4_128_MD5", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
-    0x5600: "TLS_FALLBACK_SCSV",
-}
-
-
-def version_name(code: int | None) -> str | None:
-    if code is None:
-        return None
-    return VERSION_NAMES.get(code, f"0x{code:04x}")
-
-
-def suite_name(code: int | None) -> str | None:
-    if code is None:
-        return None
-    if (code & 0x0F0F) == 0x0A0A and (code >> 8) == (code & 0xFF):
-        return f"GREASE 0x{code:04x}"
-    return SUITE_NAMES.get(code, f"0x{code:04x}")
+#: RFC 8446 §4.1.3: the Random of a HelloRetryRequest.
+HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
 
 
 @dataclass(frozen=True)
@@ -67,7 +33,7 @@ class ClientHelloInfo:
 
     @property
     def highest_version(self) -> int:
-        real = [v for v in self.supported_versions if (v & 0x0F0F) != 0x0A0A]
+        real = [v for v in self.supported_versions if not is_grease(v)]
         return max(real) if real else self.version
 
 
@@ -75,6 +41,12 @@ class ClientHelloInfo:
 class ServerHelloInfo:
     version: int                     #: the negotiated version (supported_versions wins)
     suite: int
+    group: int | None = None         #: key_share (or the HRR's selected_group)
+    retry: bool = False              #: a HelloRetryRequest (RFC 8446 §4.1.4)
+
+    @property
+    def group_name(self) -> str | None:
+        return group_name(self.group)
 
 
 class HandshakeStream:
@@ -143,9 +115,14 @@ def parse_client_hello(body: bytes) -> ClientHelloInfo | None:
 
 
 def parse_server_hello(body: bytes) -> ServerHelloInfo | None:
-    """RFC 8446 §4.1.3; the version comes from supported_versions when present."""
+    """RFC 8446 §4.1.3; the version comes from supported_versions when present.
+
+    A HelloRetryRequest is a ServerHello whose Random is :data:`HRR_RANDOM`;
+    its key_share holds only the selected group (two bytes, §4.2.8).
+    """
     try:
         version = int.from_bytes(body[0:2], "big")
+        random = body[2:34]
         pos = 34
         pos += 1 + body[pos]
         if pos + 3 > len(body):
@@ -154,10 +131,13 @@ def parse_server_hello(body: bytes) -> ServerHelloInfo | None:
         pos += 3
     except IndexError:
         return None
+    group = None
     for ext_type, data in _extensions(body, pos):
         if ext_type == _SUPPORTED_VERSIONS and len(data) >= 2:
             version = int.from_bytes(data[0:2], "big")
-    return ServerHelloInfo(version, suite)
+        elif ext_type == _KEY_SHARE and len(data) >= 2:
+            group = int.from_bytes(data[0:2], "big")
+    return ServerHelloInfo(version, suite, group, random == HRR_RANDOM)
 
 
 def parse_certificate_list(body: bytes) -> tuple[bytes, ...]:
@@ -174,3 +154,22 @@ def parse_certificate_list(body: bytes) -> tuple[bytes, ...]:
         certs.append(body[pos + 3:pos + 3 + length])
         pos += 3 + length
     return tuple(certs)
+
+
+def group_from_server_key_exchange(body: bytes) -> str | None:
+    """Group of an ECDHE or DHE ServerKeyExchange.
+
+    ECDHE starts ``03 <named_curve(2)> <point length(1)>`` (RFC 8422 §5.4);
+    named curves are below 0x0080. DHE starts with the prime's length
+    (RFC 5246 §7.4.3), and a prime's first byte is at least 0x80, so a DHE
+    body never has 0x00 then a byte below 0x80 after a leading 0x03.
+    """
+    if len(body) >= 4 and body[0] == 3 and body[1] == 0 and body[2] < 0x80:
+        if 4 + body[3] > len(body):
+            return None
+        return group_name(body[2])
+    if len(body) >= 3:
+        p_len = int.from_bytes(body[0:2], "big")
+        if 0 < p_len <= len(body) - 2:
+            return f"DHE-{p_len * 8}"
+    return None

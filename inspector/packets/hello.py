@@ -1,0 +1,79 @@
+"""Crafted ClientHellos, built with scapy's TLS layer (RFC 5246 §7.4.1.2, RFC 8446 §4.1.2).
+
+:func:`client_hello` builds the records of one ClientHello for SSL 3.0 to
+TLS 1.2 or TLS 1.3 (legacy_version 1.2 plus supported_versions, key_share,
+supported_groups, signature_algorithms). The answer is read by the pure
+:class:`inspector.tls.hello.FlightReader`, never by scapy.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..tls.records import HANDSHAKE
+from ..tls.registry import VERSIONS
+from . import scapy_tls
+
+#: Groups offered in supported_groups while enumerating suites (as OpenSSL 3 offers them, plus more).
+OFFERED_GROUPS = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104,
+                  0x001A, 0x001B, 0x001C)
+
+#: signature_algorithms (RFC 8446 §4.2.3, RFC 5246 §7.4.1.4.1), legacy SHA-1/MD5 last.
+SIGNATURE_ALGORITHMS = (0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806,
+                        0x0809, 0x080A, 0x080B, 0x0401, 0x0501, 0x0601, 0x0303, 0x0301,
+                        0x0302, 0x0402, 0x0502, 0x0602, 0x0203, 0x0201, 0x0202, 0x0101)
+
+_RENEGOTIATION_INFO_SCSV = 0x00FF
+
+
+def client_hello(version: str, suites, *, servername: str | None = None,
+                 groups=OFFERED_GROUPS, key_share_group: int | None = 0x001D) -> bytes:
+    """The record(s) of one ClientHello offering ``suites`` (code points) at ``version``.
+
+    For TLS 1.3, ``key_share_group=None`` sends an empty key_share, so a
+    server that shares a group must answer with a HelloRetryRequest naming it.
+    """
+    tls = scapy_tls()
+    code = VERSIONS[version]
+    ciphers = list(suites)
+    extensions = []
+    if servername:
+        extensions.append(tls.TLS_Ext_ServerName(
+            servernames=[tls.ServerName(servername=servername.encode("idna"))]))
+    if groups:
+        extensions.append(tls.TLS_Ext_SupportedGroups(groups=list(groups)))
+        extensions.append(tls.TLS_Ext_SupportedPointFormat(ecpl=[0]))
+    if code >= 0x0303:
+        extensions.append(tls.TLS_Ext_SignatureAlgorithms(sig_algs=list(SIGNATURE_ALGORITHMS)))
+    if code == 0x0304:
+        extensions.append(tls.TLS_Ext_SupportedVersion_CH(versions=[0x0304]))
+        shares = []
+        if key_share_group is not None:
+            shares.append(tls.KeyShareEntry(group=key_share_group,
+                                            key_exchange=_key_share(key_share_group)))
+        extensions.append(tls.TLS_Ext_KeyShare_CH(client_shares=shares))
+        legacy = 0x0303
+    else:
+        if _RENEGOTIATION_INFO_SCSV not in ciphers:
+            ciphers.append(_RENEGOTIATION_INFO_SCSV)  # RFC 5746 §3.3
+        extensions.append(tls.TLS_Ext_ExtendedMasterSecret())
+        legacy = code
+    hello = tls.TLSClientHello(version=legacy, ciphers=ciphers, comp=[0], ext=extensions or None,
+                               gmt_unix_time=int.from_bytes(os.urandom(4), "big"),
+                               random_bytes=os.urandom(28), sid=os.urandom(32) if code == 0x0304 else b"")
+    record = tls.TLS(version=min(code, 0x0301), type=HANDSHAKE, msg=[hello])
+    return bytes(record)
+
+
+def _key_share(group: int) -> bytes:
+    """A syntactically valid public value for the group (RFC 8446 §4.2.8.2); never used to finish."""
+    if group == 0x001D:
+        return os.urandom(32)
+    if group == 0x001E:
+        return os.urandom(56)
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    curve = {0x0017: ec.SECP256R1, 0x0018: ec.SECP384R1, 0x0019: ec.SECP521R1}[group]()
+    return ec.generate_private_key(curve).public_key().public_bytes(
+        Encoding.X962, PublicFormat.UncompressedPoint)

@@ -1,0 +1,280 @@
+"""One captured SMTP session: the observer's events, judged by the rules, as a frozen result.
+
+The flow table hands over each direction's reassembled bytes in capture
+order; :class:`~inspector.smtp.observer.SessionObserver` turns them into the
+same events a live probe's client connection emits (commands matched to
+replies, the STARTTLS boundary, TLS records); the rules of
+:mod:`inspector.rules` decide the findings, as they do for ``probe``. This
+module only keeps the facts, the timestamps and the transcript.
+
+Secrets never enter the transcript or the result: SASL responses are
+replaced by a redacted form before they are stored (RFC 4954 §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..findings import Finding, FindingList
+from ..rules import auth as auth_rules
+from ..rules import session as rules
+from ..rules.tls import TlsObservation, tls_handshake_failed, tls_legacy_version
+from ..smtp import events as ev
+from ..smtp.capabilities import Capabilities
+from ..smtp.observer import SessionObserver
+from ..smtp.ports import tls_required
+from ..tls import reader as tls
+from ..tls.registry import suite_name, version_name
+from ..transcript import NOTE, RECV, SEND, Entry
+from .auth_attempts import AuthAttempt, AuthTracker  # noqa: F401  (AuthAttempt: in the result)
+
+#: Bytes of transcript kept per session (the message bodies are not kept at all).
+TRANSCRIPT_LIMIT = 256 * 1024
+#: Commands that TLS should have protected (RFC 8314 §3).
+_MAIL_VERBS = ("MAIL", "RCPT", "DATA", "BDAT", "AUTH")
+
+
+@dataclass(frozen=True)
+class ObservedTls:
+    """The TLS facts of a captured session (the plaintext part of the handshake)."""
+
+    mode: str                              #: "starttls" or "implicit"
+    sni: str | None = None
+    client_version: str | None = None      #: highest version the client offered
+    offered_suites: tuple[str, ...] = ()
+    alpn: tuple[str, ...] = ()
+    version: str | None = None             #: negotiated (ServerHello)
+    cipher: str | None = None
+    certificates: int = 0                  #: certificates seen (TLS <= 1.2 only)
+
+
+@dataclass(frozen=True)
+class TcpStats:
+    retransmissions: int = 0
+    out_of_order: int = 0
+    overlaps: int = 0
+    conflicts: int = 0
+    gaps: int = 0
+    gap_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """Everything judged about one session; ``transcript`` only when it was asked for."""
+
+    flow_index: int
+    client: tuple[str, int]
+    server: tuple[str, int]
+    start: float
+    end: float
+    packets: int
+    bytes_client: int
+    bytes_server: int
+    greeting: str | None
+    ehlo_name: str | None
+    capabilities: Capabilities | None      #: the last EHLO reply seen in clear text
+    commands: int
+    messages: int
+    tls: ObservedTls | None
+    auth: tuple[AuthAttempt, ...]
+    closed: str                            #: "fin", "rst", "open" (capture ended), "idle"
+    tcp: TcpStats
+    findings: tuple[Finding, ...]
+    transcript: tuple[Entry, ...] | None
+    certificate: object | None = None      #: CertificateReport for TLS <= 1.2 chains
+    number: int = 0                        #: 1-based, in order of first packet
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+def _address(addr: tuple[str, int]) -> str:
+    host, port = addr
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class SmtpSession:
+    """Feed ``client_data``/``server_data`` in capture order, then ``result``."""
+
+    def __init__(self, flow_index: int, client: tuple[str, int], server: tuple[str, int], start: float,
+                 *, implicit_tls: bool = False, keep_transcript: bool = False,
+                 cafile: str | None = None) -> None:
+        self.flow_index = flow_index
+        self.client, self.server = client, server
+        self.start = start
+        self.keep = keep_transcript
+        self.cafile = cafile
+        self.context = rules.SessionContext(_address(server), tls_required(server[1]),
+                                            "implicit" if implicit_tls else "starttls")
+        self.entries: list[Entry] = []
+        self.kept = 0
+        self.findings = FindingList()
+        self.bytes_client = self.bytes_server = 0
+        self.first_server_byte: float | None = None
+        self.greeting: str | None = None
+        self.ehlo_name: str | None = None
+        self.capabilities: Capabilities | None = None
+        self.starttls_offered = self.starttls_sent = False
+        self.commands = self.mail_commands = self.messages = self.message_bytes = 0
+        self.auth = AuthTracker()
+        self.tls: dict | None = None
+        self.tls_facts = TlsObservation()
+        self.chain: tuple[bytes, ...] = ()
+        self.certificate = None
+        self.observer = SessionObserver(implicit_tls=implicit_tls)
+        self._drain(start)
+
+    # -- input ---------------------------------------------------------------------
+    def client_data(self, ts: float, data: bytes) -> None:
+        self.bytes_client += len(data)
+        self.observer.client_data(data)
+        self._drain(ts)
+
+    def server_data(self, ts: float, data: bytes) -> None:
+        self.bytes_server += len(data)
+        if self.first_server_byte is None:
+            self.first_server_byte = ts
+        if self.observer.server_in_clear:
+            self._record(ts, RECV, data)
+        self.observer.server_data(data)
+        self._drain(ts)
+
+    def gap(self, ts: float, from_client: bool, size: int) -> None:
+        side = "client" if from_client else "server"
+        self._note(ts, f"{size} bytes from the {side} are missing from the capture")
+
+    # -- events --------------------------------------------------------------------
+    def _drain(self, ts: float) -> None:
+        for event in self.observer.events():
+            self._event(ts, event)
+
+    def _event(self, ts: float, event) -> None:
+        secure = self.tls is not None
+        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context))
+        if isinstance(event, ev.Greeting):
+            self.greeting = event.reply.summary()
+            elapsed = ts - self.start
+            pause = ts - (self.first_server_byte if self.first_server_byte is not None else ts)
+            self.findings.add(rules.greeting_delayed(elapsed, pause, len(event.reply.lines)))
+        elif isinstance(event, ev.ClientCommand):
+            self._client_command(ts, event)
+        elif isinstance(event, ev.MessageBody):
+            self.message_bytes += event.size
+            if event.complete:
+                self.messages += 1
+                self._note(ts, f"message body: {self.message_bytes} bytes (not shown)")
+                self._record(ts, SEND, b".\r\n")
+                self.message_bytes = 0
+        elif isinstance(event, ev.CommandReply):
+            if isinstance(event, ev.EhloReply) and self.tls is None:
+                self.capabilities = event.capabilities
+                self.starttls_offered |= event.capabilities.starttls
+            self.auth.reply(event)
+        elif isinstance(event, ev.ClientPipelined):
+            self._note(ts, f"the client sent {event.data[:60]!r} after STARTTLS before its reply")
+        elif isinstance(event, ev.InjectedData):
+            self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
+        elif isinstance(event, ev.TlsStarted):
+            self.tls = {"mode": event.mode}
+            self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)" if event.mode == "implicit"
+                       else "TLS begins (STARTTLS accepted, RFC 3207 §4)")
+        elif isinstance(event, ev.TlsRecordEvent):
+            self._tls_event(ts, event)
+
+    def _client_command(self, ts: float, event: ev.ClientCommand) -> None:
+        command = event.command
+        shown = self.auth.client_line(event, in_clear=self.tls is None)
+        verb = command.verb.upper()
+        if not hasattr(command, "payload"):
+            self.commands += 1
+            if verb in ("EHLO", "HELO", "LHLO") and self.ehlo_name is None:
+                self.ehlo_name = " ".join(command.args).strip() or None
+            if verb in _MAIL_VERBS:
+                self.mail_commands += 1
+            if verb == "STARTTLS":
+                self.starttls_sent = True
+        self._record(ts, SEND, shown if shown is not None else event.raw, redacted=shown is not None)
+
+    def _tls_event(self, ts: float, wrapped: ev.TlsRecordEvent) -> None:
+        event, from_client, who = wrapped.event, wrapped.from_client, wrapped.sender
+        self.tls_facts.add(event, from_client=from_client)
+        if isinstance(event, tls.ClientHello):
+            hello = event.info
+            self.tls.update(sni=hello.sni, client_version=version_name(hello.highest_version),
+                            offered=tuple(suite_name(s) for s in hello.suites), alpn=hello.alpn)
+            sni = f"SNI {hello.sni}" if hello.sni else "no SNI"
+            self._note(ts, f"TLS ClientHello: {sni}, up to {self.tls['client_version']}, "
+                           f"{len(hello.suites)} cipher suites")
+        elif isinstance(event, tls.ServerHello) and not event.info.retry:
+            version, cipher = version_name(event.info.version), suite_name(event.info.suite)
+            self.tls.update(version=version, cipher=cipher)
+            self._note(ts, f"TLS ServerHello: {version}, {cipher}")
+        elif isinstance(event, tls.Certificates) and not from_client:
+            self.chain = event.chain
+            self._note(ts, f"TLS Certificate: {len(self.chain)} certificate(s) in clear (TLS <= 1.2)")
+        elif isinstance(event, tls.Alert):
+            level = "fatal" if event.fatal else "warning"
+            self._note(ts, f"TLS alert from the {who}: {level} {event.name}")
+        elif isinstance(event, tls.NotTls):
+            if not from_client and event.offset == 0 and self.tls["mode"] == "starttls":
+                self.findings.add(rules.response_injection(non_tls=event.data))
+            self._note(ts, f"{who} bytes are not TLS records: {event.data[:60]!r}")
+
+    # -- results -------------------------------------------------------------------
+    def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
+               extra_findings=()) -> SessionResult:
+        self.observer.close()
+        self._drain(end)
+        self.auth.close()
+        for attempt in self.auth.attempts:
+            self.findings.add(auth_rules.credentials_exposed(attempt))
+        if self.tls is None and self.capabilities is not None:
+            if not self.starttls_offered:
+                self.findings.add(rules.starttls_not_offered(self.capabilities, self.context))
+            elif self.mail_commands:
+                self.findings.add(rules.tls_not_used(
+                    starttls_offered=True, tls_attempted=self.starttls_sent, server=self.context.server))
+        facts = self.tls_facts
+        if self.tls is not None:
+            self.findings.add(tls_handshake_failed(facts, ended=closed != "open"))
+            if facts.version:
+                self.findings.add(tls_legacy_version([facts.version], facts.cipher))
+        if self.chain:
+            self._certificate()
+        self.findings.extend(extra_findings)
+        observed = None
+        if self.tls is not None:
+            t = self.tls
+            observed = ObservedTls(mode=t["mode"], sni=t.get("sni"), client_version=t.get("client_version"),
+                                   offered_suites=t.get("offered", ()), alpn=t.get("alpn", ()),
+                                   version=t.get("version"), cipher=t.get("cipher"),
+                                   certificates=len(self.chain))
+        return SessionResult(
+            flow_index=self.flow_index, client=self.client, server=self.server, start=self.start,
+            end=end, packets=packets, bytes_client=self.bytes_client, bytes_server=self.bytes_server,
+            greeting=self.greeting, ehlo_name=self.ehlo_name, capabilities=self.capabilities,
+            commands=self.commands, messages=self.messages, tls=observed,
+            auth=tuple(self.auth.attempts), closed=closed, tcp=tcp, findings=self.findings.freeze(),
+            transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate)
+
+    def _certificate(self) -> None:
+        import datetime
+
+        from ..certs import analyze_chain
+        when = datetime.datetime.fromtimestamp(self.start, datetime.timezone.utc)
+        self.certificate = analyze_chain(list(self.chain), (self.tls or {}).get("sni") or "",
+                                         cafile=self.cafile, now=when)
+        self.findings.extend(self.certificate.findings)
+
+    # -- transcript ----------------------------------------------------------------
+    def _record(self, ts: float, direction: str, data: bytes, *, redacted: bool = False) -> None:
+        if not self.keep or self.kept >= TRANSCRIPT_LIMIT:
+            return
+        data = data[:TRANSCRIPT_LIMIT - self.kept]
+        self.kept += len(data)
+        self.entries.append(Entry(ts - self.start, direction, False, data, None, redacted))
+
+    def _note(self, ts: float, text: str) -> None:
+        if self.keep and self.kept < TRANSCRIPT_LIMIT:
+            self.entries.append(Entry(ts - self.start, NOTE, self.tls is not None, text.encode(), None))

@@ -1,0 +1,202 @@
+"""Rules for one SMTP session: greeting, EHLO, STARTTLS, replies (RFC 5321, RFC 3207).
+
+Each function decides one finding id from events or facts and returns the
+finding or None; :func:`judge_event` applies the per-event rules to one event
+of the stream that the live client connection and the replay observer both
+emit, so ``probe`` and ``replay`` judge with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..findings import Finding, Severity, make_finding
+from ..smtp.capabilities import Capabilities
+from ..smtp.events import (
+    CommandReply,
+    ConnectionClosed,
+    EhloReply,
+    Greeting,
+    InjectedData,
+    ServerGaveUp,
+    StartTlsReady,
+    UnsolicitedReply,
+)
+from ..smtp.reply import Reply
+
+#: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
+MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
+#: A greeting complete after this many seconds is late (RFC 5321 §4.5.3.2.1 allows 5 minutes,
+#: but postscreen-style pregreet traps and slow reverse DNS show up as seconds).
+GREETING_DELAY_WARNING = 2.0
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """What the rules need to know about the session besides the events."""
+
+    server: str                    #: "host:port" for the evidence
+    tls_required: bool             #: a missing or refused STARTTLS is an error, else a warning
+    mode: str = "starttls"         #: "starttls", "implicit" or "plain"
+    check_injection: bool = False  #: the client pipelined a NOOP after STARTTLS on purpose
+
+
+def _tls_severity(required: bool) -> Severity:
+    return Severity.ERROR if required else Severity.WARNING
+
+
+# -- the rules, one per id ---------------------------------------------------------------
+
+def greeting_rejected(greeting: Reply) -> Finding | None:
+    """RFC 5321 §3.1: a 554 (or 421) greeting refuses the session."""
+    if greeting.code in (421, 554):
+        return make_finding("greeting-rejected", greeting.summary())
+    return None
+
+
+def greeting_delayed(elapsed: float, pause: float, lines: int,
+                     threshold: float = GREETING_DELAY_WARNING) -> Finding | None:
+    """RFC 5321 §4.5.3.2.1: a greeting that came late, or paused between its lines."""
+    if elapsed < threshold:
+        return None
+    how = (f"; {pause:.2f} s passed between its first byte and its last line "
+           "(a pregreet pause)") if pause >= 1.0 and lines > 1 else ""
+    return make_finding("greeting-delayed", f"greeting complete after {elapsed:.2f} s{how}")
+
+
+def banner_masked(text: str) -> bool:
+    """A greeting text made mostly of asterisks (Cisco PIX/ASA "smtp fixup")."""
+    return bool(MASKED_BANNER.match(text.strip() or "-"))
+
+
+def starttls_masked(*, greeting: Reply | None = None, capabilities: Capabilities | None = None,
+                    masked_lines=()) -> Finding | None:
+    """RFC 3207 §4: EHLO keywords masked (XXXXXXXA) or a greeting of asterisks (PIX/ASA).
+
+    ``masked_lines``: what ``interference`` already found masked on a port.
+    """
+    if greeting is not None and greeting.lines and banner_masked(greeting.lines[0].text):
+        return make_finding("starttls-masked", f"greeting masked with asterisks: {greeting.summary()!r}")
+    lines = tuple(capabilities.masked) if capabilities is not None else tuple(masked_lines)
+    if lines:
+        return make_finding("starttls-masked", "EHLO lines masked: " + ", ".join(lines))
+    return None
+
+
+def ehlo_rejected(reply: Reply) -> Finding | None:
+    """RFC 5321 §4.1.4: a 5xx to EHLO; the client falls back to HELO without extensions."""
+    if reply.code is not None and reply.code >= 500:
+        return make_finding("ehlo-rejected", f"EHLO got {reply.summary()!r}; trying HELO")
+    return None
+
+
+def reply_malformed(*, reply: Reply | None = None, unsolicited: Reply | None = None,
+                    error: str | None = None) -> Finding | None:
+    """RFC 5321 §4.2: a reply that breaks the grammar, one nobody asked for, or a hard cap passed."""
+    if error is not None:
+        return make_finding("reply-malformed", error)
+    if unsolicited is not None:
+        return make_finding("reply-malformed", f"reply nobody asked for: {unsolicited.summary()!r}")
+    if reply is not None and reply.anomalies:
+        kinds = ", ".join(dict.fromkeys(a.kind for a in reply.anomalies))
+        shown = "; ".join(a.describe() for a in reply.anomalies[:3])
+        more = f" (+{len(reply.anomalies) - 3} more)" if len(reply.anomalies) > 3 else ""
+        return make_finding("reply-malformed", f"{kinds}: {shown}{more}")
+    return None
+
+
+def auth_before_tls(capabilities: Capabilities, secure: bool) -> Finding | None:
+    """RFC 4954 §4, RFC 8314 §3: PLAIN/LOGIN offered before TLS invites passwords in clear."""
+    if not secure and capabilities.plaintext_auth:
+        return make_finding("auth-before-tls",
+                            f"AUTH {' '.join(capabilities.auth_mechanisms)} offered before TLS")
+    return None
+
+
+def starttls_readvertised(capabilities: Capabilities, secure: bool, mode: str) -> Finding | None:
+    """RFC 3207 §4.2: once TLS runs, STARTTLS must not be offered again."""
+    if secure and mode == "starttls" and capabilities.starttls:
+        return make_finding("starttls-readvertised", "EHLO inside TLS still lists STARTTLS")
+    return None
+
+
+def starttls_not_offered(capabilities: Capabilities | None, context: SessionContext) -> Finding | None:
+    """RFC 3207 §4: the EHLO reply in clear text lists no STARTTLS."""
+    if capabilities is None or capabilities.starttls:
+        return None
+    masked = f" (masked lines: {', '.join(capabilities.masked)})" if capabilities.masked else ""
+    return make_finding("starttls-not-offered",
+                        f"EHLO reply from {context.server} has no STARTTLS{masked}",
+                        severity=_tls_severity(context.tls_required))
+
+
+def starttls_failed(reply: Reply | None, context: SessionContext, *, ended: str = "") -> Finding:
+    """RFC 3207 §4: STARTTLS was answered with something other than 220, or not at all."""
+    if reply is not None:
+        evidence = f"STARTTLS answered {reply.summary()!r}"
+    else:
+        evidence = f"STARTTLS got no reply; the connection ended{f' ({ended})' if ended else ''}"
+    return make_finding("starttls-failed", evidence, severity=_tls_severity(context.tls_required))
+
+
+def response_injection(*, injected: bytes = b"", non_tls: bytes = b"",
+                       context: SessionContext | None = None) -> Finding | None:
+    """RFC 3207 §4.2: bytes after the STARTTLS 220 and before the handshake, or instead of it."""
+    if injected:
+        hint = (" (maybe the reply to the NOOP pipelined by --check-injection, run in plaintext)"
+                if context is not None and context.check_injection else "")
+        return make_finding("response-injection",
+                            f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
+                            f"{injected[:80]!r}{hint}")
+    if non_tls:
+        return make_finding("response-injection",
+                            f"non-TLS bytes where the TLS handshake should begin: {non_tls[:80]!r}")
+    return None
+
+
+def command_injection(reply: Reply) -> Finding:
+    """RFC 3207 §4.2 (CVE-2011-0411): the NOOP pipelined after STARTTLS was answered inside TLS."""
+    return make_finding("command-injection", "the NOOP sent in plaintext in the same segment as "
+                        f"STARTTLS was answered inside TLS: {reply.summary()!r}")
+
+
+def tls_not_used(*, starttls_offered: bool, tls_attempted: bool, server: str,
+                 why: str = "") -> Finding | None:
+    """RFC 8314 §3: the server offered STARTTLS, the client never asked for TLS."""
+    if not starttls_offered or tls_attempted:
+        return None
+    return make_finding("tls-not-used", f"STARTTLS was offered by {server}, but the session went on "
+                                        f"in clear text{why}")
+
+
+# -- one event of the stream ------------------------------------------------------------
+
+def judge_event(event, *, secure: bool, context: SessionContext) -> list[Finding]:
+    """The findings one client-connection (or observer) event supports on its own."""
+    found: list[Finding | None] = []
+    reply = getattr(event, "reply", None)
+    if isinstance(reply, Reply) and not isinstance(event, UnsolicitedReply):
+        found.append(reply_malformed(reply=reply))
+    if isinstance(event, Greeting):
+        found += [starttls_masked(greeting=reply), greeting_rejected(reply)]
+    elif isinstance(event, UnsolicitedReply):
+        found += [reply_malformed(reply=reply), reply_malformed(unsolicited=reply)]
+    elif isinstance(event, EhloReply):
+        caps = event.capabilities
+        found += [starttls_masked(capabilities=caps), auth_before_tls(caps, secure),
+                  starttls_readvertised(caps, secure, context.mode)]
+    elif isinstance(event, CommandReply):
+        verb = event.command.verb.upper()
+        if verb == "EHLO":
+            found.append(ehlo_rejected(reply))
+        elif verb == "STARTTLS" and not isinstance(event, StartTlsReady):
+            found.append(starttls_failed(reply, context))
+    elif isinstance(event, InjectedData):
+        found.append(response_injection(injected=event.data, context=context))
+    elif isinstance(event, ServerGaveUp):
+        found.append(reply_malformed(error=event.reason))
+    elif isinstance(event, ConnectionClosed):
+        if any(c.verb.upper() == "STARTTLS" for c in event.unanswered):
+            found.append(starttls_failed(None, context))
+    return [f for f in found if f is not None]
