@@ -40,13 +40,14 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from inspector.errors import RemoteProtocolError  # noqa: E402
 from inspector.replay.pcap import CaptureError  # noqa: E402
 from inspector.replay.replay import parse_capture_bytes  # noqa: E402
-from inspector.errors import RemoteProtocolError  # noqa: E402
 from inspector.smtp import commands  # noqa: E402
 from inspector.smtp.capabilities import Capabilities  # noqa: E402
 from inspector.smtp.connection import ClientConnection, State  # noqa: E402
-from inspector.smtp.events import NEED_DATA, ConnectionClosed, StartTlsReady  # noqa: E402
+from inspector.smtp.driver import SmtpDriver  # noqa: E402
+from inspector.smtp.events import ConnectionClosed, StartTlsReady  # noqa: E402
 from inspector.smtp.reply import ReplyParser  # noqa: E402
 from inspector.tls.records import (  # noqa: E402
     NotTlsRecord,
@@ -137,25 +138,25 @@ def fuzz_capabilities(data: bytes):
 
 @target("client-connection", corpus="smtp-", allowed=(RemoteProtocolError,), seeds=SMTP_SEEDS)
 def fuzz_client_connection(data: bytes):
-    """The sans-I/O client through a whole dialog (EHLO, STARTTLS, TLS, EHLO, QUIT) on server bytes."""
+    """The sans-I/O client through a whole dialog (EHLO, STARTTLS, TLS, EHLO, QUIT) on server bytes.
+
+    Driven by the one SMTP driver (:class:`inspector.smtp.driver.SmtpDriver`), as probe steps are.
+    """
     conn = ClientConnection(max_line_length=2048, max_lines=200)
+    feed = iter(pieces(data))
+    kinds: list[str] = []
+    driver = SmtpDriver(conn, lambda until: next(feed, b""), lambda data, until: None,
+                        on_event=lambda event: kinds.append(type(event).__name__))
     plan = [commands.ehlo("fuzz.example"), commands.starttls(), commands.ehlo("fuzz.example"),
             commands.noop(), commands.quit_()]
     pipelined = bool(data[:1]) and data[0] & 1
-    kinds = []
-    for piece in [*pieces(data), b""]:
-        conn.receive_data(piece)
-        while (event := conn.next_event()) is not NEED_DATA:
-            kinds.append(type(event).__name__)
-            if isinstance(event, ConnectionClosed):
-                break
-            if isinstance(event, StartTlsReady):
-                while conn.next_event() is not NEED_DATA:  # InjectedData, handed out unparsed
-                    kinds.append("InjectedData")
-                conn.tls_established()
+    while not isinstance(event := driver.next_event(), ConnectionClosed):
+        if isinstance(event, StartTlsReady):
+            driver.take_injected()  # InjectedData, handed out unparsed (on_event records it)
+            conn.tls_established()
         if conn.state is State.READY and plan and not conn.pending_commands:
             command = plan.pop(0)
-            conn.send(command, pipelined_noop=pipelined and command.verb == "STARTTLS")
+            driver.send(command, pipelined_noop=pipelined and command.verb == "STARTTLS")
     return tuple(kinds[:12])
 
 

@@ -1,4 +1,4 @@
-"""The project's error types, and the one place that says which exit code each maps to.
+"""The project's error types (which exit code each outcome gives is in :mod:`inspector.exitcodes`).
 
 Exception tree (errors are raised inside one layer and become data at the
 next: a probe turns every ``InspectorError`` into a failed step)::
@@ -9,11 +9,11 @@ next: a probe turns every ``InspectorError`` into a failed step)::
     ├── ProtocolError
     │   ├── LocalProtocolError      we were asked to send something illegal
     │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
-    └── TransportError              raised only by ``inspector.net`` (one boundary)
+    └── TransportError              raised only at the I/O boundary (``inspector.net``)
         ├── ConnectFailed           refused, unreachable, name not resolved
         ├── StepTimeout             a step's own timeout ran out
         ├── DeadlineExceeded        the whole command's deadline ran out
-        ├── ConnectionClosed        the peer closed or reset the connection
+        ├── PeerClosed              the peer closed or reset the connection
         └── TlsError                the TLS handshake (or a TLS read) failed
 """
 
@@ -60,8 +60,12 @@ class DeadlineExceeded(TransportError):
     """The command's overall deadline passed."""
 
 
-class ConnectionClosed(TransportError):
-    """The server closed or reset the connection."""
+class PeerClosed(TransportError):
+    """The server closed or reset the connection.
+
+    (Not the event :class:`inspector.smtp.events.ConnectionClosed`, which is
+    the end of the stream seen by the sans-I/O machine.)
+    """
 
 
 class TlsError(TransportError):

@@ -15,6 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inspector.lab.server import DEMO_PASSWORD
+from inspector.render.text import render_transcript
 from inspector.replay import CaptureError, parse_capture_bytes, replay_file, replay_stream
 from inspector.replay.writer import (
     LINKTYPE_LINUX_SLL,
@@ -23,8 +25,6 @@ from inspector.replay.writer import (
     LINKTYPE_NULL,
     LINKTYPE_RAW,
 )
-from inspector.lab.server import DEMO_PASSWORD
-from inspector.render.text import render_transcript
 
 from .capture_tools import CAPTURES, rewrite
 
@@ -164,8 +164,8 @@ def test_session_transcript_and_json(run_cli):
 
 
 def test_control_characters_are_escaped(tmp_path):
-    from inspector.replay.writer import CaptureWriter, TcpConversation
     from inspector.render.replay_output import render_replay
+    from inspector.replay.writer import CaptureWriter, TcpConversation
 
     stream = io.BytesIO()
     conv = TcpConversation(CaptureWriter(stream).write, ("127.0.0.1", 4000), ("127.0.0.1", 2525))

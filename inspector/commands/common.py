@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ..smtp.ports import IMPLICIT_TLS_PORTS, TLS_REQUIRED_PORTS  # noqa: F401  (re-exported)
 
 DEFAULT_PORT = 587
-from ..smtp.ports import IMPLICIT_TLS_PORTS, TLS_REQUIRED_PORTS  # noqa: F401  (re-exported)
 
 EXIT_CODES_HELP = """exit codes:
   0   every step succeeded and no finding is an error

@@ -32,9 +32,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..replay import CaptureError, replay_file
     from ..exitcodes import ExitCode
     from ..findings import Severity
+    from ..replay import CaptureError, replay_file
 
     if args.session is not None and args.session < 1:
         raise UsageError(f"--session must be 1 or more, not {args.session}")

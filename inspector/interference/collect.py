@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..exitcodes import ExitCode
-from ..findings import Finding, Severity, make_finding
-from .observations import SYN_ACK, PortObservation, Service, Trace
+from ..findings import Finding, Severity
 from ..rules.interference import (
     OPEN,
     Verdict,
@@ -26,10 +25,11 @@ from ..rules.interference import (
     port_state,
     verdict_finding,
 )
+from ..smtp.ports import IMPLICIT_TLS_PORTS
+from .observations import SYN_ACK, PortObservation, Service, Trace
 
 #: Control ports tried for the baseline, in order (interference.md §2 B).
 CONTROL_PORTS = (587, 465, 443, 80)
-from ..smtp.ports import IMPLICIT_TLS_PORTS
 
 
 @dataclass(frozen=True)

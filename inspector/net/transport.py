@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from ..errors import (
     ConnectFailed,
-    ConnectionClosed,
     DeadlineExceeded,
     InspectorError,
+    PeerClosed,
     StepTimeout,
     TlsError,
     TransportError,
@@ -83,9 +83,9 @@ def _translated_oserror(exc: OSError, action: str, connecting: bool) -> Transpor
     if isinstance(exc, ConnectionRefusedError):
         return ConnectFailed("connection refused (the host answered the SYN with a RST)")
     if isinstance(exc, ConnectionResetError):
-        return ConnectionClosed(f"connection reset by the peer (RST) while {action}")
+        return PeerClosed(f"connection reset by the peer (RST) while {action}")
     if isinstance(exc, (BrokenPipeError, ConnectionAbortedError)):
-        return ConnectionClosed(f"connection closed by the peer while {action}")
+        return PeerClosed(f"connection closed by the peer while {action}")
     text = exc.strerror or str(exc) or type(exc).__name__
     return (ConnectFailed if connecting else TransportError)(f"{text} while {action}")
 
@@ -186,7 +186,7 @@ class Connection:
         Raises:
             TlsError: the handshake failed; ``non_tls_prefix`` is set on it when
                 the server answered with bytes that are not TLS records.
-            ConnectionClosed, StepTimeout, DeadlineExceeded
+            PeerClosed, StepTimeout, DeadlineExceeded
         """
         self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         sni = server_hostname if server_hostname and not is_ip_address(server_hostname) else None
@@ -205,7 +205,7 @@ class Connection:
                         self._flush(until)
                         data = self._fill(until, capture=captured)
                         if not data:
-                            raise ConnectionClosed(
+                            raise PeerClosed(
                                 "the server closed the connection during the TLS handshake") from None
                 self._flush(until)
         except InspectorError as exc:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..exitcodes import ExitCode
-from ..findings import Finding, Severity, make_finding
+from ..findings import Finding, Severity
+from ..rules.auth import auth_refused_plaintext
 from ..smtp import sasl
 from .auth_step import ACCEPTED, AUTH_ERROR, AUTH_SKIPPED, NOT_OFFERED, REFUSED, REJECTED
 from .session import ProbeConfig, ProbeResult, run_probe
@@ -94,10 +95,10 @@ def run_auth_all(config: ProbeConfig) -> AuthTable:
             for finding in result.findings:
                 if finding not in findings:
                     findings.append(finding)
-    if not secure and not request.allow_plaintext and usable:
-        findings.append(make_finding("auth-refused-plaintext",
-                                     f"AUTH {' '.join(sorted(usable))} offered without TLS; "
-                                     "no credentials sent"))
+    refused = auth_refused_plaintext(tuple(sorted(usable)), secure=secure,
+                                     allowed=request.allow_plaintext)
+    if refused is not None:
+        findings.append(refused)
     exit_code, error = _verdict(rows, probes, findings)
     return AuthTable(config, discovery, tuple(rows), tuple(probes), tuple(findings), exit_code, error)
 

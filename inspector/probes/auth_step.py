@@ -1,9 +1,11 @@
 """The AUTH step of the session probe (RFC 4954): mechanism choice, SASL exchange, verdict.
 
 Kept apart from session.py so that a probe without ``--auth`` never loads the
-SASL mechanisms (scramp among them). The functions work on the probe's
-``_Session``: they send through its ``_command`` (which keeps the transcript,
-with every secret redacted) and end the step with its ``_end``/``_fail``.
+SASL mechanisms (scramp among them). The functions work on the running
+:class:`~inspector.probes.session.ProbeSession` (passed in, never imported):
+they send through its ``command`` (which keeps the transcript, with every
+secret redacted) and end the step with its ``end``/``fail``. Findings come
+from :mod:`inspector.rules.auth`.
 """
 
 from __future__ import annotations
@@ -11,16 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ..rules import auth as rules
 from ..smtp import commands, sasl
 from ..smtp.auth_replies import explain as explain_auth_reply
 from ..smtp.events import AuthChallenge
 from ..smtp.reply import Reply
-from .session import OK, SKIPPED
-
-if TYPE_CHECKING:
-    from .session import _Session
+from .steps import OK, SKIPPED
 
 #: Outcomes of the AUTH step (and of each row of ``--auth all``).
 ACCEPTED, REJECTED, NOT_OFFERED, REFUSED, AUTH_ERROR, AUTH_SKIPPED = (
@@ -80,33 +79,31 @@ class AuthProgress:
     channel_binding: str | None = None
 
 
-def run_auth_step(session: _Session) -> None:
+def run_auth_step(session) -> None:
     request = session.config.auth
     creds = request.credentials
     session.redactor = sasl.Redactor([creds.password, creds.token])
     session.transcript.scrubber = session.redactor.scrub_bytes
     progress = session.auth = AuthProgress(request.mechanism.upper(), creds.user)
-    session._begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
+    session.begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
     if session.exit_code is not None:
         progress.status = AUTH_SKIPPED
         progress.explanation = f"not attempted: {session.error}; no secret is sent"
-        session._end(SKIPPED, detail=progress.explanation)
+        session.end(SKIPPED, detail=progress.explanation)
         return
     secure = session.smtp.secure
     caps = session.caps_after if secure else session.caps_before
     offered = caps.auth_mechanisms if caps else ()
     if not offered:
-        session._finding("auth-not-offered", f"EHLO {'inside' if secure else 'before'} TLS lists no AUTH")
+        session.finding(rules.auth_not_offered(offered, secure))
         _auth_fail(session, NOT_OFFERED, "the server offers no AUTH mechanism here")
-    if not secure:
-        if not request.allow_plaintext:
-            session._finding("auth-refused-plaintext",
-                          f"AUTH {' '.join(offered)} offered without TLS; no credentials sent "
-                          "(--allow-plaintext-auth overrides)")
-            _auth_fail(session, REFUSED, "refusing to send credentials without TLS "
-                            "(use STARTTLS, implicit TLS, or --allow-plaintext-auth)")
-        session._finding("auth-plaintext-allowed",
-                      f"AUTH sent without TLS on port {session.config.port} (--allow-plaintext-auth)")
+    refused = rules.auth_refused_plaintext(offered, secure=secure, allowed=request.allow_plaintext)
+    if refused is not None:
+        session.finding(refused)
+        _auth_fail(session, REFUSED, "refusing to send credentials without TLS "
+                   "(use STARTTLS, implicit TLS, or --allow-plaintext-auth)")
+    session.finding(rules.auth_plaintext_allowed(session.config.port, secure=secure,
+                                                 allowed=request.allow_plaintext))
     name = _choose_mechanism(session, request, offered)
     progress.mechanism = name
     if any(m.endswith("-PLUS") for m in offered):
@@ -126,7 +123,7 @@ def run_auth_step(session: _Session) -> None:
         progress.server_error = mechanism.server_error
         progress.server_verified = mechanism.server_verified
 
-def _choose_mechanism(session: _Session, request: AuthRequest, offered) -> str:
+def _choose_mechanism(session, request: AuthRequest, offered) -> str:
     name = request.mechanism.upper()
     creds = request.credentials
     if name == "AUTO":
@@ -136,19 +133,19 @@ def _choose_mechanism(session: _Session, request: AuthRequest, offered) -> str:
             order = tuple(m for m in order if not m.endswith("-PLUS"))
         chosen = sasl.strongest(offered, order)
         if chosen is None:
-            session._finding("auth-mechanism-not-offered",
-                          f"server offers {' '.join(offered)}; none usable with the secrets given")
+            session.finding(rules.auth_mechanism_not_offered(None, offered))
             _auth_fail(session, NOT_OFFERED, f"no mechanism smtp-inspector supports among "
                             f"{' '.join(offered)}")
         session.transcript.note(f"--auth auto: {chosen} is the strongest of {' '.join(offered)}",
                              tls=session.smtp.secure, step="auth")
         return chosen
-    if name not in offered:
-        session._finding("auth-mechanism-not-offered", f"{name} is not among {' '.join(offered)}")
+    missing = rules.auth_mechanism_not_offered(name, offered)
+    if missing is not None:
+        session.finding(missing)
         _auth_fail(session, NOT_OFFERED, f"{name} is not offered (the server offers {' '.join(offered)})")
     return name
 
-def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> None:
+def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
     progress = session.auth
     try:
         first = mechanism.start()
@@ -158,7 +155,7 @@ def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> N
     shown = f"AUTH {name}"
     if first is not None:
         shown += " " + _shown_response(session, first, command.args[1])
-    event = session._command(command, shown=shown)
+    event = session.command(command, shown=shown)
     rounds = 0
     while isinstance(event, AuthChallenge):
         rounds += 1
@@ -176,12 +173,12 @@ def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> N
             answer = mechanism.challenge(challenge)
         except sasl.SaslError as exc:
             if isinstance(exc, sasl.ServerSignatureInvalid):
-                session._finding("scram-server-signature-invalid", str(exc))
-            cancel = session._command(commands.sasl_cancel(), shown="*")
+                session.finding(rules.scram_server_signature_invalid(str(exc)))
+            cancel = session.command(commands.sasl_cancel(), shown="*")
             progress.reply = cancel.reply
             _auth_fail(session, AUTH_ERROR, f"{exc}; exchange cancelled with '*'", reply=cancel.reply)
         response = commands.sasl_response(answer.data)
-        event = session._command(response, shown=_shown_response(session, answer, response.payload))
+        event = session.command(response, shown=_shown_response(session, answer, response.payload))
     reply = event.reply
     progress.reply = reply
     progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
@@ -192,18 +189,18 @@ def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> N
         try:
             mechanism.accepted()
         except sasl.ServerSignatureInvalid as exc:
-            session._finding("scram-server-signature-invalid", str(exc))
+            session.finding(rules.scram_server_signature_invalid(str(exc)))
             _auth_fail(session, AUTH_ERROR, str(exc), reply=reply)
         progress.status = ACCEPTED
         verified = " (server signature verified)" if mechanism.server_verified else ""
-        session._end(OK, reply=reply, detail=f"{name} accepted{verified}")
+        session.end(OK, reply=reply, detail=f"{name} accepted{verified}")
         return
     status = REJECTED
-    session._finding("auth-rejected", f"{name} as {progress.user}: {reply.summary()} "
-                  f"({progress.explanation})")
+    session.finding(rules.auth_rejected(name, progress.user, reply.summary(), progress.explanation,
+                                        reply.code))
     _auth_fail(session, status, f"{name} rejected: {progress.explanation}", reply=reply)
 
-def _shown_response(session: _Session, message: sasl.SaslMessage, wire: str) -> str:
+def _shown_response(session, message: sasl.SaslMessage, wire: str) -> str:
     """The transcript form of one client line: never the secret, in any encoding."""
     if message.carries_secret:
         session.redactor.add(wire.encode("ascii"))
@@ -216,14 +213,14 @@ def _shown_response(session: _Session, message: sasl.SaslMessage, wire: str) -> 
         session.transcript.note(f"client response: {message.shown}", tls=session.smtp.secure, step="auth")
     return wire
 
-def _auth_fail(session: _Session, status: str, message: str, *, reply: Reply | None = None):
+def _auth_fail(session, status: str, message: str, *, reply: Reply | None = None):
     progress = session.auth
     progress.status = status
     if not progress.explanation or status != REJECTED:
         progress.explanation = message
-    session._fail(message, reply=reply)
+    session.fail(message, reply=reply)
 
-def auth_outcome(session: _Session) -> AuthOutcome | None:
+def auth_outcome(session) -> AuthOutcome | None:
     progress = session.auth
     if progress is None:
         request = session.config.auth
@@ -234,7 +231,7 @@ def auth_outcome(session: _Session) -> AuthOutcome | None:
                                  explanation=f"not attempted: {session.error or 'the session ended first'}")
     if progress.status == AUTH_ERROR and not progress.explanation:
         progress.explanation = session.error or "the exchange did not finish"
-    scrub = session._scrub
+    scrub = session.scrub
     return AuthOutcome(
         requested=progress.requested,
         mechanism=progress.mechanism,
@@ -242,7 +239,7 @@ def auth_outcome(session: _Session) -> AuthOutcome | None:
         status=progress.status,
         offered_before_tls=session.caps_before.auth_mechanisms if session.caps_before else None,
         offered_after_tls=session.caps_after.auth_mechanisms if session.caps_after else None,
-        reply=session._scrub_reply(progress.reply),
+        reply=session.scrub_reply(progress.reply),
         explanation=scrub(progress.explanation),
         rule=progress.rule,
         server_error=scrub(progress.server_error),

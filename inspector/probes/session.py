@@ -3,151 +3,81 @@
 Steps, in order (RFC 5321 §3, RFC 3207 §4, RFC 8314 §3.3): connect,
 [tls-handshake, certificate for implicit TLS], greeting, ehlo, [starttls,
 tls-handshake, injection-check (only with check_injection), certificate,
-ehlo-tls], [auth], quit. Each step is timed, keeps the
-reply that decided it, and ends ok, failed or skipped. Nothing here raises to
-the caller: every error becomes a failed step, a finding, and an exit code.
+ehlo-tls], [auth], quit. Each step is timed, keeps the reply that decided it,
+and ends ok, failed or skipped. Every event of the client connection goes
+through :func:`inspector.rules.session.judge_event`, the same judge replay
+uses; the steps only decide what to send next. Nothing here raises to the
+caller: every error becomes a failed step, a finding, and an exit code.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
-from ..findings import Finding, Severity, make_finding
-from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
+from ..findings import Finding, FindingList, Severity
+from ..net.transport import Connection, TlsSession
+from ..rules import session as rules
 from ..smtp import commands
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
-from ..smtp.events import (
-    NEED_DATA,
-    CommandReply,
-    ConnectionClosed,
-    EhloReply,
-    Greeting,
-    InjectedData,
-    StartTlsReady,
-    UnsolicitedReply,
-)
+from ..smtp.driver import SmtpDriver
+from ..smtp.events import CommandReply, ConnectionClosed, EhloReply, Greeting, StartTlsReady
 from ..smtp.reply import Reply
-from ..transcript import Entry, Transcript
+from ..transcript import Transcript
+from . import tls_steps
+from .steps import (
+    FAILED,
+    IMPLICIT,
+    OK,
+    PLAIN,
+    SKIPPED,
+    STARTTLS,
+    STEP_EXIT_CODES,
+    ProbeConfig,
+    ProbeResult,
+    Step,
+    address,
+    address_literal,
+)
 
-if TYPE_CHECKING:
-    from ..certs import CertificateReport
-    from ..smtp import sasl
-    from .auth_step import AuthOutcome, AuthProgress, AuthRequest
-
-STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-LEGACY_TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1")
-
-#: Which exit code a failed step maps to (QUIT never fails a probe).
-STEP_EXIT_CODES = {
-    "connect": ExitCode.CONNECT,
-    "greeting": ExitCode.GREETING,
-    "ehlo": ExitCode.EHLO,
-    "starttls": ExitCode.STARTTLS,
-    "tls-handshake": ExitCode.TLS,
-    "certificate": ExitCode.CERTIFICATE,
-    "ehlo-tls": ExitCode.EHLO,
-    "injection-check": ExitCode.TLS,   #: the TLS session broke right after the handshake
-    "auth": ExitCode.AUTH,
-}
-
-#: How long ``check_injection`` waits inside TLS for a reply to the pipelined NOOP.
-INJECTION_WAIT = 1.0
-
-#: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
-_MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
+__all__ = ["IMPLICIT", "PLAIN", "STARTTLS", "OK", "FAILED", "SKIPPED", "STEP_EXIT_CODES", "ProbeConfig",
+           "ProbeResult", "ProbeSession", "Step", "StepFailed", "run_probe"]
 
 
-@dataclass(frozen=True)
-class ProbeConfig:
-    host: str
-    port: int = 587
-    mode: str = STARTTLS
-    require_tls: bool = True
-    ehlo_name: str | None = None       #: default: our address literal (RFC 5321 §4.1.4)
-    timeout: float = 10.0              #: per step, seconds
-    deadline: float = 60.0             #: whole probe, seconds
-    servername: str | None = None      #: SNI and the name the certificate must carry
-    cafile: str | None = None
-    insecure: bool = False
-    greeting_delay_warning: float = 2.0
-    #: send ``STARTTLS\r\nNOOP\r\n`` in one segment to test the server (RFC 3207 §4.2)
-    check_injection: bool = False
-    auth: AuthRequest | None = None    #: run the AUTH step after EHLO (RFC 4954)
-
-    @property
-    def expected_name(self) -> str:
-        return self.servername or self.host
+class StepFailed(Exception):
+    """Stops the session after a step failed (raised by :meth:`ProbeSession.fail`, caught in run)."""
 
 
-@dataclass(frozen=True)
-class Step:
-    name: str
-    status: str
-    duration_ms: float | None
-    reply: Reply | None = None
-    detail: str | None = None
+class ProbeSession:
+    """One probe run: the steps, and the plumbing the AUTH step (auth_step.py) uses too."""
 
-
-@dataclass(frozen=True)
-class ProbeResult:
-    config: ProbeConfig
-    started_at: str
-    peer_address: str | None
-    steps: tuple[Step, ...]
-    transcript: tuple[Entry, ...]
-    capabilities_before: Capabilities | None
-    capabilities_after: Capabilities | None
-    tls: TlsSession | None
-    certificate: CertificateReport | None
-    findings: tuple[Finding, ...]
-    exit_code: ExitCode
-    error: str | None
-    #: certificates as the server sent them, leaf first (DANE TLSA matching, RFC 6698 §2.1)
-    chain_der: tuple[bytes, ...] = ()
-    auth: AuthOutcome | None = None
-
-    def step(self, name: str) -> Step | None:
-        """The last step of that name (tls-handshake can appear once per mode)."""
-        return next((s for s in reversed(self.steps) if s.name == name), None)
-
-    @property
-    def finding_ids(self) -> set[str]:
-        return {f.id for f in self.findings}
-
-
-class _StepFailed(Exception):
-    """Internal: stops the session after a step failed (never leaves this module)."""
-
-
-@dataclass
-class _Session:
-    config: ProbeConfig
-    transcript: Transcript = field(default_factory=Transcript)
-    steps: list[Step] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    connection: Connection | None = None
-    smtp: ClientConnection = field(default_factory=ClientConnection)
-    caps_before: Capabilities | None = None
-    caps_after: Capabilities | None = None
-    tls: TlsSession | None = None
-    chain_der: tuple[bytes, ...] = ()
-    certificate: CertificateReport | None = None
-    exit_code: ExitCode | None = None
-    error: str | None = None
-    alive: bool = False
-    auth: AuthProgress | None = None   #: the AUTH step's state (auth_step.py)
-    redactor: sasl.Redactor | None = None
-    deadline: float = 0.0
-    _step: str | None = None
-    _step_started: float = 0.0
+    def __init__(self, config: ProbeConfig) -> None:
+        self.config = config
+        self.context = rules.SessionContext(f"{config.host}:{config.port}", config.require_tls,
+                                            config.mode, config.check_injection)
+        self.transcript = Transcript()
+        self.steps: list[Step] = []
+        self.findings = FindingList()
+        self.connection: Connection | None = None
+        self.smtp = ClientConnection()
+        self.driver = SmtpDriver(self.smtp, self._recv, self._send, on_event=self._judge)
+        self.caps_before: Capabilities | None = None
+        self.caps_after: Capabilities | None = None
+        self.tls: TlsSession | None = None
+        self.chain_der: tuple[bytes, ...] = ()
+        self.certificate = None
+        self.exit_code: ExitCode | None = None
+        self.error: str | None = None
+        self.alive = False
+        self.auth = None          #: the AUTH step's progress (auth_step.py)
+        self.redactor = None      #: set by the AUTH step: scrubs secrets from every text
+        self.deadline = 0.0
+        self.step_name: str | None = None
+        self.step_started = 0.0
 
     # -- the steps ---------------------------------------------------------
     def run(self) -> ProbeResult:
@@ -156,31 +86,33 @@ class _Session:
         try:
             self._connect()
             if self.config.mode == IMPLICIT:
-                self._tls_handshake()
-                self._certificate()
+                tls_steps.handshake(self)
+                tls_steps.certificate(self)
             self._greeting()
             self._ehlo("ehlo")
             if self.config.mode == STARTTLS and self._starttls():
-                self._tls_handshake()
+                tls_steps.handshake(self)
                 if self.config.check_injection:
-                    self._injection_check()
-                self._certificate()
+                    tls_steps.injection_check(self)
+                tls_steps.certificate(self)
                 self._ehlo("ehlo-tls")
             elif self.config.mode == PLAIN:
-                self._finding("tls-not-used", f"--plain: the session to port {self.config.port} "
-                              "ran without TLS")
+                caps = self.caps_before
+                self.finding(rules.tls_not_used(starttls_offered=bool(caps and caps.starttls),
+                                                tls_attempted=False, server=self.context.server,
+                                                why=" (--plain)"))
             if self.config.auth is not None:
                 from .auth_step import run_auth_step  # SASL is loaded only for --auth
 
                 run_auth_step(self)
-        except _StepFailed:
+        except StepFailed:
             pass
         except KeyboardInterrupt:
             # Ctrl-C: keep everything recorded so far and say where it stopped.
             self.alive = False
-            if self._step and (not self.steps or self.steps[-1].name != self._step):
-                self._end(FAILED, detail="interrupted")
-            self.exit_code, self.error = ExitCode.INTERRUPTED, f"{self._step}: interrupted"
+            if self.step_name and (not self.steps or self.steps[-1].name != self.step_name):
+                self.end(FAILED, detail="interrupted")
+            self.exit_code, self.error = ExitCode.INTERRUPTED, f"{self.step_name}: interrupted"
         finally:
             self._quit()
             if self.connection is not None:
@@ -189,222 +121,89 @@ class _Session:
 
     def _connect(self) -> None:
         cfg = self.config
-        self._begin("connect", f"connecting to {cfg.host} port {cfg.port}")
+        self.begin("connect", f"connecting to {cfg.host} port {cfg.port}")
         try:
-            self.connection = Connection.open(cfg.host, cfg.port, until=self._until(),
+            self.connection = Connection.open(cfg.host, cfg.port, until=self.until(),
                                               deadline=self.deadline)
         except InspectorError as exc:
-            self._fail(self._explain(exc))
+            self.fail(self.explain(exc))
         self.alive = True
-        local, peer = self.connection.local_address, self.connection.peer_address
-        self._end(OK, detail=f"{_address(local)} -> {_address(peer)}")
+        self.end(OK, detail=f"{address(self.connection.local_address)} -> "
+                            f"{address(self.connection.peer_address)}")
 
     def _greeting(self) -> None:
-        self._begin("greeting", "waiting for the server's greeting")
-        event = self._next_event()
+        self.begin("greeting", "waiting for the server's greeting")
+        event = self.next_event()
         if not isinstance(event, Greeting):
-            self._fail(f"expected a greeting, got {_describe(event)}")
+            self.fail(f"expected a greeting, got {_describe(event)}")
         reply = event.reply
-        elapsed = time.monotonic() - self._step_started
-        if elapsed >= self.config.greeting_delay_warning:
-            chunks = [e.t for e in self.transcript.entries if e.step == "greeting" and e.direction == "recv"]
-            pause = chunks[-1] - chunks[0]
-            how = (f"; {pause:.2f} s passed between its first byte and its last line "
-                   "(a pregreet pause)") if pause >= 1.0 and len(reply.lines) > 1 else ""
-            self._finding("greeting-delayed", f"greeting complete after {elapsed:.2f} s{how}")
-        if _MASKED_BANNER.match(reply.lines[0].text.strip() or "-"):
-            self._finding("starttls-masked", f"greeting masked with asterisks: {reply.summary()!r}")
+        elapsed = time.monotonic() - self.step_started
+        chunks = [e.t for e in self.transcript.entries if e.step == "greeting" and e.direction == "recv"]
+        pause = chunks[-1] - chunks[0] if chunks else 0.0
+        self.finding(rules.greeting_delayed(elapsed, pause, len(reply.lines),
+                                            self.config.greeting_delay_warning))
         if reply.code != 220:
-            if reply.code in (421, 554):
-                self._finding("greeting-rejected", reply.summary())
-            self._fail(f"greeting was not 220: {reply.summary()!r}", reply=reply)
-        self._end(OK, reply=reply)
+            self.fail(f"greeting was not 220: {reply.summary()!r}", reply=reply)
+        self.end(OK, reply=reply)
 
     def _ehlo(self, step: str) -> None:
-        name = self.config.ehlo_name or _address_literal(self.connection.local_address)
-        self._begin(step, "asking for the server's extensions (EHLO)")
-        event = self._command(commands.ehlo(name))
+        name = self.config.ehlo_name or address_literal(self.connection.local_address)
+        self.begin(step, "asking for the server's extensions (EHLO)")
+        event = self.command(commands.ehlo(name))
         if isinstance(event, EhloReply):
-            caps = event.capabilities
-            self._judge_capabilities(caps)
-            self._store_capabilities(caps)
-            self._end(OK, reply=event.reply)
+            self._store_capabilities(event.capabilities)
+            self.end(OK, reply=event.reply)
             return
         reply = event.reply
         if reply.code is None or reply.code < 500:
-            self._fail(f"EHLO refused: {reply.summary()!r}", reply=reply)
-        self._finding("ehlo-rejected", f"EHLO got {reply.summary()!r}; trying HELO")
-        helo = self._command(commands.helo(name))
+            self.fail(f"EHLO refused: {reply.summary()!r}", reply=reply)
+        helo = self.command(commands.helo(name))
         if helo.reply.code != 250:
-            self._fail(f"EHLO and HELO refused: {helo.reply.summary()!r}", reply=helo.reply)
+            self.fail(f"EHLO and HELO refused: {helo.reply.summary()!r}", reply=helo.reply)
         self._store_capabilities(Capabilities.empty())
-        self._end(OK, reply=helo.reply, detail="HELO fallback: no ESMTP extensions")
+        self.end(OK, reply=helo.reply, detail="HELO fallback: no ESMTP extensions")
 
     def _starttls(self) -> bool:
         """Returns True when the caller should run the TLS handshake next."""
         required = self.config.require_tls
-        severity = Severity.ERROR if required else Severity.WARNING
-        self._begin("starttls", "asking for TLS with STARTTLS (RFC 3207)")
+        self.begin("starttls", "asking for TLS with STARTTLS (RFC 3207)")
         caps = self.caps_before
         if caps is None or not caps.starttls:
-            masked = f" (masked lines: {', '.join(caps.masked)})" if caps and caps.masked else ""
-            self._finding("starttls-not-offered",
-                          f"EHLO reply from {self.config.host}:{self.config.port} has no STARTTLS{masked}",
-                          severity=severity)
+            self.finding(rules.starttls_not_offered(caps or Capabilities.empty(), self.context))
             if required:
-                self._fail("STARTTLS is not offered and TLS is required; stopping before "
-                           "anything else is sent")
-            self._end(SKIPPED, detail="STARTTLS not offered; continuing without TLS (--no-require-tls)")
+                self.fail("STARTTLS is not offered and TLS is required; stopping before "
+                          "anything else is sent")
+            self.end(SKIPPED, detail="STARTTLS not offered; continuing without TLS (--no-require-tls)")
             return False
         check = self.config.check_injection
-        event = self._command(commands.starttls(), pipelined_noop=check)
+        event = self.command(commands.starttls(), pipelined_noop=check)
         if not isinstance(event, StartTlsReady):
-            self._finding("starttls-failed", f"STARTTLS answered {event.reply.summary()!r}",
-                          severity=severity)
             if check:
-                self._next_event()  # refused: the server answers the pipelined NOOP in plaintext
+                self.next_event()  # refused: the server answers the pipelined NOOP in plaintext
             if required:
-                self._fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)
-            self._end(FAILED, reply=event.reply, detail="continuing without TLS (--no-require-tls)")
+                self.fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)
+            self.end(FAILED, reply=event.reply, detail="continuing without TLS (--no-require-tls)")
             return False
         # RFC 3207 §4.2: nothing may arrive between the 220 and the handshake.
-        self._collect_injected(self.connection.recv_nowait())
-        self._end(OK, reply=event.reply)
-        return True
-
-    def _collect_injected(self, waiting: bytes) -> None:
+        waiting = self.connection.recv_nowait()
         if waiting:
-            self.transcript.received(waiting, tls=False, step=self._step)
-            self.smtp.receive_data(waiting)
-        injected = b""
-        while isinstance(event := self.smtp.next_event(), InjectedData):
-            injected += event.data
+            self.transcript.received(waiting, tls=False, step=self.step_name)
+        injected = self.driver.take_injected(waiting)
         if injected:
-            hint = (" (maybe the reply to the NOOP pipelined by --check-injection, run in plaintext)"
-                    if self.config.check_injection else "")
-            self._finding("response-injection",
-                          f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
-                          f"{injected[:80]!r}{hint}")
             self.transcript.note(f"discarded {len(injected)} bytes received before the TLS handshake",
-                                 tls=False, step=self._step)
-
-    def _injection_check(self) -> None:
-        """Did the server run the NOOP we pipelined after STARTTLS, inside TLS?
-
-        RFC 3207 §4.2: the server MUST discard what the client sent before the
-        handshake. One that answers the NOOP now lets an attacker in the path
-        inject plaintext commands into the protected session (CVE-2011-0411).
-        """
-        wait = min(INJECTION_WAIT, self.config.timeout)
-        self._begin("injection-check", f"waiting {wait:g} s inside TLS for a reply to the NOOP sent "
-                    "with STARTTLS; a correct server discarded it (RFC 3207 §4.2)")
-        until = min(self._until(), time.monotonic() + wait)
-        try:
-            while (event := self.smtp.next_event()) is NEED_DATA:
-                data = self.connection.recv(until=until)
-                if data:
-                    self.transcript.received(data, tls=True, step=self._step)
-                self.smtp.receive_data(data)
-        except StepTimeout:
-            self._end(OK, detail=f"no reply to the pipelined NOOP within {wait:g} s")
-            return
-        except ProtocolError as exc:
-            self.alive = False
-            self._finding("reply-malformed", str(exc))
-            self._fail(str(exc))
-        except TransportError as exc:
-            self.alive = False
-            self._fail(self._explain(exc))
-        if isinstance(event, ConnectionClosed):
-            self.alive = False
-            self._fail("the server closed the connection right after the TLS handshake")
-        reply = event.reply
-        self._note_anomalies(reply)
-        self._finding("command-injection", "the NOOP sent in plaintext in the same segment as STARTTLS "
-                      f"was answered inside TLS: {reply.summary()!r}")
-        self._end(FAILED, reply=reply, detail="the server ran a plaintext command inside TLS")
-
-    def _tls_handshake(self) -> None:
-        cfg = self.config
-        sni = "no SNI for an IP address" if is_ip_address(cfg.expected_name) else f"SNI {cfg.expected_name}"
-        self._begin("tls-handshake", f"TLS handshake, {sni}")
-        try:
-            facts = self.connection.start_tls(inspection_context(), cfg.expected_name,
-                                              until=self._until())
-        except InspectorError as exc:
-            self.alive = False
-            prefix = getattr(exc, "non_tls_prefix", b"")
-            if prefix:
-                self.transcript.received(prefix, tls=False, step=self._step)
-                self._finding("response-injection",
-                              f"non-TLS bytes where the TLS handshake should begin: {prefix[:80]!r}")
-            self._finding("tls-handshake-failed", self._explain(exc))
-            self._fail(self._explain(exc))
-        if self.config.mode == STARTTLS:
-            self.smtp.tls_established()
-        else:
-            self.smtp.implicit_tls_established()
-        self.tls, self.chain_der = facts.session, facts.chain_der
-        tls = facts.session
-        if tls.version in LEGACY_TLS_VERSIONS:
-            self._finding("tls-legacy-version", f"negotiated {tls.version} with {tls.cipher}")
-        group = f", group {tls.group}" if tls.group else ""
-        self._end(OK, detail=f"{tls.version}, {tls.cipher} ({tls.bits} bits){group}")
-
-    def _certificate(self) -> None:
-        cfg = self.config
-        self._begin("certificate", f"checking the certificate for {cfg.expected_name}")
-        from ..certs import analyze_chain
-
-        report = analyze_chain(list(self.chain_der), cfg.expected_name, cafile=cfg.cafile)
-        cert_findings = list(report.findings)
-        if cfg.insecure:
-            cert_findings = [replace(f, severity=Severity.WARNING) if f.severity is Severity.ERROR
-                             else f for f in cert_findings]
-        self.certificate = report
-        self.findings.extend(cert_findings)
-        errors = [f.id for f in cert_findings if f.severity is Severity.ERROR]
-        verdict = "trusted" if report.trusted else f"not trusted: {report.trust_error}"
-        match = "matches" if report.hostname_match else "does NOT match"
-        detail = f"{verdict}; {match} {cfg.expected_name}"
-        if errors:
-            # No secret is ever sent after this; EHLO and QUIT still run for the record.
-            self._end(FAILED, detail=detail + f" ({', '.join(errors)})")
-            self._record_failure("certificate", detail)
-            return
-        self._end(OK, detail=detail + (" (--insecure)" if cfg.insecure and not report.trusted else ""))
+                                 tls=False, step=self.step_name)
+        self.end(OK, reply=event.reply)
+        return True
 
     def _quit(self) -> None:
         if not self.alive or self.connection is None or time.monotonic() >= self.deadline:
             return
-        self._begin("quit", "ending the session")
+        self.begin("quit", "ending the session")
         try:
-            event = self._command(commands.quit_(), until=min(self._until(), time.monotonic() + 2.0))
-        except _StepFailed:
+            event = self.command(commands.quit_(), until=min(self.until(), time.monotonic() + 2.0))
+        except StepFailed:
             return
-        self._end(OK if event.reply.code == 221 else FAILED, reply=event.reply)
-
-
-    def _auth_outcome(self):
-        if self.config.auth is None:
-            return None
-        from .auth_step import auth_outcome
-
-        return auth_outcome(self)
-
-    def _scrub(self, text):
-        return self.redactor.scrub(text) if self.redactor is not None and text else text
-
-    # -- judgement -----------------------------------------------------------
-    def _judge_capabilities(self, caps: Capabilities) -> None:
-        secure = self.smtp.secure
-        if caps.masked:
-            self._finding("starttls-masked", "EHLO lines masked: " + ", ".join(caps.masked))
-        if not secure and caps.plaintext_auth:
-            self._finding("auth-before-tls",
-                          f"AUTH {' '.join(caps.auth_mechanisms)} offered before TLS")
-        if secure and self.config.mode == STARTTLS and caps.starttls:
-            self._finding("starttls-readvertised", "EHLO inside TLS still lists STARTTLS")
+        self.end(OK if event.reply.code == 221 else FAILED, reply=event.reply)
 
     def _store_capabilities(self, caps: Capabilities) -> None:
         if self.smtp.secure:
@@ -412,102 +211,105 @@ class _Session:
         else:
             self.caps_before = caps
 
-    # -- plumbing ------------------------------------------------------------
-    def _command(self, command, until: float | None = None, *, shown: str | None = None,
-                 pipelined_noop: bool = False) -> CommandReply:
+    # -- judgement: every event, by the rules replay uses too -----------------
+    def _judge(self, event) -> None:
+        self.findings.extend(self.scrub_finding(f) for f in
+                             rules.judge_event(event, secure=self.smtp.secure, context=self.context))
+
+    def finding(self, finding: Finding | None) -> None:
+        if finding is not None:
+            self.findings.add(self.scrub_finding(finding))
+
+    def scrub_finding(self, finding: Finding) -> Finding:
+        evidence = self.scrub(finding.evidence)
+        return finding if evidence == finding.evidence else replace(finding, evidence=evidence)
+
+    # -- plumbing (public: the AUTH step and the TLS steps use it) ------------
+    def _recv(self, until: float | None) -> bytes:
+        data = self.connection.recv(until=until or self.until())
+        if data:
+            self.transcript.received(data, tls=self.smtp.secure, step=self.step_name)
+        return data
+
+    def _send(self, data: bytes, until: float | None) -> None:
+        self.connection.send(data, until=until or self.until())
+
+    def command(self, command, until: float | None = None, *, shown: str | None = None,
+                pipelined_noop: bool = False) -> CommandReply:
         """Send one command and read its reply; ``shown`` replaces the line in the transcript."""
-        until = until or self._until()
+        until = until or self.until()
         try:
-            data = self.smtp.send(command, pipelined_noop=pipelined_noop)
-            self.connection.send(data, until=until)
+            data = self.driver.send(command, until, pipelined_noop=pipelined_noop)
         except TransportError as exc:
             self.alive = False
-            self._fail(self._explain(exc))
+            self.fail(self.explain(exc))
         except InspectorError as exc:
-            self._fail(str(exc))
-        self.transcript.sent(data, tls=self.smtp.secure, step=self._step,
+            self.fail(str(exc))
+        self.transcript.sent(data, tls=self.smtp.secure, step=self.step_name,
                              shown=None if shown is None else shown.encode("utf-8") + b"\r\n")
-        event = self._next_event(until=until)
+        event = self.next_event(until=until)
         if not isinstance(event, CommandReply):
-            self._fail(f"expected a reply to {command.verb}, got {_describe(event)}")
+            self.fail(f"expected a reply to {command.verb}, got {_describe(event)}")
         if event.reply.code is None:
-            self._fail(f"malformed reply to {command.verb}: {event.reply.summary()!r}",
-                       reply=event.reply)
+            self.fail(f"malformed reply to {command.verb}: {event.reply.summary()!r}", reply=event.reply)
         return event
 
-    def _next_event(self, *, until: float | None = None):
-        until = until or self._until()
+    def next_event(self, *, until: float | None = None, unsolicited: bool = False):
+        """The next event; a closed stream, a transport or protocol error fails the step."""
         try:
-            while True:
-                event = self.smtp.next_event()
-                if event is NEED_DATA:
-                    data = self.connection.recv(until=until)
-                    if data:
-                        self.transcript.received(data, tls=self.smtp.secure, step=self._step)
-                    self.smtp.receive_data(data)
-                    continue
-                if isinstance(event, UnsolicitedReply):
-                    self._note_anomalies(event.reply)
-                    self._finding("reply-malformed",
-                                  f"reply nobody asked for: {event.reply.summary()!r}")
-                    continue
-                if isinstance(event, ConnectionClosed):
-                    self.alive = False
-                    partial = f" after {len(event.partial)} bytes of an unfinished reply" \
-                        if event.partial else ""
-                    self._fail(f"the server closed the connection{partial}")
-                if isinstance(event, (Greeting, CommandReply)):
-                    self._note_anomalies(event.reply)
-                return event
+            event = self.driver.next_event(until or self.until(), unsolicited=unsolicited)
         except ProtocolError as exc:
             self.alive = False
-            self._finding("reply-malformed", str(exc))
-            self._fail(str(exc))
+            self.finding(rules.reply_malformed(error=str(exc)))
+            self.fail(str(exc))
         except TransportError as exc:
             self.alive = False
-            self._fail(self._explain(exc))
+            if unsolicited and isinstance(exc, StepTimeout):
+                raise
+            self.fail(self.explain(exc))
+        if isinstance(event, ConnectionClosed):
+            self.alive = False
+            partial = f" after {len(event.partial)} bytes of an unfinished reply" if event.partial else ""
+            self.fail(f"the server closed the connection{partial}")
+        return event
 
-    def _explain(self, exc: InspectorError) -> str:
+    def explain(self, exc: InspectorError) -> str:
         if isinstance(exc, StepTimeout):
             return f"{exc} ({self.config.timeout:g} s)"
         return str(exc)
 
-    def _note_anomalies(self, reply: Reply) -> None:
-        if reply.anomalies:
-            kinds = ", ".join(dict.fromkeys(a.kind for a in reply.anomalies))
-            shown = "; ".join(a.describe() for a in reply.anomalies[:3])
-            more = f" (+{len(reply.anomalies) - 3} more)" if len(reply.anomalies) > 3 else ""
-            self._finding("reply-malformed", f"{kinds}: {shown}{more}")
-
-    def _until(self) -> float:
+    def until(self) -> float:
         return min(time.monotonic() + self.config.timeout, self.deadline)
 
-    def _begin(self, step: str, note: str) -> None:
-        self._step = step
-        self._step_started = time.monotonic()
+    def begin(self, step: str, note: str) -> None:
+        self.step_name = step
+        self.step_started = time.monotonic()
         self.transcript.note(note, tls=self.smtp.secure, step=step)
 
-    def _end(self, status: str, *, reply: Reply | None = None, detail: str | None = None) -> None:
-        duration = (time.monotonic() - self._step_started) * 1000
-        detail = self._scrub(detail)
-        self.steps.append(Step(self._step, status, duration, self._scrub_reply(reply), detail))
+    def end(self, status: str, *, reply: Reply | None = None, detail: str | None = None) -> None:
+        duration = (time.monotonic() - self.step_started) * 1000
+        detail = self.scrub(detail)
+        self.steps.append(Step(self.step_name, status, duration, self.scrub_reply(reply), detail))
         if detail:
-            self.transcript.note(detail, tls=self.smtp.secure, step=self._step)
+            self.transcript.note(detail, tls=self.smtp.secure, step=self.step_name)
 
-    def _fail(self, message: str, *, reply: Reply | None = None):
-        step = self._step
+    def fail(self, message: str, *, reply: Reply | None = None):
+        step = self.step_name
         if time.monotonic() >= self.deadline and "deadline" not in message:
             message += f" (overall deadline of {self.config.deadline:g} s)"
-        self._end(FAILED, reply=reply, detail=message)
-        self._record_failure(step, message)
-        raise _StepFailed(message)
+        self.end(FAILED, reply=reply, detail=message)
+        self.record_failure(step, message)
+        raise StepFailed(message)
 
-    def _record_failure(self, step: str, message: str) -> None:
+    def record_failure(self, step: str, message: str) -> None:
         if self.exit_code is None and step in STEP_EXIT_CODES:
             self.exit_code = STEP_EXIT_CODES[step]
-            self.error = self._scrub(f"{step}: {message}")
+            self.error = self.scrub(f"{step}: {message}")
 
-    def _scrub_reply(self, reply: Reply | None) -> Reply | None:
+    def scrub(self, text):
+        return self.redactor.scrub(text) if self.redactor is not None and text else text
+
+    def scrub_reply(self, reply: Reply | None) -> Reply | None:
         """A reply whose text echoes a secret (hostile server) is kept with it redacted."""
         if reply is None or self.redactor is None:
             return reply
@@ -515,50 +317,29 @@ class _Session:
                               text=self.redactor.scrub(line.text)) for line in reply.lines)
         return replace(reply, lines=lines) if lines != reply.lines else reply
 
-    def _finding(self, finding_id: str, evidence: str, *, severity: Severity | None = None) -> None:
-        evidence = self._scrub(evidence)
-        if any(f.id == finding_id and f.evidence == evidence for f in self.findings):
-            return
-        self.findings.append(make_finding(finding_id, evidence, severity=severity))
-
     def _result(self, started_at: str) -> ProbeResult:
         exit_code = self.exit_code
+        findings = self.findings.freeze()
         if exit_code is None:
-            has_error = any(f.severity is Severity.ERROR for f in self.findings)
+            has_error = any(f.severity is Severity.ERROR for f in findings)
             exit_code = ExitCode.FINDINGS if has_error else ExitCode.OK
         peer = self.connection.peer_address if self.connection else None
+        auth = None
+        if self.config.auth is not None:
+            from .auth_step import auth_outcome
+
+            auth = auth_outcome(self)
         return ProbeResult(
-            config=self.config,
-            started_at=started_at,
-            peer_address=_address(peer) if peer else None,
-            steps=tuple(self.steps),
-            transcript=self.transcript.freeze(),
-            capabilities_before=self.caps_before,
-            capabilities_after=self.caps_after,
-            tls=self.tls,
-            certificate=self.certificate,
-            findings=tuple(self.findings),
-            exit_code=exit_code,
-            error=self.error,
-            chain_der=tuple(self.chain_der),
-            auth=self._auth_outcome(),
-        )
+            config=self.config, started_at=started_at, peer_address=address(peer) if peer else None,
+            steps=tuple(self.steps), transcript=self.transcript.freeze(),
+            capabilities_before=self.caps_before, capabilities_after=self.caps_after, tls=self.tls,
+            certificate=self.certificate, findings=findings, exit_code=exit_code, error=self.error,
+            chain_der=tuple(self.chain_der), auth=auth)
 
 
 def run_probe(config: ProbeConfig) -> ProbeResult:
     """Run one session against the target; never raises for network or protocol trouble."""
-    return _Session(config).run()
-
-
-def _address(addr) -> str:
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _address_literal(addr) -> str:
-    """RFC 5321 §4.1.3 address literal for our own address, the EHLO name of last resort."""
-    host = addr[0]
-    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"
+    return ProbeSession(config).run()
 
 
 def _describe(event) -> str:

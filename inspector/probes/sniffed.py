@@ -15,7 +15,8 @@ def run_sniffed_probe(config: ProbeConfig, pcap: str | None):
     with capture:
         result: ProbeResult = run_probe(config)
     evidence = capture.evidence()
-    result = dataclasses.replace(result, findings=result.findings + tuple(packet_findings(evidence, config.port)))
+    found = tuple(packet_findings(evidence, config.port))
+    result = dataclasses.replace(result, findings=result.findings + found)
     return result, evidence
 
 

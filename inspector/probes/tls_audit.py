@@ -26,17 +26,20 @@ from ..errors import DeadlineExceeded, InspectorError, TlsError, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
+from ..packets.hello import client_hello
+from ..rules.tls import tls_legacy_version
 from ..smtp import commands
 from ..smtp.connection import ClientConnection
-from ..smtp.events import NEED_DATA, CommandReply, ConnectionClosed, EhloReply, Greeting, StartTlsReady
+from ..smtp.driver import SmtpDriver
+from ..smtp.events import CommandReply, ConnectionClosed, EhloReply, Greeting, StartTlsReady
 from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate_groups, enumerate_version
-from ..packets.hello import client_hello
 from ..tls.hello import VERSIONS, FlightReader, ServerAnswer
+from ..tls.registry import LEGACY_VERSIONS
 from ..tls.suites import SUITES, describe_code
+from .steps import address, address_literal
 
 STARTTLS, IMPLICIT = "starttls", "implicit"
 ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-LEGACY_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1")
 _ORDER = {name: index for index, name in enumerate(ALL_VERSIONS)}
 
 
@@ -202,8 +205,7 @@ class _Dialer:
             raise _Retry(f"connect: {exc}") from None
         try:
             if self.peer_address is None:
-                host, port = connection.peer_address[:2]
-                self.peer_address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                self.peer_address = address(connection.peer_address)
             if cfg.mode == STARTTLS:
                 self._smtp_preamble(connection)
             return action(connection)
@@ -219,9 +221,10 @@ class _Dialer:
             connection.close()
 
     def _smtp_preamble(self, connection: Connection) -> None:
-        """Greeting, EHLO, STARTTLS, 220 (RFC 5321 §3.1, RFC 3207 §4)."""
-        smtp = ClientConnection()
-        greeting = self._next(connection, smtp)
+        """Greeting, EHLO, STARTTLS, 220 (RFC 5321 §3.1, RFC 3207 §4), by the one SMTP driver."""
+        driver = SmtpDriver(ClientConnection(), lambda until: connection.recv(until=until or self._until()),
+                            lambda data, until: connection.send(data, until=until or self._until()))
+        greeting = self._next(driver)
         if not isinstance(greeting, Greeting):
             raise _Retry("no greeting")
         code = greeting.reply.code or 0
@@ -229,9 +232,8 @@ class _Dialer:
             if 400 <= code < 500:
                 raise _Retry(f"greeting {greeting.reply.summary()!r}")
             raise _Fatal(f"greeting: {greeting.reply.summary()!r}", ExitCode.GREETING)
-        local = connection.local_address[0]
-        name = self.config.ehlo_name or (f"[IPv6:{local}]" if ":" in local else f"[{local}]")
-        reply = self._command(connection, smtp, commands.ehlo(name))
+        name = self.config.ehlo_name or address_literal(connection.local_address)
+        reply = self._command(driver, commands.ehlo(name))
         if not isinstance(reply, EhloReply):
             if 400 <= (reply.reply.code or 0) < 500:
                 raise _Retry(f"EHLO {reply.reply.summary()!r}")
@@ -239,34 +241,30 @@ class _Dialer:
         if not reply.capabilities.starttls:
             raise _Fatal(f"the server does not offer STARTTLS on port {self.config.port}",
                          ExitCode.STARTTLS)
-        reply = self._command(connection, smtp, commands.starttls())
+        reply = self._command(driver, commands.starttls())
         if not isinstance(reply, StartTlsReady):
             if 400 <= (reply.reply.code or 0) < 500:
                 raise _Retry(f"STARTTLS {reply.reply.summary()!r}")
             raise _Fatal(f"STARTTLS refused: {reply.reply.summary()!r}", ExitCode.STARTTLS)
 
-    def _command(self, connection, smtp, command) -> CommandReply:
-        connection.send(smtp.send(command), until=self._until())
-        event = self._next(connection, smtp)
+    def _command(self, driver: SmtpDriver, command) -> CommandReply:
+        until = self._until()
+        driver.send(command, until)
+        event = self._next(driver, until)
         if not isinstance(event, CommandReply):
             raise _Retry(f"no reply to {command.verb}")
         return event
 
-    def _next(self, connection, smtp):
-        until = self._until()
+    def _next(self, driver: SmtpDriver, until: float | None = None):
         try:
-            while True:
-                event = smtp.next_event()
-                if event is NEED_DATA:
-                    smtp.receive_data(connection.recv(until=until))
-                    continue
-                if isinstance(event, ConnectionClosed):
-                    raise _Retry("the server closed the connection during the SMTP dialogue")
-                return event
+            event = driver.next_event(until or self._until())
         except InspectorError as exc:
             if isinstance(exc, TransportError):
                 raise
             raise _Retry(f"SMTP: {exc}") from None
+        if isinstance(event, ConnectionClosed):
+            raise _Retry("the server closed the connection during the SMTP dialogue")
+        return event
 
     # -- what runs on the connection ----------------------------------------------------
     def exchange(self, offer, label: str | None = None) -> ServerAnswer:
@@ -401,7 +399,7 @@ def _judge(config, versions, certificate, cert_error) -> list[Finding]:
     by_version = {v.version: v for v in versions}
     legacy = [v.version for v in versions if v.version in LEGACY_VERSIONS and v.supported]
     if legacy:
-        findings.append(make_finding("tls-legacy-version", "accepts " + ", ".join(
+        findings.append(tls_legacy_version(legacy, detail="accepts " + ", ".join(
             f"{v} ({len(by_version[v].suites)} suites)" for v in legacy)))
     weak = [f"{v.version} {s.iana_name} ({s.weakness})" for v in versions for s in v.suites if s.weakness]
     if weak:

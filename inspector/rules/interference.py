@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding, make_finding
-from .session import starttls_masked
 from ..interference.observations import (
     ADMIN_PROHIBITED_CODES,
     ICMP,
@@ -30,6 +29,7 @@ from ..interference.observations import (
     PortObservation,
     Trace,
 )
+from .session import starttls_masked
 
 DEFINITIVE, STRONG, HEURISTIC = "definitive", "strong", "heuristic"
 _RANK = {HEURISTIC: 0, STRONG: 1, DEFINITIVE: 2}

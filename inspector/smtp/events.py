@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .capabilities import Capabilities
 from .commands import Command
@@ -75,7 +75,7 @@ class ConnectionClosed(Event):
     """
 
     partial: bytes = b""
-    unanswered: tuple[Command, ...] = ()
+    unanswered: tuple[Command, ...] = field(default=(), compare=False)
 
 
 # -- events only the observer emits (it also reads the client's bytes) ------------------

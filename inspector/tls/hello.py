@@ -23,7 +23,7 @@ EC_GROUPS = tuple(g for g in CANDIDATE_GROUPS if g < 0x0100)
 MAX_FLIGHT = 256 * 1024
 
 __all__ = ["CANDIDATE_GROUPS", "EC_GROUPS", "HRR_RANDOM", "MAX_FLIGHT", "VERSIONS", "VERSION_NAMES",
-           "FlightReader", "ServerAnswer", "client_hello"]
+           "FlightReader", "ServerAnswer"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""The probe's configuration, steps and result (frozen data; no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..exitcodes import ExitCode
+from ..findings import Finding
+from ..net.transport import TlsSession
+from ..rules.session import GREETING_DELAY_WARNING
+from ..smtp.capabilities import Capabilities
+from ..smtp.reply import Reply
+from ..transcript import Entry
+
+if TYPE_CHECKING:
+    from ..certs import CertificateReport
+    from .auth_step import AuthOutcome, AuthRequest
+
+STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+#: Which exit code a failed step maps to (QUIT never fails a probe).
+STEP_EXIT_CODES = {
+    "connect": ExitCode.CONNECT,
+    "greeting": ExitCode.GREETING,
+    "ehlo": ExitCode.EHLO,
+    "starttls": ExitCode.STARTTLS,
+    "tls-handshake": ExitCode.TLS,
+    "certificate": ExitCode.CERTIFICATE,
+    "ehlo-tls": ExitCode.EHLO,
+    "injection-check": ExitCode.TLS,   #: the TLS session broke right after the handshake
+    "auth": ExitCode.AUTH,
+}
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    host: str
+    port: int = 587
+    mode: str = STARTTLS
+    require_tls: bool = True
+    ehlo_name: str | None = None       #: default: our address literal (RFC 5321 §4.1.4)
+    timeout: float = 10.0              #: per step, seconds
+    deadline: float = 60.0             #: whole probe, seconds
+    servername: str | None = None      #: SNI and the name the certificate must carry
+    cafile: str | None = None
+    insecure: bool = False
+    greeting_delay_warning: float = GREETING_DELAY_WARNING
+    #: send ``STARTTLS\r\nNOOP\r\n`` in one segment to test the server (RFC 3207 §4.2)
+    check_injection: bool = False
+    auth: AuthRequest | None = None    #: run the AUTH step after EHLO (RFC 4954)
+
+    @property
+    def expected_name(self) -> str:
+        return self.servername or self.host
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    status: str
+    duration_ms: float | None
+    reply: Reply | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    config: ProbeConfig
+    started_at: str
+    peer_address: str | None
+    steps: tuple[Step, ...]
+    transcript: tuple[Entry, ...]
+    capabilities_before: Capabilities | None
+    capabilities_after: Capabilities | None
+    tls: TlsSession | None
+    certificate: CertificateReport | None
+    findings: tuple[Finding, ...]
+    exit_code: ExitCode
+    error: str | None
+    #: certificates as the server sent them, leaf first (DANE TLSA matching, RFC 6698 §2.1)
+    chain_der: tuple[bytes, ...] = ()
+    auth: AuthOutcome | None = None
+
+    def step(self, name: str) -> Step | None:
+        """The last step of that name (tls-handshake can appear once per mode)."""
+        return next((s for s in reversed(self.steps) if s.name == name), None)
+
+    @property
+    def finding_ids(self) -> set[str]:
+        return {f.id for f in self.findings}
+
+
+def address(addr) -> str:
+    """``host:port``, with IPv6 hosts in brackets."""
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def address_literal(addr) -> str:
+    """RFC 5321 §4.1.3 address literal for our own address, the EHLO name of last resort."""
+    host = addr[0]
+    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"
