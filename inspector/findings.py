@@ -1,7 +1,8 @@
 """Findings: stable kebab-case ids with a severity, evidence and the rule they rest on.
 
 The catalogue below is the single list of ids; renderers and the JSON schema
-take ids from here. An id never changes meaning once published.
+take ids from here. An id never changes meaning once published. Each entry
+names (``rule=``) the one function in :mod:`inspector.rules` that decides it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class FindingKind:
     severity: Severity
     title: str
     rfc: str
+    #: the one function that decides this id, as ``module.function`` under ``inspector.rules``
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,53 +40,74 @@ class Finding:
 
 _KINDS = [
     FindingKind("greeting-rejected", Severity.ERROR,
-                "The server refused the session in its greeting (554 or 421)", "RFC 5321 §3.1"),
+                "The server refused the session in its greeting (554 or 421)", "RFC 5321 §3.1",
+                rule="session.greeting_rejected"),
     FindingKind("greeting-delayed", Severity.WARNING,
                 "The greeting came late or paused between lines (pregreet trap or slow DNS)",
-                "RFC 5321 §4.5.3.2.1"),
+                "RFC 5321 §4.5.3.2.1",
+                rule="session.greeting_delayed"),
     FindingKind("ehlo-rejected", Severity.WARNING,
                 "EHLO was refused; the session fell back to HELO without extensions",
-                "RFC 5321 §4.1.4"),
+                "RFC 5321 §4.1.4",
+                rule="session.ehlo_rejected"),
     FindingKind("reply-malformed", Severity.WARNING,
-                "A reply broke the SMTP reply grammar", "RFC 5321 §4.2"),
+                "A reply broke the SMTP reply grammar", "RFC 5321 §4.2",
+                rule="session.reply_malformed"),
     FindingKind("starttls-not-offered", Severity.WARNING,
-                "The server does not offer STARTTLS", "RFC 3207 §4"),
+                "The server does not offer STARTTLS", "RFC 3207 §4",
+                rule="session.starttls_not_offered"),
     FindingKind("starttls-masked", Severity.ERROR,
                 "EHLO keywords or the greeting are masked (XXXXXXXA / asterisks): "
-                "an ESMTP-inspecting firewall stands in the path", "RFC 3207 §4"),
+                "an ESMTP-inspecting firewall stands in the path", "RFC 3207 §4",
+                rule="session.starttls_masked"),
     FindingKind("starttls-failed", Severity.ERROR,
-                "The server did not accept STARTTLS", "RFC 3207 §4"),
+                "The server did not accept STARTTLS", "RFC 3207 §4",
+                rule="session.starttls_failed"),
     FindingKind("response-injection", Severity.ERROR,
                 "Bytes arrived after the STARTTLS 220 reply and before the TLS handshake",
-                "RFC 3207 §4.2"),
+                "RFC 3207 §4.2",
+                rule="session.response_injection"),
     FindingKind("command-injection", Severity.ERROR,
                 "The server ran a command pipelined after STARTTLS inside TLS "
-                "(plaintext command injection, CVE-2011-0411 class)", "RFC 3207 §4.2"),
+                "(plaintext command injection, CVE-2011-0411 class)", "RFC 3207 §4.2",
+                rule="session.command_injection"),
     FindingKind("tls-handshake-failed", Severity.ERROR,
-                "The TLS handshake failed", "RFC 8446 §4; RFC 3207 §4.1"),
+                "The TLS handshake failed", "RFC 8446 §4; RFC 3207 §4.1",
+                rule="tls.tls_handshake_failed"),
     FindingKind("starttls-readvertised", Severity.WARNING,
-                "STARTTLS is still offered inside TLS", "RFC 3207 §4.2"),
+                "STARTTLS is still offered inside TLS", "RFC 3207 §4.2",
+                rule="session.starttls_readvertised"),
     FindingKind("auth-before-tls", Severity.WARNING,
                 "Plaintext AUTH mechanisms (PLAIN/LOGIN) are offered before TLS",
-                "RFC 4954 §4; RFC 8314 §3"),
+                "RFC 4954 §4; RFC 8314 §3",
+                rule="session.auth_before_tls"),
     FindingKind("auth-refused-plaintext", Severity.ERROR,
                 "AUTH was not attempted: the session has no TLS and a password would cross in clear",
-                "RFC 8314 §3; RFC 4954 §4"),
+                "RFC 8314 §3; RFC 4954 §4",
+                rule="auth.auth_refused_plaintext"),
     FindingKind("auth-plaintext-allowed", Severity.WARNING,
-                "Credentials were sent without TLS (--allow-plaintext-auth)", "RFC 8314 §3; RFC 4954 §4"),
+                "Credentials were sent without TLS (--allow-plaintext-auth)", "RFC 8314 §3; RFC 4954 §4",
+                rule="auth.auth_plaintext_allowed"),
     FindingKind("auth-not-offered", Severity.ERROR,
-                "The server offers no AUTH mechanism at this point of the session", "RFC 4954 §3"),
+                "The server offers no AUTH mechanism at this point of the session", "RFC 4954 §3",
+                rule="auth.auth_not_offered"),
     FindingKind("auth-mechanism-not-offered", Severity.ERROR,
-                "The requested AUTH mechanism is not offered by the server", "RFC 4954 §3"),
+                "The requested AUTH mechanism is not offered by the server", "RFC 4954 §3",
+                rule="auth.auth_mechanism_not_offered"),
     FindingKind("auth-rejected", Severity.ERROR,
-                "The server rejected the authentication", "RFC 4954 §6"),
+                "The server rejected the authentication", "RFC 4954 §6",
+                rule="auth.auth_rejected"),
     FindingKind("scram-server-signature-invalid", Severity.ERROR,
                 "SCRAM: the server's final signature is wrong or missing; it does not know the "
-                "password (a possible impostor)", "RFC 5802 §5, §9"),
+                "password (a possible impostor)", "RFC 5802 §5, §9",
+                rule="auth.scram_server_signature_invalid"),
     FindingKind("tls-not-used", Severity.INFO,
-                "The session ran without TLS (--plain)", "RFC 8314 §3"),
+                "The server offered STARTTLS, but the session ran without TLS (the client did not "
+                "ask, or --plain)", "RFC 8314 §3",
+                rule="session.tls_not_used"),
     FindingKind("tls-legacy-version", Severity.WARNING,
-                "TLS below version 1.2 was negotiated", "RFC 8996 §2; RFC 8997 §3"),
+                "TLS below version 1.2 was negotiated", "RFC 8996 §2; RFC 8997 §3",
+                rule="tls.tls_legacy_version"),
     FindingKind("cert-untrusted", Severity.ERROR,
                 "The certificate chain does not lead to a trusted root", "RFC 5280 §6"),
     FindingKind("cert-hostname-mismatch", Severity.ERROR,
@@ -133,42 +157,54 @@ _KINDS = [
     FindingKind("dnssec-unauthenticated", Severity.WARNING,
                 "TLSA records came without the DNSSEC AD flag: DANE does not apply",
                 "RFC 7672 §2.2; RFC 4035 §3.2.3"),
-    # Path interference (``ports``, ``interference``, ``probe --sniff``): interference.md §2 B, §4.
+    # Path interference (``ports``, ``interference``, ``probe --sniff``; README "Is the path interfering?")
     FindingKind("silently-dropped", Severity.ERROR,
                 "SYNs to this port get no answer while the control port on the same address answers: "
-                "a filter on the path drops them", "RFC 9293 §3.5"),
+                "a filter on the path drops them", "RFC 9293 §3.5",
+                rule="interference.silently_dropped"),
     FindingKind("icmp-prohibited", Severity.ERROR,
                 "A router answered with ICMP destination unreachable (administratively prohibited): "
-                "a filter refuses this port", "RFC 1812 §5.2.7.1; RFC 792"),
+                "a filter refuses this port", "RFC 1812 §5.2.7.1; RFC 792",
+                rule="interference.icmp_prohibited"),
     FindingKind("rst-injected", Severity.ERROR,
                 "A TCP RST came from nearer than the host (other hop distance or fingerprint): "
-                "a firewall or injector resets this port", "RFC 9293 §3.5.2"),
+                "a firewall or injector resets this port", "RFC 9293 §3.5.2",
+                rule="interference.rst_injected"),
     FindingKind("transparent-proxy", Severity.ERROR,
                 "Something other than the host answers on this port (fewer hops, another fingerprint, "
-                "greeting or certificate): a transparent proxy or redirect", "RFC 3207 §4; RFC 9293 §3.5"),
+                "greeting or certificate): a transparent proxy or redirect", "RFC 3207 §4; RFC 9293 §3.5",
+                rule="interference.transparent_proxy"),
     FindingKind("starttls-stripped", Severity.ERROR,
                 "STARTTLS is offered on another port of the same host but missing here: "
-                "the path removed it", "RFC 3207 §4; RFC 8314 §3"),
+                "the path removed it", "RFC 3207 §4; RFC 8314 §3",
+                rule="interference.starttls_stripped"),
     FindingKind("tls-intercepted", Severity.ERROR,
                 "The certificate key differs from the control port's (or from --expect-spki): "
-                "TLS is terminated and re-signed on this path", "RFC 8314 §3; RFC 7672 §3"),
+                "TLS is terminated and re-signed on this path", "RFC 8314 §3; RFC 7672 §3",
+                rule="interference.tls_intercepted"),
     FindingKind("connection-reset", Severity.WARNING,
-                "A TCP RST ended the session (the packet capture shows who sent it)", "RFC 9293 §3.5.2"),
+                "A TCP RST ended the session (the packet capture shows who sent it)", "RFC 9293 §3.5.2",
+                rule="packets.session_reset"),
     FindingKind("packet-capture", Severity.INFO,
-                "Packets of the session were captured (segments, TTLs, RSTs)", "RFC 9293 §3.1"),
+                "Packets of the session were captured (segments, TTLs, RSTs)", "RFC 9293 §3.1",
+                rule="packets.packet_capture"),
     # Seen in captures (replay):
     FindingKind("credentials-exposed", Severity.ERROR,
                 "AUTH ran in clear text: the user name (and for PLAIN/LOGIN the password) "
-                "crossed the wire readable", "RFC 4954 §4; RFC 8314 §3"),
+                "crossed the wire readable", "RFC 4954 §4; RFC 8314 §3",
+                rule="auth.credentials_exposed"),
     FindingKind("rst-suspicious-ttl", Severity.ERROR,
                 "A TCP RST arrived with a TTL unlike the other packets of the side it claims "
-                "to come from (an injected reset)", "RFC 9293 §3.5.3; RFC 5961 §3"),
+                "to come from (an injected reset)", "RFC 9293 §3.5.3; RFC 5961 §3",
+                rule="packets.rst_suspicious_ttl"),
     FindingKind("tcp-segment-conflict", Severity.WARNING,
                 "A retransmitted TCP segment carried different bytes than the first copy "
-                "(an injected or rewritten segment)", "RFC 9293 §3.10.7.4"),
+                "(an injected or rewritten segment)", "RFC 9293 §3.10.7.4",
+                rule="packets.tcp_segment_conflict"),
     FindingKind("capture-gap", Severity.INFO,
                 "Bytes of the session are missing from the capture; the transcript has a hole",
-                "RFC 9293 §3.4"),
+                "RFC 9293 §3.4",
+                rule="packets.capture_gap"),
     FindingKind("cert-missing-intermediate", Severity.ERROR,
                 "The server does not send the intermediate certificate its leaf needs",
                 "RFC 5246 §7.4.2; RFC 8446 §4.4.2"),

@@ -28,7 +28,7 @@ from ..rules.interference import (
 from ..smtp.ports import IMPLICIT_TLS_PORTS
 from .observations import SYN_ACK, PortObservation, Service, Trace
 
-#: Control ports tried for the baseline, in order (interference.md §2 B).
+#: Control ports tried for the baseline, in order (README, "Is the path interfering?").
 CONTROL_PORTS = (587, 465, 443, 80)
 
 

@@ -116,7 +116,7 @@ class SmtpSession:
         self.ehlo_name: str | None = None
         self.capabilities: Capabilities | None = None
         self.starttls_offered = self.starttls_sent = False
-        self.commands = self.mail_commands = self.messages = self.message_bytes = 0
+        self.commands = self.mail_commands = self.messages = 0
         self.auth = AuthTracker()
         self.tls: dict | None = None
         self.tls_facts = TlsObservation()
@@ -159,13 +159,10 @@ class SmtpSession:
             self.findings.add(rules.greeting_delayed(elapsed, pause, len(event.reply.lines)))
         elif isinstance(event, ev.ClientCommand):
             self._client_command(ts, event)
-        elif isinstance(event, ev.MessageBody):
-            self.message_bytes += event.size
-            if event.complete:
-                self.messages += 1
-                self._note(ts, f"message body: {self.message_bytes} bytes (not shown)")
-                self._record(ts, SEND, b".\r\n")
-                self.message_bytes = 0
+        elif isinstance(event, ev.MessageBody) and event.complete:
+            self.messages += 1
+            self._note(ts, f"message body: {event.size} bytes (not shown)")
+            self._record(ts, SEND, b".\r\n")
         elif isinstance(event, ev.CommandReply):
             if isinstance(event, ev.EhloReply) and self.tls is None:
                 self.capabilities = event.capabilities

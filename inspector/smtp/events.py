@@ -90,7 +90,10 @@ class ClientCommand(Event):
 
 @dataclass(frozen=True)
 class MessageBody(Event):
-    """Message bytes after DATA's 354 or in a BDAT chunk (counted, never kept)."""
+    """One message body after DATA's 354 or in a BDAT chunk (counted, never kept).
+
+    ``complete`` is False when the stream ended inside it.
+    """
 
     size: int
     complete: bool

@@ -79,6 +79,7 @@ class SessionObserver:
         self.injected_total = 0
         self._server_broken = False
         self._closed = False
+        self._body = 0                              #: bytes of the message body so far
         if implicit_tls:
             self._smtp.implicit_tls_established()
             self._start_tls("implicit")
@@ -115,6 +116,8 @@ class SessionObserver:
             return
         if self._injected is not None:
             self._end_injection_window(start_tls=False)
+        if self._body:
+            self._events.append(MessageBody(self._body, False))
         for from_client, reader in ((True, self._client_tls), (False, self._server_tls)):
             if reader is not None:
                 self._events.extend(TlsRecordEvent(from_client, e) for e in reader.feed_eof())
@@ -159,8 +162,10 @@ class SessionObserver:
                 self._events.append(ClientCommand(command, item.raw))
                 self._smtp.observe(command)
             elif isinstance(item, MessageData):
-                self._events.append(MessageBody(item.size, item.complete))
+                self._body += item.size  # one event per message, however the body was cut
                 if item.complete:
+                    self._events.append(MessageBody(self._body, True))
+                    self._body = 0
                     self._smtp.observe(END_OF_DATA)
 
     # -- the server's side -------------------------------------------------------------
