@@ -1,6 +1,6 @@
 """What the packet probes and SMTP sessions saw, as plain frozen dataclasses (no I/O, no scapy).
 
-Hop distance from a received TTL (README, "Is the path interfering?"): senders start at 32, 64, 128 or 255, so the
+Hop distance from a received TTL (README, path interference): senders start at 32, 64, 128 or 255, so the
 initial TTL is guessed as the smallest of those not below the received value, and the sender sits
 ``initial - received + 1`` hops away (a direct neighbour's packets arrive with the initial TTL).
 """

@@ -2,7 +2,7 @@
 
 Used by ``ports``, ``interference`` and ``probe --sniff``; each finding id has one function here.
 
-Every verdict is differential (README, "Is the path interfering?"): a port is compared with a control port on the
+Every verdict is differential (README, path interference): a port is compared with a control port on the
 same address, which stands for the host itself. Confidence:
 
 - ``definitive``: the path says so itself (an ICMP "administratively prohibited" from a router; a
