@@ -233,6 +233,29 @@ _KINDS = [
 
 CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}
 
+LIVE, REPLAY = "live", "replay"
+_ENCRYPTED_CERTIFICATE = ("in TLS 1.3 the Certificate message is encrypted; replay judges a chain only "
+                          "when TLS <= 1.2 sent it in clear")
+_CLIENT_CHOICE = ("the client's own decisions (which mechanism, whether to send secrets) and, inside "
+                  "TLS, the whole exchange are not visible in a capture")
+_PACKETS = "packet-level facts of the capture file (segments, TTLs, holes)"
+#: Findings only one side can decide when a live ``probe --sniff --pcap F`` is compared with
+#: ``replay F``: id -> (the side that can, why the other cannot). The parity test uses this list.
+ONE_SIDED: dict[str, tuple[str, str]] = {
+    "packet-capture": (LIVE, "the sniffer's summary of the packets it captured; the replay reads them"),
+    "connection-reset": (LIVE, "told from the sniffer's segments; replay judges RSTs by their TTL"),
+    "rst-injected": (LIVE, "told from the sniffer's segments and the SYN-ACK's hop distance"),
+    "command-injection": (LIVE, "the reply to the pipelined NOOP comes inside TLS, encrypted in the capture"),
+    "starttls-readvertised": (LIVE, "the EHLO reply inside TLS is encrypted in the capture"),
+    **{fid: (LIVE, _CLIENT_CHOICE) for fid in (
+        "auth-refused-plaintext", "auth-plaintext-allowed", "auth-not-offered", "auth-mechanism-not-offered",
+        "auth-rejected", "scram-server-signature-invalid")},
+    **{fid: (LIVE, _ENCRYPTED_CERTIFICATE) for fid in CATALOGUE if fid.startswith("cert-")},
+    "credentials-exposed": (REPLAY, "a live probe sends credentials in clear only with "
+                                    "--allow-plaintext-auth, and reports auth-plaintext-allowed then"),
+    **{fid: (REPLAY, _PACKETS) for fid in ("rst-suspicious-ttl", "tcp-segment-conflict", "capture-gap")},
+}
+
 
 def make_finding(finding_id: str, evidence: str, *, severity: Severity | None = None) -> Finding:
     """Build a finding from the catalogue; ``severity`` overrides the default."""
