@@ -60,6 +60,8 @@ def test_lab_fault_live_and_replayed(fault, lab_server, run_cli, tmp_path):
                                                 "--servername", lab.hostname, *options,
                                                 cafile=lab.ca_path)
     assert live == replayed, (fault, document["error"])
+    one_sided = {f["id"] for f in document["findings"]} & set(ONE_SIDED) - {"packet-capture"}
+    assert bool(live or one_sided) == (fault is not None), (fault, live)  # the fault did show
 
 
 @needs_root
