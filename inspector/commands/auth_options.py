@@ -110,13 +110,13 @@ def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | No
     """A file given on the command line wins over the environment; one trailing newline is dropped."""
     if path is None:
         return env_value or None
+    from ..errors import FileAccessError
+    from ..net.files import read_text
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            value = handle.read(65536)
-    except OSError as exc:
-        raise UsageError(f"cannot read {flag} {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{flag} {path!r} is not UTF-8 text") from None
+        value = read_text(path, what=flag, limit=65536)
+    except FileAccessError as exc:
+        raise UsageError(str(exc)) from None
     value = value[:-1] if value.endswith("\n") else value
     value = value[:-1] if value.endswith("\r") else value
     if not value:

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
+from ..net.https import fetch
 from ..probes.session import IMPLICIT, PLAIN, STARTTLS, ProbeConfig, ProbeResult
 from . import autoconfig as ac
 from . import mta_sts
 from .candidates import SRV_SERVICES, Candidate, SrvTarget, build_candidates
 from .dns import DnsClient
-from .https import fetch
 from .probing import LoginCheck, run_staggered
 from .ranking import Assessment, rank
 
@@ -282,7 +282,7 @@ def _config(name: str, address: str, port: int, mode: str, options: DiscoverOpti
 
 def _fetch_named(dns: DnsClient, url: str, host: str, options: DiscoverOptions, deadline_at: float,
                  max_bytes: int):
-    from .https import Fetch
+    from ..net.https import Fetch
 
     addresses, error = dns.addresses(host)
     if not addresses:

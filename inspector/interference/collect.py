@@ -8,14 +8,12 @@ Only the one target address is probed. Packet work goes through :mod:`inspector.
 from __future__ import annotations
 
 import concurrent.futures
-import errno
-import socket
 import time
 from dataclasses import dataclass
 
-from ..errors import UsageError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity
+from ..net.plain import connect_state, resolve_ipv4
 from ..rules.interference import (
     OPEN,
     Verdict,
@@ -76,39 +74,6 @@ class InterferenceReport:
     @property
     def verdict_ids(self) -> set[str]:
         return {v.id for v in self.verdicts}
-
-
-def resolve_ipv4(host: str) -> str:
-    """The target's IPv4 address (packet probes speak IPv4); UsageError when there is none."""
-    if ":" in host:
-        raise UsageError(f"{host!r} is an IPv6 address; packet probes speak IPv4 only (use a name "
-                         "or address with IPv4)")
-    try:
-        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"cannot resolve {host!r} to an IPv4 address: {why}") from None
-    return infos[0][4][0]
-
-
-def connect_state(address: str, port: int, timeout: float) -> tuple[str | None, float | None]:
-    """connect() outcome: (None, ms) when open, else ("refused" | "timeout" | "unreachable: why", None)."""
-    started = time.monotonic()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect((address, port))
-        return None, round((time.monotonic() - started) * 1000, 3)
-    except ConnectionRefusedError:
-        return "refused", None
-    except (TimeoutError, socket.timeout):
-        return "timeout", None
-    except OSError as exc:
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-            return f"unreachable: {exc.strerror}", None
-        return f"unreachable: {exc.strerror or exc}", None
-    finally:
-        sock.close()
 
 
 def service_check(address: str, port: int, timing: Timing, deadline: float) -> Service:

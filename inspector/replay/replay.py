@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..errors import FileAccessError
+from ..net.files import opened
 from .flows import FlowTable
 from .pcap import CaptureError, open_capture
 from .session import SessionResult
@@ -67,11 +69,11 @@ def replay_file(path: str, *, session: int | None = None, all_transcripts: bool 
     """
     def run(keep):
         try:
-            with open(path, "rb") as stream:
+            with opened(path, what="capture") as stream:
                 return replay_stream(stream, source=path, keep_transcript=keep, cafile=cafile,
                                      idle_timeout=idle_timeout)
-        except OSError as exc:
-            raise CaptureError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except FileAccessError as exc:
+            raise CaptureError(str(exc)) from None
 
     if all_transcripts:
         return run("all")
