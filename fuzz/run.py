@@ -49,11 +49,11 @@ from inspector.smtp.connection import ClientConnection, State  # noqa: E402
 from inspector.smtp.driver import SmtpDriver  # noqa: E402
 from inspector.smtp.events import ConnectionClosed, StartTlsReady  # noqa: E402
 from inspector.smtp.reply import ReplyParser  # noqa: E402
+from inspector.tls.reader import read_handshake_facts  # noqa: E402
 from inspector.tls.records import (  # noqa: E402
     NotTlsRecord,
     RecordFramer,
     looks_like_tls,
-    read_handshake_facts,
 )
 
 CORPUS_DIR = ROOT / "corpus"

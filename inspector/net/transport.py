@@ -32,7 +32,8 @@ from ..errors import (
     TlsError,
     TransportError,
 )
-from ..tls.records import looks_like_tls, read_handshake_facts
+from ..tls.reader import read_handshake_facts
+from ..tls.records import looks_like_tls
 
 _RECV_SIZE = 65536
 #: How much of the server's handshake bytes we keep for inspection.

@@ -15,7 +15,7 @@ from ..transcript import Entry
 
 if TYPE_CHECKING:
     from ..certs import CertificateReport
-    from .auth_step import AuthOutcome, AuthRequest
+    from .auth_results import AuthOutcome, AuthRequest
 
 STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
-from .text import safe
+from .text import safe, simple_table
 
 ENCRYPTION = {"implicit": "SSL/TLS (implicit TLS, RFC 8314)", "starttls": "STARTTLS (RFC 3207)",
               "none": "none"}
 SHORT_MODE = {"implicit": "SSL/TLS", "starttls": "STARTTLS", "plain": "none"}
-
-
-def _table(rows, headers) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
 def render_recommendation(result) -> str:
@@ -55,13 +49,13 @@ def render_candidates(result) -> str:
         rows.append([rank, ("* " if outcome.chosen else "") + safe(c.host), c.port, SHORT_MODE[c.mode],
                      outcome.address or "-", tls, verdict, ", ".join(c.sources),
                      safe(outcome.reason)])
-    return "Candidates (best first):\n" + _table(
+    return "Candidates (best first):\n" + simple_table(
         rows, ["#", "server", "port", "encryption", "address", "TLS", "result", "source", "reason"])
 
 
 def render_sources(result) -> str:
     rows = [[s.source, safe(s.query), s.status, safe(s.detail)[:100]] for s in result.sources]
-    return "Sources:\n" + _table(rows, ["source", "query", "status", "detail"])
+    return "Sources:\n" + simple_table(rows, ["source", "query", "status", "detail"])
 
 
 def render_inbound(result) -> str:
@@ -77,7 +71,8 @@ def render_inbound(result) -> str:
                 + (", AD set" if mx.tlsa_authenticated else ", AD not set"))
             rows.append([mx.preference, safe(mx.host), mx.address or "-", safe(cert)[:70], tlsa,
                          safe(mx.tlsa_detail)[:60]])
-        parts.append(_table(rows, ["pref", "MX", "address", "certificate (port 25)", "DANE TLSA", "detail"]))
+        parts.append(simple_table(rows, ["pref", "MX", "address", "certificate (port 25)", "DANE TLSA",
+                                         "detail"]))
     sts = result.mta_sts
     if sts is None:
         parts.append("MTA-STS: no _mta-sts TXT record (no policy)")
@@ -97,7 +92,7 @@ def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
     rows = [[f.severity.value, f.id, safe(f.evidence)[:110], f.rfc] for f in result.findings]
-    return "Findings:\n" + _table(rows, ["severity", "id", "evidence", "rule"])
+    return "Findings:\n" + simple_table(rows, ["severity", "id", "evidence", "rule"])
 
 
 def render_discover(result) -> str:

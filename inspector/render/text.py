@@ -76,7 +76,8 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
     return "\n".join(out)
 
 
-def _table(rows, headers) -> str:
+def simple_table(rows, headers) -> str:
+    """A plain text table (tabulate "simple", numbers shown as given)."""
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
@@ -88,7 +89,7 @@ def render_steps(result) -> str:
         text = " | ".join(part for part in (said, detail) if part)
         ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
         rows.append((step.name, step.status, ms, _clip(text, 90)))
-    return _table(rows, ["step", "status", "ms", "reply / detail"])
+    return simple_table(rows, ["step", "status", "ms", "reply / detail"])
 
 
 def render_capabilities(result) -> str:
@@ -104,12 +105,12 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    table = _table(rows, ["capability", "before TLS", "after TLS"])
+    shown = simple_table(rows, ["capability", "before TLS", "after TLS"])
     if before is None or after is None:
-        return table
+        return shown
     added, removed = keyword_changes(before, after)
     changes = [f"+{kw}" for kw in added] + [f"-{kw}" for kw in removed]
-    return table + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
+    return shown + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
 
 
 def render_tls(result) -> str:
@@ -118,13 +119,13 @@ def render_tls(result) -> str:
             ("key exchange group", tls.group or "(not seen)")]
     if tls.alpn:
         rows.append(("ALPN", tls.alpn))
-    return _table(rows, ["TLS session", ""])
+    return simple_table(rows, ["TLS session", ""])
 
 
 def render_certificate(result) -> str:
     report = result.certificate
     if not report.chain:
-        return _table([("certificate", report.trust_error or "none received")], ["certificate", ""])
+        return simple_table([("certificate", report.trust_error or "none received")], ["certificate", ""])
     leaf = report.chain[0]
     rows = [
         ("subject", leaf.subject),
@@ -139,7 +140,7 @@ def render_certificate(result) -> str:
         ("trust", "trusted" if report.trusted else f"NOT trusted: {report.trust_error}"),
         ("chain sent", f"{len(report.chain)} certificate(s)"),
     ]
-    return _table(rows, ["certificate", ""])
+    return simple_table(rows, ["certificate", ""])
 
 
 def render_auth(result) -> str:
@@ -156,14 +157,14 @@ def render_auth(result) -> str:
         rows.append(("server signature", "verified" if auth.server_verified else "NOT verified"))
     if auth.channel_binding:
         rows.append(("channel binding", auth.channel_binding))
-    return _table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
+    return simple_table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
 
 
 def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
     rows = [(f.severity.value, f.id, _clip(f.evidence, 80), f.rfc) for f in result.findings]
-    return _table(rows, ["severity", "finding", "evidence", "rule"])
+    return simple_table(rows, ["severity", "finding", "evidence", "rule"])
 
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
@@ -225,7 +226,7 @@ def render_auth_table(table, *, verbose: bool = False) -> str:
              _clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
             for r in table.rows]
     if rows:
-        parts.append(_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
+        parts.append(simple_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
                                    "enhanced", "explanation"]))
     else:
         parts.append(render_steps(table.discovery))

@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 from .json_output import certificate_report, finding
-from .text import _table, render_findings, render_outcome, safe
+from .text import render_findings, render_outcome, safe, simple_table
 
 SCHEMA_ID = "smtp-inspector/tls-audit/1"
 
@@ -17,10 +17,10 @@ def render_chain(report) -> str:
         key = f"{info.key_type} {info.key_bits}" + (f" {info.curve}" if info.curve else "")
         rows.append((index, safe(info.subject), safe(info.issuer), info.not_after[:10], key,
                      info.signature_algorithm, info.sha256_fingerprint[:16] + "..."))
-    table = _table(rows, ["#", "subject", "issuer", "not after", "key", "signature", "SHA-256"])
+    chain_table = simple_table(rows, ["#", "subject", "issuer", "not after", "key", "signature", "SHA-256"])
     verdict = "trusted" if report.trusted else f"NOT trusted: {safe(report.trust_error or '')}"
     match = ("matches " if report.hostname_match else "does NOT match ") + report.servername
-    lines = [table, f"chain: {verdict}; hostname {match}"]
+    lines = [chain_table, f"chain: {verdict}; hostname {match}"]
     if report.chain:
         lines.append(f"leaf SHA-256 SPKI {report.chain[0].spki_sha256}")
     for result in report.tlsa:
@@ -42,7 +42,7 @@ def render_version(version) -> str:
     header = f"{version.version}: {len(version.suites)} suites, {order}, {version.connections} connections"
     if version.error:
         header += f" (incomplete: {safe(version.error)})"
-    return header + "\n" + _table(rows, ["IANA name", "OpenSSL name", "kx", "bits", "group", "finding"])
+    return header + "\n" + simple_table(rows, ["IANA name", "OpenSSL name", "kx", "bits", "group", "finding"])
 
 
 def render_tls_audit(result) -> str:
