@@ -22,6 +22,7 @@ from ..findings import Finding, FindingList, Severity
 from ..net.transport import Connection, TlsSession
 from ..rules import session as rules
 from ..smtp import commands
+from ..smtp.addresses import address, address_literal
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
 from ..smtp.driver import SmtpDriver
@@ -40,8 +41,6 @@ from .steps import (
     ProbeConfig,
     ProbeResult,
     Step,
-    address,
-    address_literal,
 )
 
 __all__ = ["IMPLICIT", "PLAIN", "STARTTLS", "OK", "FAILED", "SKIPPED", "STEP_EXIT_CODES", "ProbeConfig",

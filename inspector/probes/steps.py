@@ -90,15 +90,3 @@ class ProbeResult:
     @property
     def finding_ids(self) -> set[str]:
         return {f.id for f in self.findings}
-
-
-def address(addr) -> str:
-    """``host:port``, with IPv6 hosts in brackets."""
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def address_literal(addr) -> str:
-    """RFC 5321 §4.1.3 address literal for our own address, the EHLO name of last resort."""
-    host = addr[0]
-    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"

@@ -29,6 +29,7 @@ from ..net.transport import Connection, TlsSession, inspection_context, is_ip_ad
 from ..packets.hello import client_hello
 from ..rules.tls import tls_legacy_version
 from ..smtp import commands
+from ..smtp.addresses import address, address_literal
 from ..smtp.connection import ClientConnection
 from ..smtp.driver import SmtpDriver
 from ..smtp.events import CommandReply, ConnectionClosed, EhloReply, Greeting, StartTlsReady
@@ -36,7 +37,6 @@ from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate
 from ..tls.hello import VERSIONS, FlightReader, ServerAnswer
 from ..tls.registry import LEGACY_VERSIONS
 from ..tls.suites import SUITES, describe_code
-from .steps import address, address_literal
 
 STARTTLS, IMPLICIT = "starttls", "implicit"
 ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")

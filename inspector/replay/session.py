@@ -20,6 +20,7 @@ from ..rules import auth as auth_rules
 from ..rules import session as rules
 from ..rules.tls import TlsObservation, tls_handshake_failed, tls_legacy_version
 from ..smtp import events as ev
+from ..smtp.addresses import address
 from ..smtp.capabilities import Capabilities
 from ..smtp.observer import SessionObserver
 from ..smtp.ports import tls_required
@@ -89,11 +90,6 @@ class SessionResult:
         return max(0.0, self.end - self.start)
 
 
-def _address(addr: tuple[str, int]) -> str:
-    host, port = addr
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class SmtpSession:
     """Feed ``client_data``/``server_data`` in capture order, then ``result``."""
 
@@ -105,7 +101,7 @@ class SmtpSession:
         self.start = start
         self.keep = keep_transcript
         self.cafile = cafile
-        self.context = rules.SessionContext(_address(server), tls_required(server[1]),
+        self.context = rules.SessionContext(address(server), tls_required(server[1]),
                                             "implicit" if implicit_tls else "starttls")
         self.entries: list[Entry] = []
         self.kept = 0
