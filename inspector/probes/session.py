@@ -267,7 +267,7 @@ class _Session:
         if not isinstance(event, StartTlsReady):
             if check:
                 self._pipelined_starttls_refused(event.reply)
-            self.findings.append(plaintext.starttls_failed(repr(event.reply.summary())))
+            self.findings.append(plaintext.starttls_failed(event.reply.summary()))
             self._judge_plaintext_auth(plaintext.TLS_REFUSED)
             if required:
                 self._fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)

@@ -23,7 +23,7 @@ from ..smtp.reply import Reply
 TLS_NOT_OFFERED, TLS_REFUSED, TLS_ESTABLISHED = "not-offered", "refused", "established"
 
 
-def starttls_failed(answer: str) -> Finding:
+def starttls_failed(answer: str | None, *, ended: str | None = None) -> Finding:
     """``starttls-failed``: STARTTLS was advertised, sent, and not answered 220 (RFC 3207 §4).
 
     An error on every port: on a submission port TLS is required, and on an
@@ -31,7 +31,9 @@ def starttls_failed(answer: str) -> Finding:
     then withheld it, so every client falls back to clear text (RFC 3207 §4.1:
     454 is "TLS not available due to temporary reason").
     """
-    return make_finding("starttls-failed", f"STARTTLS answered {answer}")
+    if answer is None:
+        return make_finding("starttls-failed", f"STARTTLS got no reply; the connection ended ({ended})")
+    return make_finding("starttls-failed", f"STARTTLS answered {answer!r}")
 
 
 def auth_without_tls_possible(caps: Capabilities | None, tls: str, where: str) -> Finding | None:
