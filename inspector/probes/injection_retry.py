@@ -14,8 +14,41 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from ..rules.plaintext import InjectionVerdict
+from ..errors import InspectorError, StepTimeout
+from ..rules.plaintext import InjectionVerdict, pipelined_starttls_refusal
+from ..smtp.events import NEED_DATA, ConnectionClosed
+from ..smtp.reply import Reply
 from ..transcript import NOTE, Entry
+
+
+def pipelined_starttls_refused(session, reply: Reply) -> None:
+    """In the first session: read what follows the refusal, judge it, stop the session.
+
+    The answer to the NOOP in plaintext or the server closing is read for up to
+    2 s (at most --timeout). Raises the session's _StepFailed: ``run_probe``
+    then calls :func:`retry_without_pipelining`.
+    """
+    from .session import FAILED, _StepFailed
+
+    closed = False
+    until = min(session._until(), time.monotonic() + min(session.config.timeout, 2.0))
+    try:
+        while (event := session.smtp.next_event()) is NEED_DATA:
+            data = session.connection.recv(until=until)
+            if data:
+                session.transcript.received(data, tls=False, step=session._step)
+            session.smtp.receive_data(data)
+        closed = isinstance(event, ConnectionClosed)
+    except StepTimeout:
+        pass
+    except InspectorError:
+        closed = True
+    session.alive = session.alive and not closed
+    session.pipelining_verdict = pipelined_starttls_refusal(reply, closed)
+    session.transcript.note(session.pipelining_verdict.detail, tls=False, step="injection-check")
+    message = "refused with the pipelined NOOP; a second session sends STARTTLS alone"
+    session._end(FAILED, reply=reply, detail=message)
+    raise _StepFailed(message)
 
 
 def retry_without_pipelining(first, verdict: InjectionVerdict, first_started: float, run_probe):

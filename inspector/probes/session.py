@@ -266,7 +266,9 @@ class _Session:
         event = self._command(commands.starttls(), pipelined_noop=check)
         if not isinstance(event, StartTlsReady):
             if check:
-                self._pipelined_starttls_refused(event.reply)
+                from .injection_retry import pipelined_starttls_refused
+
+                pipelined_starttls_refused(self, event.reply)  # raises: a second session follows
             self.findings.append(plaintext.starttls_failed(event.reply.summary()))
             self._judge_plaintext_auth(plaintext.TLS_REFUSED)
             if required:
@@ -281,33 +283,6 @@ class _Session:
         self._collect_injected(self.connection.recv_nowait())
         self._end(OK, reply=event.reply)
         return True
-
-    def _pipelined_starttls_refused(self, reply: Reply) -> None:
-        """--check-injection: STARTTLS sent with a pipelined NOOP was refused (RFC 3207 §4.2).
-
-        Judge that (rules.plaintext), end this connection, and leave the exit code
-        to a second session that sends STARTTLS alone (``run_probe``): the exit
-        code is then the one the probe has without --check-injection.
-        """
-        closed = False
-        until = min(self._until(), time.monotonic() + min(self.config.timeout, 2.0))
-        try:  # the answer to the NOOP in plaintext, or the server closing
-            while (event := self.smtp.next_event()) is NEED_DATA:
-                data = self.connection.recv(until=until)
-                if data:
-                    self.transcript.received(data, tls=False, step=self._step)
-                self.smtp.receive_data(data)
-            closed = isinstance(event, ConnectionClosed)
-        except StepTimeout:
-            pass
-        except InspectorError:
-            closed = True
-        self.alive = self.alive and not closed
-        self.pipelining_verdict = plaintext.pipelined_starttls_refusal(reply, closed)
-        self.transcript.note(self.pipelining_verdict.detail, tls=False, step="injection-check")
-        message = "refused with the pipelined NOOP; a second session sends STARTTLS alone"
-        self._end(FAILED, reply=reply, detail=message)
-        raise _StepFailed(message)
 
     def _collect_injected(self, waiting: bytes) -> None:
         if waiting:
