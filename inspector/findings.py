@@ -66,6 +66,10 @@ _KINDS = [
     FindingKind("auth-before-tls", Severity.WARNING,
                 "Plaintext AUTH mechanisms (PLAIN/LOGIN) are offered before TLS",
                 "RFC 4954 §4; RFC 8314 §3"),
+    FindingKind("auth-without-tls-possible", Severity.ERROR,
+                "Password mechanisms (PLAIN/LOGIN) are offered where no TLS is possible "
+                "(STARTTLS not offered or refused): a password can only cross in clear",
+                "RFC 8314 §3; RFC 4954 §4"),
     FindingKind("auth-refused-plaintext", Severity.ERROR,
                 "AUTH was not attempted: the session has no TLS and a password would cross in clear",
                 "RFC 8314 §3; RFC 4954 §4"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ..errors import RemoteProtocolError
 from ..findings import Finding, Severity, make_finding
+from ..rules import plaintext
 from ..smtp.capabilities import Capabilities
 from ..smtp.command_parser import CommandLine, CommandParser, MessageData, SaslResponse
 from ..smtp.reply import Reply, ReplyParser
@@ -314,8 +315,9 @@ class SmtpSession:
             if code == 220:
                 self._starttls_boundary(ts)
             else:
-                self._finding("starttls-failed", f"STARTTLS answered {reply.summary()!r}",
-                              severity=self._tls_severity())
+                self._rule(plaintext.starttls_failed(reply.summary()))
+                self._rule(plaintext.auth_without_tls_possible(self.capabilities, plaintext.TLS_REFUSED,
+                                                               _addr(self.server)))
         elif verb == "AUTH":
             self._auth_reply(command, reply)
         elif verb == "DATA" and code == 354:
@@ -461,12 +463,13 @@ class SmtpSession:
                 self._finding("starttls-not-offered",
                               f"EHLO reply from {_addr(self.server)} has no STARTTLS{masked}",
                               severity=self._tls_severity())
+                self._rule(plaintext.auth_without_tls_possible(caps, plaintext.TLS_NOT_OFFERED,
+                                                               _addr(self.server)))
             elif self.mail_commands:
                 self._finding("tls-not-used", f"STARTTLS was offered by {_addr(self.server)}, "
                                               "but the session went on in clear text")
         if self.tls is None and any(c.verb == "STARTTLS" for c in self.pending):
-            self._finding("starttls-failed", f"STARTTLS got no reply; the connection ended ({closed})",
-                          severity=self._tls_severity())
+            self._rule(plaintext.starttls_failed(None, ended=closed))
         if self.chain:
             import datetime
 
@@ -506,6 +509,10 @@ class SmtpSession:
 
     def _finding(self, finding_id: str, evidence: str, *, severity: Severity | None = None) -> None:
         self._add(make_finding(finding_id, evidence, severity=severity))
+
+    def _rule(self, finding: Finding | None) -> None:
+        if finding is not None:
+            self._add(finding)
 
     def _add(self, finding: Finding) -> None:
         if any(f.id == finding.id and f.evidence == finding.evidence for f in self.findings):

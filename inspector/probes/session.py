@@ -20,6 +20,7 @@ from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
+from ..rules import plaintext
 from ..smtp import commands
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
@@ -146,6 +147,8 @@ class _Session:
     auth: AuthProgress | None = None   #: the AUTH step's state (auth_step.py)
     redactor: sasl.Redactor | None = None
     deadline: float = 0.0
+    #: --check-injection: the verdict when the pipelined STARTTLS was refused (a retry follows)
+    pipelining_verdict: plaintext.InjectionVerdict | None = None
     _step: str | None = None
     _step_started: float = 0.0
 
@@ -169,6 +172,8 @@ class _Session:
             elif self.config.mode == PLAIN:
                 self._finding("tls-not-used", f"--plain: the session to port {self.config.port} "
                               "ran without TLS")
+                if not (self.caps_before and self.caps_before.starttls):
+                    self._judge_plaintext_auth(plaintext.TLS_NOT_OFFERED)
             if self.config.auth is not None:
                 from .auth_step import run_auth_step  # SASL is loaded only for --auth
 
@@ -251,6 +256,7 @@ class _Session:
             self._finding("starttls-not-offered",
                           f"EHLO reply from {self.config.host}:{self.config.port} has no STARTTLS{masked}",
                           severity=severity)
+            self._judge_plaintext_auth(plaintext.TLS_NOT_OFFERED)
             if required:
                 self._fail("STARTTLS is not offered and TLS is required; stopping before "
                            "anything else is sent")
@@ -259,13 +265,19 @@ class _Session:
         check = self.config.check_injection
         event = self._command(commands.starttls(), pipelined_noop=check)
         if not isinstance(event, StartTlsReady):
-            self._finding("starttls-failed", f"STARTTLS answered {event.reply.summary()!r}",
-                          severity=severity)
             if check:
-                self._next_event()  # refused: the server answers the pipelined NOOP in plaintext
+                from .injection_retry import pipelined_starttls_refused
+
+                pipelined_starttls_refused(self, event.reply)  # raises: a second session follows
+            self.findings.append(plaintext.starttls_failed(event.reply.summary()))
+            self._judge_plaintext_auth(plaintext.TLS_REFUSED)
             if required:
                 self._fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)
-            self._end(FAILED, reply=event.reply, detail="continuing without TLS (--no-require-tls)")
+            # Advertised but refused is a failed step on every port (exit 13); an
+            # opportunistic session still goes on in clear, as a sending MTA would.
+            message = f"STARTTLS refused: {event.reply.summary()!r}; continuing without TLS"
+            self._end(FAILED, reply=event.reply, detail=message)
+            self._record_failure("starttls", message)
             return False
         # RFC 3207 §4.2: nothing may arrive between the 220 and the handshake.
         self._collect_injected(self.connection.recv_nowait())
@@ -405,6 +417,12 @@ class _Session:
                           f"AUTH {' '.join(caps.auth_mechanisms)} offered before TLS")
         if secure and self.config.mode == STARTTLS and caps.starttls:
             self._finding("starttls-readvertised", "EHLO inside TLS still lists STARTTLS")
+
+    def _judge_plaintext_auth(self, tls: str) -> None:
+        where = f"{self.config.host}:{self.config.port}"
+        finding = plaintext.auth_without_tls_possible(self.caps_before, tls, where)
+        if finding is not None:
+            self.findings.append(replace(finding, evidence=self._scrub(finding.evidence)))
 
     def _store_capabilities(self, caps: Capabilities) -> None:
         if self.smtp.secure:
@@ -546,8 +564,19 @@ class _Session:
 
 
 def run_probe(config: ProbeConfig) -> ProbeResult:
-    """Run one session against the target; never raises for network or protocol trouble."""
-    return _Session(config).run()
+    """Run one session against the target; never raises for network or protocol trouble.
+
+    With --check-injection, a server that refuses STARTTLS pipelined with NOOP
+    gets a second session without pipelining (``injection_retry``).
+    """
+    session = _Session(config)
+    result = session.run()
+    if session.pipelining_verdict is None:
+        return result
+    from .injection_retry import retry_without_pipelining
+
+    return retry_without_pipelining(result, session.pipelining_verdict, session.transcript.started,
+                                    run_probe)
 
 
 def _address(addr) -> str:
