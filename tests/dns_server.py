@@ -62,7 +62,8 @@ class DnsTestServer:
             if not qname.is_subdomain(self.origin):
                 response.set_rcode(dns.rcode.REFUSED)
                 return response.to_wire()
-            response.set_rcode(dns.rcode.NXDOMAIN)
+            if not any(name != qname and name.is_subdomain(qname) for name in self.zone.nodes):
+                response.set_rcode(dns.rcode.NXDOMAIN)  # an empty non-terminal is NODATA (RFC 8020 §2)
         else:
             rdataset = node.get_rdataset(self.zone.rdclass, qtype)
             cname = node.get_rdataset(self.zone.rdclass, dns.rdatatype.CNAME)

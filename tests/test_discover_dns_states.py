@@ -28,7 +28,9 @@ from inspector.discover.dns import DnsClient
 from inspector.discover.engine import DiscoverOptions, discover
 from inspector.render.discover_json import to_dict
 from inspector.render.discover_text import render_discover
-from tests.discover_world import HANG, World
+from tests.discover_world import HANG, SOA, World
+from tests.dns_server import DnsTestServer
+from tests.nsd_server import NsdServer
 
 SCHEMA = json.loads((pathlib.Path(__file__).parent.parent / "inspector/schema/discover.schema.json")
                     .read_text())
@@ -94,6 +96,57 @@ def test_dns_client_names_each_kind_of_answer(world):
     assert ("nowhere.example.test.", "AAAA") not in world.dns.queries, "NXDOMAIN: no name, no AAAA"
 
 
+# -- the test server answers as NSD does ------------------------------------------------------
+
+NSD_ZONE = SOA + """test. NS ns.test.
+ns.test. A 127.0.86.53
+example.test. MX 0 .
+_submissions._tcp.example.test. SRV 0 0 0 .
+smtp.example.test. A 127.0.86.5
+mx.example.test. A 127.0.86.6
+"""
+QUESTIONS = [("example.test", "MX"), ("example.test", "A"), ("gone.test", "MX"),
+             ("_submissions._tcp.example.test", "SRV"), ("_submission._tcp.example.test", "SRV"),
+             ("_tcp.example.test", "SRV"), ("smtp.example.test", "A"), ("smtp.example.test", "AAAA"),
+             ("_mta-sts.example.test", "TXT"), ("_25._tcp.mx.example.test", "TLSA")]
+
+
+def test_the_test_dns_server_answers_like_nsd(tmp_path):
+    """NSD 4 (Debian's nsd) is the reference: NXDOMAIN, NODATA, empty non-terminals, "." targets."""
+    from inspector.discover.sources import mx_source, srv_source
+
+    states = {}
+    for name, server in (("nsd", NsdServer(NSD_ZONE, "test.", tmp_path / "nsd", host="127.0.86.53")),
+                         ("ours", DnsTestServer(NSD_ZONE, "test.", host="127.0.86.1"))):
+        with server:
+            client = DnsClient((server.host, server.port), timeout=1, deadline_at=time.monotonic() + 10)
+            answers = {q: client.query(*q) for q in QUESTIONS}
+        states[name] = {q: (a.lookup.state, a.texts) for q, a in answers.items()}
+        states[name]["mx row"] = mx_source("example.test", answers[("example.test", "MX")], 5)[0].status
+        states[name]["srv row"] = srv_source("_submissions._tcp", "q", answers[QUESTIONS[3]])[0].status
+    assert states["ours"] == states["nsd"]
+    assert states["nsd"]["mx row"] == "null" and states["nsd"]["srv row"] == "null"
+    assert states["nsd"][("_tcp.example.test", "SRV")][0] == "none", "empty non-terminal: NODATA"
+    assert states["nsd"][("gone.test", "MX")][0] == "nxdomain"
+
+
+def test_null_mx_served_by_nsd(world, tmp_path):
+    working_guess(world)
+    with NsdServer(NSD_ZONE, "test.", tmp_path / "nsd") as nsd:
+        options = DiscoverOptions(email=EMAIL, dns_server=(nsd.host, nsd.port), timeout=1, deadline=20,
+                                  cafile=world.cafile)
+        result = discover(options)
+    doc, text = to_dict(result), render_discover(result)
+    jsonschema.validate(doc, SCHEMA)
+
+    assert source(doc, "mx", "example.test")["status"] == "null"
+    assert source(doc, "srv", SRV)["status"] == "null"
+    assert "null MX (RFC 7505): example.test accepts no mail" in text
+    assert "domain's own address" not in text and "no MX records" not in text
+    assert [f["id"] for f in doc["findings"]] == ["mx-null"]
+    assert doc["recommendation"]["host"] == "smtp.example.test"
+
+
 # -- SRV -------------------------------------------------------------------------------------
 
 SRV = "_submissions._tcp.example.test"
@@ -124,23 +177,24 @@ def test_srv_lookup_states(world, records, faults, status, words):
 
 @pytest.mark.parametrize("records, faults, status, words, inbound", [
     ((), {}, "nxdomain", "no such name (NXDOMAIN)", "does not exist (NXDOMAIN): no mail can be delivered"),
+    ((), {}, "none", "no MX record (NODATA)", "no MX records (RFC 5321 §5.1"),  # only names below it
     (("example.test. TXT \"v=spf1 -all\"",), {}, "none", "no MX record (NODATA)",
      "no MX records (RFC 5321 §5.1: mail goes to the domain's own address)"),
     (("example.test. MX 0 .",), {}, "null", "null MX", "null MX (RFC 7505): example.test accepts no mail"),
     ((), {("example.test", "MX"): "SERVFAIL"}, "error", SERVFAIL, "MX: unknown (DNS server"),
     ((), {("example.test", "MX"): "drop"}, "no-answer", NO_ANSWER, "MX: unknown (no answer)"),
-], ids=["nxdomain", "nodata", "null-mx", "servfail", "no-answer"])
+], ids=["nxdomain", "empty-non-terminal", "nodata", "null-mx", "servfail", "no-answer"])
 def test_mx_lookup_states(world, records, faults, status, words, inbound):
+    """NXDOMAIN needs a domain without any name below it (else it is an empty non-terminal: NODATA)."""
+    domain = "gone.test" if status == "nxdomain" else "example.test"
     working_guess(world)
     world.add(*records)
-    if status == "nxdomain":  # the domain itself does not exist: only its subdomains have records
-        world.records = [r for r in world.records if not r.startswith("example.test.")]
 
-    doc, text = run(world, faults=faults)
+    doc, text = run(world, faults=faults, email=f"alice@{domain}")
 
-    row = source(doc, "mx", "example.test")
+    row = source(doc, "mx", domain)
     assert row["status"] == status and words in row["detail"], row
-    section = text.split("Inbound mail for example.test:")[1]
+    section = text.split(f"Inbound mail for {domain}:")[1]
     assert inbound in section, section
     if status != "none":
         assert "no MX records" not in section and "domain's own address" not in section

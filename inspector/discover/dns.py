@@ -140,7 +140,7 @@ class DnsClient:
                 reply = dns.query.tcp(message, self.server[0], port=self.server[1], timeout=timeout)
         except dns.exception.Timeout:
             return DnsAnswer(name, rdtype, (), False, None,
-                             f"no answer from DNS server {where} within {timeout:g} s")
+                             f"no answer from DNS server {where} within {round(timeout, 1):g} s")
         except (OSError, dns.exception.DNSException, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             return DnsAnswer(name, rdtype, (), False, None, f"DNS server {where}: {reason}")

@@ -55,7 +55,7 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
     try:
         sock = socket.create_connection((address, port), timeout=step)
     except TimeoutError:
-        return failed(f"connecting to {address}:{port} timed out ({step:g} s)", silent=True)
+        return failed(f"connecting to {address}:{port} timed out ({round(step, 1):g} s)", silent=True)
     except OSError as exc:
         return failed(f"cannot connect to {address}:{port}: {exc.strerror or exc}")
     try:
@@ -65,7 +65,7 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
             except ssl.SSLCertVerificationError as exc:
                 return failed(f"certificate of {host} not valid: {exc.verify_message}")
             except TimeoutError:
-                return failed(f"no TLS handshake with {host} within {step:g} s", silent=True)
+                return failed(f"no TLS handshake with {host} within {round(step, 1):g} s", silent=True)
             except (ssl.SSLError, OSError) as exc:
                 return failed(f"TLS handshake with {host} failed: {_one_line(exc)}")
         connection = http.client.HTTPConnection(host, port, timeout=step)
@@ -84,7 +84,7 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
                     break
                 body += chunk
         except TimeoutError:
-            return failed(f"no HTTP answer from {host} within {step:g} s", silent=True)
+            return failed(f"no HTTP answer from {host} within {round(step, 1):g} s", silent=True)
         except (http.client.HTTPException, OSError) as exc:
             return failed(f"HTTP exchange with {host} failed: {_one_line(exc)}")
         if len(body) > max_bytes:

@@ -24,8 +24,8 @@ def null_mx(domain: str, mx_state: str) -> list[Finding]:
     """RFC 7505 §3: a lone ``MX 0 .`` says the domain accepts no mail (an address there gets none)."""
     if mx_state != NULL:
         return []
-    return [make_finding("mx-null", f"{domain} MX 0 . : {domain} accepts no mail (RFC 7505 §3); "
-                                    "an address here can send but receives nothing")]
+    return [make_finding("mx-null", f"{domain} MX 0 . : the domain accepts no mail; "
+                                    "an address here can send but never receive")]
 
 
 def autoconfig_document(url: str, refusal: str | None) -> list[Finding]:
