@@ -134,6 +134,8 @@ _KINDS = [
     FindingKind("mta-sts-testing", Severity.INFO,
                 "The MTA-STS policy is in testing mode: failures are reported, not enforced",
                 "RFC 8461 §5"),
+    FindingKind("mx-null", Severity.INFO,
+                "The domain publishes a null MX (MX 0 .): it accepts no mail", "RFC 7505 §3"),
     FindingKind("dnssec-unauthenticated", Severity.WARNING,
                 "TLSA records came without the DNSSEC AD flag: DANE does not apply",
                 "RFC 7672 §2.2; RFC 4035 §3.2.3"),

@@ -11,10 +11,13 @@ from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_
 DISCOVER_HELP = """\
 sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
 autoconfig over HTTPS, the MX host's domain, and guesses smtp./mail./<domain> on
-465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed; the
-best is printed as settings to copy into a mail client, then every candidate
-with the reason it was not chosen. Inbound: MX, MTA-STS (RFC 8461), DANE TLSA
-(RFC 7672) with the DNSSEC AD flag as the DNS server reported it.
+465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed as soon
+as its source names it, the best-ranked first (no source waits for another);
+the best is printed as settings to copy into a mail client, then every
+candidate with the reason it was not chosen, and those the deadline left
+untried. A lookup that got no answer is "unknown", never "none". Inbound: MX
+(a null MX, RFC 7505, means no mail), MTA-STS (RFC 8461), DANE TLSA (RFC 7672)
+with the DNSSEC AD flag as the DNS server reported it.
 
 exit codes of discover: 0 recommendation verified, no error finding;
   1 a recommendation, but a finding has severity "error" (e.g. its certificate,
