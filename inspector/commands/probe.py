@@ -11,8 +11,10 @@ from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
+    add_html_option,
     checked_target,
     positive_seconds,
+    write_html,
 )
 
 #: The one line ``smtp-inspector --help`` shows for this command.
@@ -57,6 +59,7 @@ def register(sub) -> None:
     probe.add_argument("--sniff", action="store_true",
                        help="capture the session's packets (root): TTLs, segments, RSTs as findings")
     probe.add_argument("--pcap", metavar="FILE", help="with --sniff: write the packets to FILE (pcap)")
+    add_html_option(probe)
     add_auth_arguments(probe, allow_all=True)
     probe.set_defaults(handler=run)
 
@@ -101,9 +104,15 @@ def run(args) -> int:
     else:
         result = run_probe(config)
         emit(result, args, teach=False)
+    write_html(args, "probe", lambda: _json_document(result))
     if save_dir is not None:
         save(result, save_dir)
     return int(result.exit_code)
+
+
+def _json_document(result) -> dict:
+    from ..render.json_output import probe_result
+    return probe_result(result)
 
 
 def emit(result, args, *, teach: bool) -> None:
