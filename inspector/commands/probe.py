@@ -104,7 +104,7 @@ def run(args) -> int:
     else:
         result = run_probe(config)
         emit(result, args, teach=False)
-    write_html(args, "probe", lambda: _json_document(result))
+        write_html(args, "probe", lambda: _json_document(result))
     if save_dir is not None:
         save(result, save_dir)
     return int(result.exit_code)

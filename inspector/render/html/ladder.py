@@ -35,6 +35,7 @@ BAND_HEAD = 18         # the TLS band's label line
 TOP = 44               # room for the lifeline heads
 
 _REPLY_CONTINUES = re.compile(r"^\d{3}-")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Arrow:
     unexpected: str | None = None  # why it is drawn as injected/unexpected
     redacted: bool = False
     code: str | None = None
+    size: int = 0                  # bytes on the wire (as the transcript has them, CRLF included)
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,13 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
     tracker = StepTracker()
     pending = 1  # the greeting (RFC 5321 §3.1)
     reply_lines: list[str] = []
+    reply_size = 0
     reply_meta: dict = {}
     partial = ""
     partial_meta: dict = {}
 
     def finish_reply() -> None:
-        nonlocal pending, reply_lines, reply_meta
+        nonlocal pending, reply_lines, reply_meta, reply_size
         if not reply_lines:
             return
         first = reply_lines[0]
@@ -110,20 +113,22 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
         if unexpected:
             more += (f"⚠ unexpected: {unexpected}",)
         items.append(Arrow(len(items), "reply", reply_meta["t"], reply_meta["tls"], reply_meta["step"],
-                           label, more, unexpected, reply_meta["redacted"], code))
-        reply_lines, reply_meta = [], {}
+                           label, more, unexpected, reply_meta["redacted"], code, reply_size))
+        reply_lines, reply_meta, reply_size = [], {}, 0
 
-    def take_line(line: str, meta: dict, incomplete: bool = False) -> None:
+    def take_line(line: str, meta: dict, incomplete: bool = False, size: int = 0) -> None:
+        nonlocal reply_size
         if not reply_lines:
             reply_meta.update(meta)
         reply_lines.append(line)
+        reply_size += size
         if incomplete or not _REPLY_CONTINUES.match(line):
             finish_reply()
 
     def flush_partial() -> None:
         nonlocal partial
         if partial:
-            take_line(partial + " [no line end]", partial_meta, incomplete=True)
+            take_line(partial + " [no line end]", partial_meta, incomplete=True, size=_size(partial))
             partial = ""
         finish_reply()
 
@@ -134,18 +139,18 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
             meta = {"t": entry["t"], "tls": tls, "step": step, "redacted": bool(entry.get("redacted"))}
             data, first_meta = partial + text, (partial_meta if partial else meta)
             partial = ""
-            for number, line in enumerate(data.splitlines(keepends=True)):
+            for number, line in enumerate(_lines(data)):
                 line_meta = first_meta if number == 0 else meta
                 if line.endswith("\n"):
-                    take_line(line.rstrip("\r\n"), line_meta)
+                    take_line(line.rstrip("\r\n"), line_meta, size=_size(line))
                 else:
                     partial, partial_meta = line, line_meta
             continue
         flush_partial()
         if direction == "send":
-            lines = text.splitlines() or [text]
             after_starttls = False
-            for line in lines:
+            for raw in _lines(text) or [text]:
+                line = raw.rstrip("\r\n")
                 step = tracker.step_for_command(entry.get("step"), line, tls)
                 unexpected = None
                 if after_starttls:
@@ -156,12 +161,21 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
                 items.append(Arrow(len(items), "command", entry["t"], tls, step,
                                    fold(display(line), LABEL_CHARS),
                                    (f"⚠ injected: {unexpected}",) if unexpected else (), unexpected,
-                                   bool(entry.get("redacted"))))
+                                   bool(entry.get("redacted")), None, _size(raw)))
         elif direction == "note":
             step = tracker.step_for_note(entry.get("step"), tls)
             items.append(Note(entry["t"], tls, step, fold(display(text), NOTE_ROW_CHARS)))
     flush_partial()
     return items
+
+
+def _lines(text: str) -> list[str]:
+    """SMTP lines end at LF (RFC 5321 §2.3.8); each keeps its line end."""
+    return _LINE.findall(text)
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
 
 
 def layout(items, *, pins_by_row=None, teaching_by_row=None) -> tuple[list[Row], float]:

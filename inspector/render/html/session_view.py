@@ -43,10 +43,14 @@ def time_label(t: float) -> str:
 
 
 def build(key: str, title: str, *, transcript, findings, tls=None, steps=None, capabilities=None,
-          certificate=None, end_text="end of session", facts=(), teaching=None) -> SessionView:
+          certificate=None, end_text="end of session", facts=(), teaching=None,
+          packets=None) -> SessionView:
     items = ladder.arrows_and_notes(transcript or [])
     items.append(ladder.Note(items[-1].t if items else 0.0, False, SESSION_END,
                              fold(end_text, ladder.NOTE_ROW_CHARS)))
+    if packets and packets.get("segments"):
+        from .packets import with_packets
+        items = with_packets(items, packets["segments"], offset=transcript[0]["t"] if transcript else 0.0)
     by_row, pins = pin_rows(items, findings or [], ladder.NOTE_CHARS)
     teaching_by_row = {}
     if teaching:
@@ -84,7 +88,7 @@ def step_rows(steps, rows, pins) -> list[dict]:
     if steps:
         return [{"name": s["name"], "status": s["status"],
                  "duration": "" if s.get("duration_ms") is None else f"{s['duration_ms']:.1f} ms",
-                 "reply": _reply_summary(s.get("reply")), "detail": s.get("detail") or "",
+                 "reply": s.get("detail") or _reply_summary(s.get("reply")),
                  "findings": ids_by_step.get(s["name"], [])} for s in steps]
     out: dict[str, dict] = {}
     for row in rows:
@@ -92,19 +96,22 @@ def step_rows(steps, rows, pins) -> list[dict]:
         if item.step == SESSION_END:
             continue
         entry = out.setdefault(item.step, {"name": item.step, "status": "seen", "duration": "",
-                                           "reply": "", "detail": "", "start": item.t,
+                                           "reply": "", "start": item.t,
                                            "findings": ids_by_step.get(item.step, [])})
         entry["duration"] = f"{(item.t - entry['start']) * 1000:.1f} ms"
         if isinstance(item, ladder.Arrow) and item.kind == "reply" and not entry["reply"]:
-            entry["reply"] = item.label[0]
+            entry["reply"] = _clip(item.label[0])
     return list(out.values())
 
 
 def _reply_summary(reply) -> str:
     if not reply or not reply.get("lines"):
         return ""
-    first = reply["lines"][-1].rstrip("\r\n")
-    return first if len(first) <= 40 else first[:37] + "..."
+    return _clip(reply["lines"][-1].rstrip("\r\n"))
+
+
+def _clip(text: str, width: int = 44) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def capability_rows(capabilities) -> list[dict]:
@@ -118,8 +125,8 @@ def capability_rows(capabilities) -> list[dict]:
     names = list(dict.fromkeys([*(before or {}), *(after or {})]))
     rows = []
     for name in names:
-        b = None if before is None or name not in before else " ".join([name, *before[name]])
-        a = None if after is None or name not in after else " ".join([name, *after[name]])
+        b = None if before is None or name not in before else (" ".join(before[name]) or "✓")
+        a = None if after is None or name not in after else (" ".join(after[name]) or "✓")
         if before is None or after is None:
             change = "only"
         elif b is None:

@@ -45,7 +45,7 @@ def _session_context(kind: str, doc: dict) -> dict:
         "s1", f"{target} ({doc['target'].get('mode')})", transcript=doc.get("transcript"),
         findings=doc.get("findings"), tls=doc.get("tls"), steps=doc.get("steps"),
         capabilities=doc.get("capabilities"), certificate=doc.get("certificate"), end_text=end,
-        teaching=teaching)
+        teaching=teaching, packets=doc.get("packets"))
     return {"title": f"smtp-inspector {kind} {target}", "sessions": [view], "auth": doc.get("auth")}
 
 
