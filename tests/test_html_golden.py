@@ -78,3 +78,26 @@ def test_ids_are_unique_and_the_page_is_self_contained():
         assert all(link.startswith("#") for link in links)
         markers = {f"#{m}" for m in re.findall(r'marker id="([^"]+)"', page)}
         assert set(re.findall(r"url\(([^)]*)\)", page)) <= markers
+
+
+def test_jinja2_is_imported_only_with_html():
+    """``probe`` start-up stays light: parsing every command's options and running one loads no Jinja2."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from inspector.cli import main\n"
+            "for name in ('probe', 'tls', 'replay', 'demo', 'discover'):\n"
+            "    try: main([name, '--help'])\n"
+            "    except SystemExit: pass\n"
+            "main(['replay', 'captures/starttls-587.pcap'])\n"
+            "print('jinja2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=pathlib.Path(__file__).parent.parent)
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+
+
+def test_every_pinned_finding_id_exists():
+    from inspector.findings import CATALOGUE
+    from inspector.render.html.pins import FINDING_STEP
+
+    assert sorted(set(FINDING_STEP) - set(CATALOGUE)) == []

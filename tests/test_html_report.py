@@ -336,3 +336,26 @@ def test_sniffed_probe_puts_the_segments_on_their_arrows(run_cli, browser, lab_s
     fins = sum("F" in s["flags"] for s in doc["packets"]["segments"])
     assert sum("TCP FIN from the" in t for t in closes) == fins
     assert_no_overlap(page)
+
+
+@pytest.mark.postfix
+def test_auth_all_report_has_one_ladder_per_mechanism_and_no_secret(browser, mail_lab, tmp_path):
+    import subprocess
+    import sys
+
+    user, password = mail_lab.users[0]
+    report = tmp_path / "auth.html"
+    completed = subprocess.run(
+        [sys.executable, "-m", "inspector", "probe", f"{mail_lab.host}:{mail_lab.ports['submission']}",
+         "--servername", mail_lab.servername, "--cafile", mail_lab.cafile, "--auth", "all", "--user", user,
+         "--json", "--html", str(report)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "SMTP_INSPECTOR_PASSWORD": password})
+    doc = json.loads(completed.stdout)
+    opened = browser.open(report)
+    assert_clean(opened)
+    page = opened.page
+    assert page.locator("#mechanisms tbody tr").count() == len(doc["rows"])
+    assert page.locator("section.session").count() == 1 + len(doc["probes"])
+    for number, probe in enumerate([doc["discovery"], *doc["probes"]], start=1):
+        assert arrows(page, f"s{number}") == expected_arrows(probe["transcript"])
+    assert password not in report.read_text()

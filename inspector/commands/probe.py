@@ -155,6 +155,7 @@ def run_all(config, args, save_dir) -> int:
     import time
 
     from ..probes.auth_all import run_auth_all
+    from ..render.json_output import auth_table as dumps_auth_table_document
     from ..render.json_output import dumps_auth_table
     from ..render.text import render_auth_table
 
@@ -163,6 +164,7 @@ def run_all(config, args, save_dir) -> int:
         print(dumps_auth_table(table))
     else:
         print(render_auth_table(table, verbose=args.verbose))
+    write_html(args, "auth-table", lambda: dumps_auth_table_document(table))
     if save_dir is not None:
         stem = f"{config.host.replace(':', '_')}-{config.port}-auth-all-{time.strftime('%Y%m%dT%H%M%S')}"
         (save_dir / f"{stem}.json").write_text(dumps_auth_table(table) + "\n")

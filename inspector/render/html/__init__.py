@@ -3,7 +3,8 @@
 Rendered with Jinja2, autoescaping on, from the same JSON-shaped documents as
 ``--json`` (probe/demo: json_output.probe_result; tls: tls_audit.tls_audit_result;
 replay: replay_output.replay_json with every session's transcript; discover:
-discover_json.to_dict). Every byte from a server reaches the page as text.
+discover_json.to_dict; probe --auth all: json_output.auth_table). Every byte
+from a server reaches the page as text.
 A future ``send`` command renders like ``probe``: its document has the same
 ``steps``/``transcript``/``findings`` members (kind "send").
 Jinja2 is imported here only, so commands without --html never load it.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 
-KINDS = ("probe", "demo", "send", "tls", "replay", "discover")
+KINDS = ("probe", "demo", "send", "tls", "replay", "discover", "auth-table")
 
 
 def _environment():

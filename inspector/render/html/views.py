@@ -7,10 +7,10 @@ from .chain import chain_view
 from .tls_matrix import matrix
 
 TEMPLATE = {"probe": "session", "demo": "session", "send": "session", "tls": "tls",
-            "replay": "replay", "discover": "discover"}
+            "replay": "replay", "discover": "discover", "auth-table": "auth_table"}
 
 COMMAND_TITLE = {"probe": "probe", "demo": "demo", "send": "send", "tls": "TLS audit",
-                 "replay": "replay", "discover": "discover"}
+                 "replay": "replay", "discover": "discover", "auth-table": "probe --auth all"}
 
 
 def context(kind: str, doc: dict) -> dict:
@@ -23,6 +23,8 @@ def context(kind: str, doc: dict) -> dict:
         base.update(_tls_context(doc))
     elif kind == "replay":
         base.update(_replay_context(doc))
+    elif kind == "auth-table":
+        base.update(_auth_table_context(doc))
     else:
         base.update(_discover_context(doc))
     return base
@@ -34,7 +36,21 @@ def _target(target: dict) -> str:
     return f"{host}:{target.get('port')}"
 
 
-def _session_context(kind: str, doc: dict) -> dict:
+def _auth_table_context(doc: dict) -> dict:
+    """``probe --auth all``: the mechanism table, then the discovery session and one per mechanism."""
+    sessions = []
+    for number, (label, probe) in enumerate([("discovery", doc["discovery"]),
+                                              *((f"AUTH {p['auth']['mechanism'] or p['auth']['requested']}"
+                                                 if p.get("auth") else "probe", p) for p in doc["probes"])],
+                                             start=1):
+        view = _session_context("probe", probe, key=f"s{number}")["sessions"][0]
+        view.title = f"{label}: {view.title}"
+        sessions.append(view)
+    return {"title": f"smtp-inspector probe {_target(doc['target'])} --auth all as {doc['user']}",
+            "sessions": sessions}
+
+
+def _session_context(kind: str, doc: dict, key: str = "s1") -> dict:
     teaching = None
     if kind == "demo":
         from ..teaching import STEP_NOTES
@@ -42,7 +58,7 @@ def _session_context(kind: str, doc: dict) -> dict:
     target = _target(doc["target"])
     end = f"end of session: exit code {doc['exit_code']}" + (f" ({doc['error']})" if doc.get("error") else "")
     view = session_view.build(
-        "s1", f"{target} ({doc['target'].get('mode')})", transcript=doc.get("transcript"),
+        key, f"{target} ({doc['target'].get('mode')})", transcript=doc.get("transcript"),
         findings=doc.get("findings"), tls=doc.get("tls"), steps=doc.get("steps"),
         capabilities=doc.get("capabilities"), certificate=doc.get("certificate"), end_text=end,
         teaching=teaching, packets=doc.get("packets"))
