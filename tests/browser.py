@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import tempfile
 from dataclasses import dataclass, field
 
@@ -88,6 +89,19 @@ class Browser:
         page.goto(url, wait_until="load")
         page.wait_for_timeout(150)  # a late onerror or timer would have fired by now
         return opened
+
+
+def expected_arrows(transcript) -> int:
+    """Commands (each line the client sent) plus replies (each final reply line the server sent)."""
+    commands = sum(len(e["text"].rstrip("\n").split("\n")) for e in transcript if e["direction"] == "send")
+    received = "".join(e["text"] for e in transcript if e["direction"] == "recv")
+    replies = sum(1 for line in received.rstrip("\n").split("\n") if not re.match(r"^\d{3}-", line))
+    return commands + replies
+
+
+def assert_clean(opened) -> None:
+    assert opened.foreign_requests == [] and opened.blocked == []
+    assert opened.console_errors == [] and opened.page_errors == [] and opened.dialogs == []
 
 
 def artifact(name: str) -> pathlib.Path:

@@ -17,8 +17,7 @@ import pytest
 
 from inspector.render.html import render
 from inspector.tls.suites import SUITES
-from tests.browser import LABELS_PAST_SERVER_JS, OVERLAPS_JS, Browser, artifact
-from tests.test_html_report import assert_clean, expected_arrows
+from tests.browser import LABELS_PAST_SERVER_JS, OVERLAPS_JS, Browser, artifact, assert_clean, expected_arrows
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "inspector/schema"

@@ -21,7 +21,14 @@ import pytest
 
 from inspector.render.html.pins import FINDING_STEP
 from inspector.render.teaching import STEP_NOTES
-from tests.browser import LABELS_PAST_SERVER_JS, OVERLAPS_JS, Browser, artifact
+from tests.browser import (
+    LABELS_PAST_SERVER_JS,
+    OVERLAPS_JS,
+    Browser,
+    artifact,
+    assert_clean,
+    expected_arrows,
+)
 from tests.scripted_server import ScriptedServer, command_lines
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -33,19 +40,6 @@ CAPTURES = ROOT / "captures"
 def browser():
     with Browser() as b:
         yield b
-
-
-def expected_arrows(transcript) -> int:
-    """Commands (each line the client sent) plus replies (each final reply line the server sent)."""
-    commands = sum(len(e["text"].rstrip("\n").split("\n")) for e in transcript if e["direction"] == "send")
-    received = "".join(e["text"] for e in transcript if e["direction"] == "recv")
-    replies = sum(1 for line in received.rstrip("\n").split("\n") if not re.match(r"^\d{3}-", line))
-    return commands + replies
-
-
-def assert_clean(opened) -> None:
-    assert opened.foreign_requests == [] and opened.blocked == []
-    assert opened.console_errors == [] and opened.page_errors == [] and opened.dialogs == []
 
 
 def arrows(page, key="s1") -> int:
