@@ -47,12 +47,17 @@ def arrows(page, key="s1") -> int:
 
 
 def assert_pins_at_their_steps(page, findings, key="s1") -> None:
-    """Each finding's id is visible, in the band of the last row of the step where it is decided."""
+    """Each finding's id is visible, in the band of the last arrow (else row) of the step where it is
+    decided."""
     rows = page.locator(f"#ladder-{key} g.row")
-    steps = rows.evaluate_all("els => els.map(e => [e.dataset.step, +e.dataset.row])")
-    last_row = {}
-    for step, number in steps:
+    steps = rows.evaluate_all(
+        "els => els.map(e => [e.dataset.step, +e.dataset.row, e.classList.contains('arrow')])")
+    last_row, last_arrow = {}, {}
+    for step, number, is_arrow in steps:
         last_row[step] = number
+        if is_arrow:
+            last_arrow[step] = number
+    last_row.update(last_arrow)
     for finding in findings:
         pin = page.locator(f"#ladder-{key} g.pin[data-finding='{finding['id']}']").first
         assert pin.is_visible(), finding["id"]

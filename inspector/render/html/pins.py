@@ -101,10 +101,14 @@ def make_pin(number: int, finding: dict, width: int) -> Pin:
 
 
 def pin_rows(items, findings, width: int) -> tuple[dict, list]:
-    """{row number: [Pin]}: each finding beside the last row of its step, else at the end."""
+    """{row number: [Pin]}: each finding beside the last arrow (else row) of its step, else at the end."""
     last_row: dict[str, int] = {}
+    last_arrow: dict[str, int] = {}
     for number, item in enumerate(items):
         last_row[item.step] = number
+        if hasattr(item, "kind"):
+            last_arrow[item.step] = number
+    last_row.update(last_arrow)  # beside the step's last arrow (its reply), else its last note
     by_row: dict[int, list] = {}
     pins = []
     end = len(items) - 1
