@@ -6,7 +6,14 @@ import argparse
 
 from ..errors import UsageError
 from .auth_options import add_auth_arguments, auth_request
-from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_seconds
+from .common import (
+    EXIT_CODES_HELP,
+    add_html_option,
+    check_ehlo_name,
+    check_host_name,
+    positive_seconds,
+    write_html,
+)
 
 DISCOVER_HELP = """\
 sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
@@ -55,6 +62,7 @@ def register(sub) -> None:
     out.add_argument("--format", choices=("text", "json", "autoconfig"), default=None,
                      help="text (default), json, or autoconfig (a Thunderbird config-v1.1.xml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks for internal errors")
+    add_html_option(parser)
     add_auth_arguments(parser, allow_all=False, user_help="user name for --auth (default: ADDRESS)")
     parser.set_defaults(handler=run)
 
@@ -98,6 +106,11 @@ def options_from(args):
                            ehlo_name=args.ehlo, verify_login=verify_login)
 
 
+def _json_document(result) -> dict:
+    from ..render.discover_json import to_dict
+    return to_dict(result)
+
+
 def run(args) -> int:
     import sys
 
@@ -120,4 +133,5 @@ def run(args) -> int:
     else:
         from ..render.discover_text import render_discover
         print(render_discover(result))
+    write_html(args, "discover", lambda: _json_document(result))
     return int(result.exit_code)
