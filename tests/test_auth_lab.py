@@ -173,7 +173,10 @@ def test_allow_plaintext_auth_warns(lab_server):
     assert document["auth"]["status"] == "accepted"
     findings = {f["id"]: f["severity"] for f in document["findings"]}
     assert findings["auth-plaintext-allowed"] == "warning"
-    assert done.returncode == 0
+    # The login worked, but the server offers passwords where no TLS is possible: an error
+    # finding, exit 1 (issue 13 case 8; it was 0).
+    assert findings["auth-without-tls-possible"] == "error"
+    assert done.returncode == 1
 
 
 def test_no_auth_after_a_bad_certificate(full_lab, tmp_path):

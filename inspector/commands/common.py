@@ -130,3 +130,27 @@ def checked_target(args, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     if getattr(args, "ehlo", None) is not None:
         check_ehlo_name(args.ehlo)
     return host, port
+
+
+def add_html_option(parser) -> None:
+    """``--html FILE``: the shared option of probe, tls, replay, discover and demo."""
+    parser.add_argument("--html", metavar="FILE", type=html_path,
+                        help="also write a self-contained HTML report (ladder diagram of the session, "
+                             "tables, findings) to FILE")
+
+
+def html_path(text: str) -> str:
+    """A file we can create: its directory exists (checked before any connection)."""
+    import os
+
+    directory = os.path.dirname(os.path.abspath(text))
+    if not text or os.path.isdir(text) or not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write a report to {text!r}")
+    return text
+
+
+def write_html(args, kind: str, document) -> None:
+    """With ``--html``: render ``document()`` (the command's JSON document) to the file."""
+    if getattr(args, "html", None):
+        from ..render.html import write
+        write(args.html, kind, document())

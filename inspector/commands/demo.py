@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .common import add_html_option
+
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = "probe the built-in lab server, with explanations"
 
@@ -11,6 +13,7 @@ def register(sub) -> None:
                           description="Start the lab server on a free loopback port and walk "
                                       "through an SMTP submission session, step by step.")
     demo.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_html_option(demo)
     demo.set_defaults(handler=run)
 
 
@@ -19,7 +22,8 @@ def run(args) -> int:
     from ..probes.auth_step import AuthRequest
     from ..probes.session import STARTTLS, ProbeConfig, run_probe
     from ..smtp.sasl import Credentials, Secret
-    from .probe import emit
+    from .common import write_html
+    from .probe import emit, json_document
 
     login = AuthRequest(mechanism="AUTO", credentials=Credentials(DEMO_USER, password=Secret(DEMO_PASSWORD)))
     with LabServer() as server:
@@ -35,4 +39,5 @@ def run(args) -> int:
                   "=== notes.\n")
         result = run_probe(config)
     emit(result, args, teach=True)
+    write_html(args, "demo", lambda: json_document(result))
     return int(result.exit_code)

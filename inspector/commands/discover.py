@@ -6,15 +6,25 @@ import argparse
 
 from ..errors import UsageError
 from .auth_options import add_auth_arguments, auth_request
-from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_seconds
+from .common import (
+    EXIT_CODES_HELP,
+    add_html_option,
+    check_ehlo_name,
+    check_host_name,
+    positive_seconds,
+    write_html,
+)
 
 DISCOVER_HELP = """\
 sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
 autoconfig over HTTPS, the MX host's domain, and guesses smtp./mail./<domain> on
-465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed; the
-best is printed as settings to copy into a mail client, then every candidate
-with the reason it was not chosen. Inbound: MX, MTA-STS (RFC 8461), DANE TLSA
-(RFC 7672) with the DNSSEC AD flag as the DNS server reported it.
+465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed as soon
+as its source names it, the best-ranked first (no source waits for another);
+the best is printed as settings to copy into a mail client, then every
+candidate with the reason it was not chosen, and those the deadline left
+untried. A lookup that got no answer is "unknown", never "none". Inbound: MX
+(a null MX, RFC 7505, means no mail), MTA-STS (RFC 8461), DANE TLSA (RFC 7672)
+with the DNSSEC AD flag as the DNS server reported it.
 
 exit codes of discover: 0 recommendation verified, no error finding;
   1 a recommendation, but a finding has severity "error" (e.g. its certificate,
@@ -52,6 +62,7 @@ def register(sub) -> None:
     out.add_argument("--format", choices=("text", "json", "autoconfig"), default=None,
                      help="text (default), json, or autoconfig (a Thunderbird config-v1.1.xml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks for internal errors")
+    add_html_option(parser)
     add_auth_arguments(parser, allow_all=False, user_help="user name for --auth (default: ADDRESS)")
     parser.set_defaults(handler=run)
 
@@ -95,6 +106,11 @@ def options_from(args):
                            ehlo_name=args.ehlo, verify_login=verify_login)
 
 
+def _json_document(result) -> dict:
+    from ..render.discover_json import to_dict
+    return to_dict(result)
+
+
 def run(args) -> int:
     import sys
 
@@ -117,4 +133,5 @@ def run(args) -> int:
     else:
         from ..render.discover_text import render_discover
         print(render_discover(result))
+    write_html(args, "discover", lambda: _json_document(result))
     return int(result.exit_code)

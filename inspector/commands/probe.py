@@ -11,8 +11,10 @@ from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
+    add_html_option,
     checked_target,
     positive_seconds,
+    write_html,
 )
 
 #: The one line ``smtp-inspector --help`` shows for this command.
@@ -57,6 +59,7 @@ def register(sub) -> None:
     probe.add_argument("--sniff", action="store_true",
                        help="capture the session's packets (root): TTLs, segments, RSTs as findings")
     probe.add_argument("--pcap", metavar="FILE", help="with --sniff: write the packets to FILE (pcap)")
+    add_html_option(probe)
     add_auth_arguments(probe, allow_all=True)
     probe.set_defaults(handler=run)
 
@@ -101,9 +104,15 @@ def run(args) -> int:
     else:
         result = run_probe(config)
         emit(result, args, teach=False)
+        write_html(args, "probe", lambda: json_document(result))
     if save_dir is not None:
         save(result, save_dir)
     return int(result.exit_code)
+
+
+def json_document(result) -> dict:
+    from ..render.json_output import probe_result
+    return probe_result(result)
 
 
 def emit(result, args, *, teach: bool) -> None:
@@ -146,6 +155,7 @@ def run_all(config, args, save_dir) -> int:
     import time
 
     from ..probes.auth_all import run_auth_all
+    from ..render.json_output import auth_table as dumps_auth_table_document
     from ..render.json_output import dumps_auth_table
     from ..render.text import render_auth_table
 
@@ -154,6 +164,7 @@ def run_all(config, args, save_dir) -> int:
         print(dumps_auth_table(table))
     else:
         print(render_auth_table(table, verbose=args.verbose))
+    write_html(args, "auth-table", lambda: dumps_auth_table_document(table))
     if save_dir is not None:
         stem = f"{config.host.replace(':', '_')}-{config.port}-auth-all-{time.strftime('%Y%m%dT%H%M%S')}"
         (save_dir / f"{stem}.json").write_text(dumps_auth_table(table) + "\n")

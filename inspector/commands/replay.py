@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP, positive_seconds
+from .common import EXIT_CODES_HELP, add_html_option, positive_seconds, write_html
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = "judge the SMTP sessions in a pcap/pcapng capture"
@@ -23,12 +23,18 @@ def register(sub) -> None:
     replay.add_argument("--session", type=int, metavar="N",
                         help="print session N's transcript and details instead of the table")
     replay.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_html_option(replay)
     replay.add_argument("--cafile", metavar="PATH",
                         help="trust these CA certificates (PEM) when judging certificates seen in "
                              "TLS <= 1.2 handshakes (default: the system store)")
     replay.add_argument("--idle-timeout", type=positive_seconds, default=600.0, metavar="S",
                         help="finish a connection silent for this many capture seconds (default 600)")
     replay.set_defaults(handler=run)
+
+
+def _html_document(result, code: int, session) -> dict:
+    from ..render.html import replay_document
+    return replay_document(result, code, session=session)
 
 
 def run(args) -> int:
@@ -43,6 +49,7 @@ def run(args) -> int:
         load_trust_anchors(args.cafile)
     try:
         result = replay_file(args.file, session=args.session, cafile=args.cafile,
+                             all_transcripts=bool(args.html) and args.session is None,
                              idle_timeout=args.idle_timeout)
     except CaptureError as exc:
         print(f"smtp-inspector: error: {args.file}: {exc}", file=sys.stderr)
@@ -64,6 +71,7 @@ def run(args) -> int:
     else:
         from ..render.replay_output import render_replay
         print(render_replay(result, session=args.session))
+    write_html(args, "replay", lambda: _html_document(result, int(code), args.session))
     if result.error:
         # What was read before the break is reported above; say why reading stopped.
         print(f"smtp-inspector: warning: {args.file}: {result.error}; the report covers the "

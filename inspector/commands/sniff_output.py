@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import UsageError
-from .common import require_raw_sockets
+from .common import require_raw_sockets, write_html
 
 
 def run_and_emit_sniffed(config, args):
@@ -37,4 +37,11 @@ def run_and_emit_sniffed(config, args):
         for s in evidence.segments:
             print(f"  {s.t:9.6f} {s.direction:4} {s.flags:4} len {s.payload:5}  TTL {s.ttl:3}  "
                   f"IP-ID {s.ip_id:5}  win {s.window}")
+    write_html(args, "probe", lambda: _html_document(result, evidence))
     return result
+
+
+def _html_document(result, evidence) -> dict:
+    from ..probes.sniffed import packets_json
+    from ..render.json_output import probe_result
+    return {**probe_result(result), "packets": packets_json(evidence)}

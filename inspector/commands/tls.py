@@ -7,8 +7,10 @@ import argparse
 from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
+    add_html_option,
     checked_target,
     positive_seconds,
+    write_html,
 )
 
 
@@ -61,6 +63,7 @@ def register(sub) -> None:
     tls.add_argument("--deadline", type=positive_seconds, default=120.0, metavar="S",
                      help="deadline for the whole audit in seconds (default 120)")
     tls.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_html_option(tls)
     tls.set_defaults(handler=run)
 
 
@@ -87,6 +90,11 @@ def audit_config(args):
                           rate=args.rate, versions=versions)
 
 
+def _json_document(result) -> dict:
+    from ..render.tls_audit import tls_audit_result
+    return tls_audit_result(result)
+
+
 def run(args) -> int:
     from ..probes.tls_audit import run_tls_audit
 
@@ -97,4 +105,5 @@ def run(args) -> int:
     else:
         from ..render.tls_audit import render_tls_audit
         print(render_tls_audit(result))
+    write_html(args, "tls", lambda: _json_document(result))
     return int(result.exit_code)

@@ -135,7 +135,7 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
         event = session.command(response, shown=_shown_response(session, answer, response.payload))
     reply = event.reply
     progress.reply = reply
-    progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
+    progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code, reply.text)
     if mechanism.server_error:
         said = sasl.describe_json_error(mechanism.server_error.encode())
         progress.explanation += f" (server said: {said})"

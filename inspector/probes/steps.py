@@ -34,6 +34,10 @@ STEP_EXIT_CODES = {
 }
 
 
+class StepFailed(Exception):
+    """Stops the session after a step failed (raised by ``ProbeSession.fail``, caught in ``run``)."""
+
+
 @dataclass(frozen=True)
 class ProbeConfig:
     host: str

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding, FindingList
 from ..rules import auth as auth_rules
+from ..rules import plaintext
 from ..rules import session as rules
 from ..rules.tls import TlsObservation, tls_handshake_failed, tls_legacy_version
 from ..smtp import events as ev
@@ -147,7 +148,8 @@ class SmtpSession:
 
     def _event(self, ts: float, event) -> None:
         secure = self.tls is not None
-        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context))
+        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context,
+                                               capabilities=self.capabilities))
         if isinstance(event, ev.Greeting):
             self.greeting = event.reply.summary()
             elapsed = ts - self.start
@@ -225,6 +227,8 @@ class SmtpSession:
         if self.tls is None and self.capabilities is not None:
             if not self.starttls_offered:
                 self.findings.add(rules.starttls_not_offered(self.capabilities, self.context))
+                self.findings.add(plaintext.auth_without_tls_possible(
+                    self.capabilities, plaintext.TLS_NOT_OFFERED, self.context.server))
             elif self.mail_commands:
                 self.findings.add(rules.tls_not_used(
                     starttls_offered=True, tls_attempted=self.starttls_sent, server=self.context.server))
