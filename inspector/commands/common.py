@@ -10,23 +10,51 @@ DEFAULT_PORT = 587
 IMPLICIT_TLS_PORTS = (465,)
 TLS_REQUIRED_PORTS = (465, 587)
 
-EXIT_CODES_HELP = """exit codes:
-  0   every step succeeded and no finding is an error
-  1   every step succeeded, but a finding has severity "error"
-  2   bad arguments
-  3   internal error (a bug in smtp-inspector)
-  4   needs root or CAP_NET_RAW (interference, probe --sniff)
-  5   the deadline ran out (or the server kept refusing) before the report was
-      complete (tls, ports, interference)
-  10  connect failed        11  greeting failed      12  EHLO/HELO failed
-  13  STARTTLS failed       14  TLS handshake failed 15  certificate not valid
-  16  AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused
-      without TLS (see --allow-plaintext-auth), or the SCRAM server signature
-      was wrong
-  20  discover: no submission server with TLS
-  21  replay: capture unreadable, not pcap/pcapng, truncated or corrupt
-  130 interrupted
-"""
+#: One line per exit code, for ``--help`` (the README's "Exit codes" table says more).
+EXIT_CODE_TEXT = {
+    0: "every step succeeded and no finding is an error",
+    1: "every step succeeded, but a finding has severity \"error\"",
+    2: "bad arguments",
+    3: "internal error (a bug in smtp-inspector)",
+    4: "needs root or CAP_NET_RAW",
+    5: "the deadline ran out (or the server kept refusing) before the report was complete",
+    10: "connect failed (refused, unreachable, timed out, name not resolved)",
+    11: "greeting failed",
+    12: "EHLO/HELO failed",
+    13: "STARTTLS not offered or refused while TLS was required",
+    14: "TLS handshake failed",
+    15: "certificate not valid (untrusted, other name, expired)",
+    16: "AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused without TLS, "
+        "or the SCRAM server signature was wrong",
+    20: "no candidate gave a submission session with TLS",
+    21: "the capture is unreadable, not pcap/pcapng, truncated or corrupt",
+    130: "interrupted (Ctrl-C)",
+}
+
+
+def exit_codes_help(codes=None, *, title: str = "exit codes") -> str:
+    """The exit-code block of a ``--help`` epilog: only ``codes`` (default: all).
+
+    An entry is a code (described by :data:`EXIT_CODE_TEXT`) or ``(code, text)``
+    where a command means something narrower by it.
+    """
+    lines = [f"{title}:"]
+    for entry in (sorted(EXIT_CODE_TEXT) if codes is None else codes):
+        code, text = entry if isinstance(entry, tuple) else (entry, EXIT_CODE_TEXT[entry])
+        words, line = text.split(), f"  {code:<4}"
+        line += words.pop(0)
+        for word in words:  # wrapped by hand: textwrap would cost an import at every start
+            if len(line) + 1 + len(word) > 78:
+                lines.append(line)
+                line = " " * 6 + word
+            else:
+                line += " " + word
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+#: Every exit code, as ``smtp-inspector --help`` lists them.
+EXIT_CODES_HELP = exit_codes_help()
 
 
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from . import SUMMARIES
+
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "probe the built-in lab server, with explanations"
+SUMMARY = SUMMARIES["demo"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 130)
 
 
 def register(sub) -> None:

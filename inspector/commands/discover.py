@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
-from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_seconds
+from .common import check_ehlo_name, check_host_name, positive_seconds
 
 DISCOVER_HELP = """\
 sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
@@ -24,7 +25,10 @@ exit codes of discover: 0 recommendation verified, no error finding;
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "find and verify the SMTP submission settings for an e-mail address"
+SUMMARY = SUMMARIES["discover"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 16, 20, 130)
 
 
 def register(sub) -> None:
@@ -32,7 +36,7 @@ def register(sub) -> None:
         "discover", help=SUMMARY,
         description="Find the outgoing-mail settings for ADDRESS the way a mail client's account "
                     "wizard should, prove them by connecting, and explain every rejected candidate.",
-        epilog=DISCOVER_HELP + "\n" + EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=DISCOVER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("email", metavar="ADDRESS", help="e-mail address, e.g. alice@example.org")
     parser.add_argument("--dns-server", metavar="IP[:PORT]",
                         help="ask this DNS server (default: the first nameserver in /etc/resolv.conf)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_CODES_HELP, check_host_name, port_list, port_number, positive_seconds
+from . import SUMMARIES
+from .common import check_host_name, port_list, port_number, positive_seconds
 from .ports import add_timing_arguments, timing
 
 DEFAULT_PORTS = "25,465,587"
@@ -18,7 +19,10 @@ def _spki(text: str) -> str:
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "diagnose blocked, reset, redirected, stripped or intercepted SMTP (root)"
+SUMMARY = SUMMARIES["interference"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 4, 5, 10, 130)
 
 
 def register(sub) -> None:
@@ -28,7 +32,7 @@ def register(sub) -> None:
                     "or 80): hop distance and fingerprint of SYN-ACK/RST, ICMP, a TCP traceroute per "
                     "port, the SMTP greeting, STARTTLS and the certificate. Prints verdicts with "
                     "their confidence and evidence. Needs root or CAP_NET_RAW.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("host", metavar="HOST", help="the one host to probe (IPv4)")
     parser.add_argument("--ports", type=port_list, default=port_list(DEFAULT_PORTS),
                         help=f"SMTP ports to examine (default {DEFAULT_PORTS})")

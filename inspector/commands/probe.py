@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
 from .common import (
-    EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
     checked_target,
@@ -16,7 +16,10 @@ from .common import (
 )
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "run one SMTP session step by step and judge it"
+SUMMARY = SUMMARIES["probe"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 130)
 
 
 def register(sub) -> None:
@@ -24,7 +27,7 @@ def register(sub) -> None:
         "probe", help=SUMMARY,
         description="Connect, read the greeting, EHLO, STARTTLS or implicit TLS, check the "
                     "certificate, EHLO again, QUIT; print the transcript, tables and findings.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     probe.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = probe.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",

@@ -6,10 +6,14 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP, positive_seconds
+from . import SUMMARIES
+from .common import positive_seconds
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "judge the SMTP sessions in a pcap/pcapng capture"
+SUMMARY = SUMMARIES["replay"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 21, 130)
 
 
 def register(sub) -> None:
@@ -18,7 +22,7 @@ def register(sub) -> None:
         description="Reassemble every TCP connection in the capture, find the SMTP sessions by "
                     "their dialog (any port; implicit TLS on 465), parse both directions with the "
                     "probe's engine and print one row per session with its findings.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     replay.add_argument("file", metavar="FILE", help="capture file (pcap or pcapng)")
     replay.add_argument("--session", type=int, metavar="N",
                         help="print session N's transcript and details instead of the table")

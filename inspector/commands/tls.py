@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import SUMMARIES
 from .common import (
-    EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     checked_target,
     positive_seconds,
@@ -29,7 +29,10 @@ def _rate(text: str) -> float:
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "audit TLS: certificate chain, versions, every accepted cipher suite, groups"
+SUMMARY = SUMMARIES["tls"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 5, 10, 11, 12, 13, 14, 130)
 
 
 def register(sub) -> None:
@@ -39,7 +42,7 @@ def register(sub) -> None:
                     "TLS 1.3), cipher suite (the full IANA registry, including export, RC4, NULL and "
                     "anonymous suites) and key-exchange group with crafted ClientHellos, using about one "
                     "connection per accepted suite. STARTTLS except on 465 (implicit TLS).",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     tls.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = tls.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
