@@ -58,19 +58,36 @@ EXIT_CODES_HELP = exit_codes_help()
 
 
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+    """``host``, ``host:port``, ``[v6]:port``, ``[v6]`` or a bare IPv6 address (RFC 3986 §3.2.2).
+
+    ``::1:2525`` is refused: it is both the address ``::1:2525`` and ``::1``
+    with port 2525. ``host:`` (an empty port) is refused too.
+    """
     text = text.strip()
     if not text:
         raise UsageError("empty target")
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not host or not bracket or (rest and not rest.startswith(":")):
-            raise UsageError(f"cannot read target {text!r}; use [IPv6]:PORT")
+            raise UsageError(f"cannot read target {text!r}; write an IPv6 address as [IPv6]:PORT")
+        if not _is_ipv6(host):
+            raise UsageError(f"{host!r} in brackets is not an IPv6 address")
+        if rest == ":":
+            raise UsageError(f"empty port in {text!r}: give [{host}]:PORT or leave out the colon")
         port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
+        if not port_text:
+            raise UsageError(f"empty port in {text!r}: give {host}:PORT or leave out the colon")
     else:
         host, port_text = text, ""
+        if ":" in text:
+            head, _, tail = text.rpartition(":")
+            if tail.isdigit() and 0 < int(tail) < 65536 and _is_ipv6(head):
+                raise UsageError(f"{text!r} is ambiguous: write [{head}]:{tail} for port {tail} "
+                                 f"of {head}, or [{text}] for the address {text}")
+            if not _is_ipv6(text):
+                raise UsageError(f"cannot read target {text!r}; write an IPv6 address as [IPv6]:PORT")
     if not host:
         raise UsageError(f"no host in target {text!r}")
     if not port_text:
@@ -80,24 +97,54 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]
     return host, int(port_text)
 
 
-def check_host_name(name: str, what: str) -> str:
-    """A DNS name (IDNA-encodable, RFC 1035 §2.3.4 lengths) or an IP address; else UsageError."""
-    import ipaddress
+def _is_ipv6(text: str) -> bool:
+    import socket
 
     try:
-        ipaddress.ip_address(name)
-        return name
-    except ValueError:
-        pass
-    try:
-        ascii_name = name.rstrip(".").encode("idna").decode("ascii")
+        socket.inet_pton(socket.AF_INET6, text)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def check_host_name(name: str, what: str) -> str:
+    """A DNS name (IDNA-encodable, RFC 1035 §2.3.4 lengths) or an IP address; else UsageError."""
+    import socket
+
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, name)
+            return name
+        except (OSError, ValueError):
+            pass
+    try:  # the idna codec only for names that need it: it costs an import at every start
+        ascii_name = name.rstrip(".") if name.isascii() else name.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:
         raise UsageError(f"{what} {name!r} is not a valid host name") from None
     labels = ascii_name.split(".")
     if (not ascii_name or len(ascii_name) > 253
-            or not all(label and all(ch.isalnum() or ch in "-_" for ch in label) for label in labels)):
+            or not all(label and len(label) <= 63 and all(ch.isalnum() or ch in "-_" for ch in label)
+                       for label in labels)):
         raise UsageError(f"{what} {name!r} is not a valid host name")
     return name
+
+
+def check_host_only(name: str, command: str) -> str:
+    """The HOST of ``ports``/``interference``: a name or address without a port."""
+    if name.startswith("[") and name.endswith("]") and _is_ipv6(name[1:-1]):
+        return name[1:-1]
+    host, sep, port = name.rpartition(":")
+    if sep and port.isdigit() and (host.count(":") == 0 or host.startswith("[")):
+        raise UsageError(f"{command} takes a host without a port: write {command} "
+                         f"{host.strip('[]')} --ports {port}")
+    return check_host_name(name, "host")
+
+
+def resolve_target(host: str, timeout: float) -> tuple[str, ...]:
+    """Resolve the target once, before any connection; ConnectFailed (exit 10) when it does not."""
+    from ..net.transport import resolve_once
+
+    return resolve_once(host, min(timeout, 30.0))
 
 
 def check_ehlo_name(name: str) -> str:
@@ -114,7 +161,7 @@ def positive_seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 86400 seconds, not {text}")
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds, not {text}")
     return value
 
 
@@ -159,3 +206,25 @@ def checked_target(args, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     if getattr(args, "ehlo", None) is not None:
         check_ehlo_name(args.ehlo)
     return host, port
+
+
+def input_file(path: str, what: str, error=UsageError) -> str:
+    """``path`` if it is a regular file we can open; else ``error`` with one line saying why.
+
+    Checked before reading: a directory, a FIFO (whose open() would wait for a
+    writer forever), a socket or a device (``/dev/zero`` never ends) is refused.
+    """
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        from ..net.transport import os_reason
+        raise error(f"cannot read {what} {path}: {os_reason(exc)}") from None
+    if stat.S_ISDIR(mode):
+        raise error(f"{what} {path} is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise error(f"{what} {path} is {kind}, not a regular file")
+    return path

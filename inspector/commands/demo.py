@@ -21,6 +21,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..lab import DEMO_PASSWORD, DEMO_USER, LabServer
+    from ..net.address import host_port
     from ..probes.auth_step import AuthRequest
     from ..probes.session import STARTTLS, ProbeConfig, run_probe
     from ..smtp.sasl import Credentials, Secret
@@ -32,7 +33,7 @@ def run(args) -> int:
                              ehlo_name="client.demo.invalid", servername=server.hostname,
                              cafile=server.ca_path, timeout=5.0, deadline=20.0, auth=login)
         if not args.json:
-            print(f"Demo: the built-in lab server listens on {server.host}:{server.port} as "
+            print(f"Demo: the built-in lab server listens on {host_port(server.host, server.port)} as "
                   f"{server.hostname}, with a certificate from its own fresh CA.\n"
                   f"After TLS the client logs in as {DEMO_USER} with the strongest mechanism "
                   "offered; the password never appears below.\n"

@@ -7,7 +7,7 @@ import argparse
 from ..errors import UsageError
 from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
-from .common import check_ehlo_name, check_host_name, positive_seconds
+from .common import check_ehlo_name, check_host_name, input_file, positive_seconds
 
 DISCOVER_HELP = """\
 sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
@@ -87,7 +87,8 @@ def options_from(args):
         check_ehlo_name(args.ehlo)
     if args.cafile:
         from ..certs import load_trust_anchors
-        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before any query
+        # A bad file is a usage error, found before any query.
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     verify_login = None
     if args.auth is not None:
         from ..discover.probing import login_check
@@ -114,7 +115,7 @@ def run(args) -> int:
         if result.recommendation is None:
             reason = result.error.replace("see the table for each reason", "run without --format autoconfig "
                                           "to see each reason")
-            print(f"smtp-inspector: error: {reason}", file=sys.stderr)
+            print(f"smtp-inspector discover: error: {reason}", file=sys.stderr)
         else:
             from ..discover.autoconfig import render_autoconfig
             sys.stdout.write(render_autoconfig(result.domain, result.recommendation))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UsageError
 from . import SUMMARIES
-from .common import check_host_name, port_list, port_number, positive_seconds
+from .common import check_host_only, port_list, port_number, positive_seconds, resolve_target
 from .ports import add_timing_arguments, timing
 
 DEFAULT_PORTS = "25,465,587"
@@ -53,11 +54,15 @@ def run(args) -> int:
     from ..render import path_report
     from .common import require_raw_sockets
 
-    check_host_name(args.host, "host")
+    host = check_host_only(args.host, "interference")
+    if ":" in host:
+        raise UsageError(f"{host!r} is an IPv6 address; packet probes speak IPv4 only (use a name "
+                         "or address with IPv4)")
     require_raw_sockets("interference")
-    report = run_interference(args.host, args.ports, timing(args, args.hop_timeout),
+    addresses = resolve_target(host, args.deadline)
+    report = run_interference(host, args.ports, timing(args, args.hop_timeout),
                               control_port=args.control_port, expect_spki=args.expect_spki,
-                              max_ttl=args.max_ttl)
+                              max_ttl=args.max_ttl, addresses=addresses)
     if args.json:
         print(path_report.dumps(path_report.interference_report(report)))
     else:

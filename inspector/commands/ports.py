@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import SUMMARIES
-from .common import check_host_name, port_list, positive_seconds
+from .common import check_host_only, port_list, positive_seconds, resolve_target
 
 DEFAULT_PORTS = "25,465,587,2525"
 
@@ -56,12 +56,13 @@ def run(args) -> int:
     from ..interference.collect import run_ports
     from ..render import path_report
 
-    check_host_name(args.host, "host")
+    host = check_host_only(args.host, "ports")
+    addresses = resolve_target(host, args.deadline)
     raw = False
     if not args.connect:
         from ..packets.tcp_probes import have_raw_sockets
         raw = have_raw_sockets()
-    report = run_ports(args.host, args.ports, timing(args), raw=raw)
+    report = run_ports(host, args.ports, timing(args), raw=raw, addresses=addresses)
     if args.json:
         print(path_report.dumps(path_report.ports_report(report)))
     else:

@@ -12,7 +12,9 @@ from .common import (
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
     checked_target,
+    input_file,
     positive_seconds,
+    resolve_target,
 )
 
 #: The one line ``smtp-inspector --help`` shows for this command.
@@ -80,7 +82,8 @@ def probe_config(args):
                          "implicit TLS")
     if args.cafile:
         from ..certs import load_trust_anchors
-        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before connecting
+        # A bad file is a usage error, found before connecting.
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     return ProbeConfig(host=host, port=port, mode=mode, require_tls=require_tls,
                        ehlo_name=args.ehlo, timeout=args.timeout, deadline=args.deadline,
                        servername=args.servername, cafile=args.cafile, insecure=args.insecure,
@@ -93,6 +96,7 @@ def run(args) -> int:
 
     config = probe_config(args)
     save_dir = prepare_save_dir(args.save) if args.save else None
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
     sniffing = getattr(args, "sniff", False) or getattr(args, "pcap", None)
     if config.auth is not None and config.auth.mechanism == "ALL":
         if sniffing:

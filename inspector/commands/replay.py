@@ -7,7 +7,7 @@ import sys
 
 from ..errors import UsageError
 from . import SUMMARIES
-from .common import positive_seconds
+from .common import input_file, positive_seconds
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = SUMMARIES["replay"]
@@ -35,11 +35,31 @@ def register(sub) -> None:
     replay.set_defaults(handler=run)
 
 
+class _Unreadable(Exception):
+    """The capture file cannot be opened as a file (missing, a directory, a FIFO): exit 21."""
+
+
+def _error(path: str, problem) -> str:
+    """One line naming the file once, whether or not the reader's message names it already."""
+    text = str(problem)
+    return f"smtp-inspector replay: error: {text if path in text else f'{path}: {text}'}"
+
+
 def run(args) -> int:
+    try:
+        return _run(args)
+    except _Unreadable as exc:
+        from ..exitcodes import ExitCode
+        print(f"smtp-inspector replay: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CAPTURE)
+
+
+def _run(args) -> int:
     from ..capture import CaptureError, replay_file
     from ..exitcodes import ExitCode
     from ..findings import Severity
 
+    input_file(args.file, "capture", error=_Unreadable)
     if args.session is not None and args.session < 1:
         raise UsageError(f"--session must be 1 or more, not {args.session}")
     if args.cafile:
@@ -49,11 +69,11 @@ def run(args) -> int:
         result = replay_file(args.file, session=args.session, cafile=args.cafile,
                              idle_timeout=args.idle_timeout)
     except CaptureError as exc:
-        print(f"smtp-inspector: error: {args.file}: {exc}", file=sys.stderr)
+        print(_error(args.file, exc), file=sys.stderr)
         return int(ExitCode.CAPTURE)
     if args.session is not None and args.session > len(result.sessions):
         if result.error:
-            print(f"smtp-inspector: error: {args.file}: {result.error}", file=sys.stderr)
+            print(_error(args.file, result.error), file=sys.stderr)
         raise UsageError(f"--session {args.session}: the capture has {len(result.sessions)} SMTP "
                          "session(s)")
     if result.error:
@@ -70,6 +90,6 @@ def run(args) -> int:
         print(render_replay(result, session=args.session))
     if result.error:
         # What was read before the break is reported above; say why reading stopped.
-        print(f"smtp-inspector: warning: {args.file}: {result.error}; the report covers the "
+        print(f"smtp-inspector replay: warning: {args.file}: {result.error}; the report covers the "
               f"{result.packets} packets before it", file=sys.stderr)
     return int(code)

@@ -8,7 +8,9 @@ from . import SUMMARIES
 from .common import (
     IMPLICIT_TLS_PORTS,
     checked_target,
+    input_file,
     positive_seconds,
+    resolve_target,
 )
 
 
@@ -75,7 +77,7 @@ def audit_config(args):
 
     host, port = checked_target(args)
     if args.cafile:
-        load_trust_anchors(args.cafile)
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     versions = ALL_VERSIONS
     if args.versions:
         versions = tuple(v.strip() for v in args.versions.split(",") if v.strip())
@@ -93,7 +95,9 @@ def audit_config(args):
 def run(args) -> int:
     from ..probes.tls_audit import run_tls_audit
 
-    result = run_tls_audit(audit_config(args))
+    config = audit_config(args)
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
+    result = run_tls_audit(config)
     if args.json:
         from ..render.tls_audit import dumps
         print(dumps(result))

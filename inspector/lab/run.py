@@ -11,6 +11,7 @@ from inspector.lab.certs import make_lab_certificates
 from inspector.lab.faults import FAULTS_BY_NAME, auth_in_clear, starttls_advertised, starttls_offered
 from inspector.lab.sasl import DEMO_PASSWORD, DEMO_USER
 from inspector.lab.server import LabServer
+from inspector.net.address import host_port
 
 __all__ = ["describe_lab", "run_lab"]
 
@@ -22,7 +23,7 @@ def describe_lab(lab: LabServer) -> str:
     without working STARTTLS the session stays in plaintext, and the hint
     says so instead of suggesting ``--tls``.
     """
-    target = f"[{lab.host}]:{lab.port}" if ":" in lab.host else f"{lab.host}:{lab.port}"
+    target = host_port(lab.host, lab.port)
     fault = FAULTS_BY_NAME[lab.fault] if lab.fault else None
     login = f" --auth-user {DEMO_USER} --auth-password {DEMO_PASSWORD}"
     probe_mode = ""
@@ -97,7 +98,7 @@ def run_lab(
             started.stop()
         reason = exc.strerror or str(exc)
         print(
-            f"smtp-inspector lab: error: cannot listen on {_bracketed(host)}:{current}: {reason}",
+            f"smtp-inspector lab: error: cannot listen on {host_port(host, current)}: {reason}",
             file=sys.stderr,
         )
         return 2
@@ -122,7 +123,3 @@ def run_lab(
             signal.signal(signal.SIGTERM, previous_term)
     print("lab server stopped", file=out, flush=True)
     return 0
-
-
-def _bracketed(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

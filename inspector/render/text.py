@@ -6,6 +6,7 @@ import textwrap
 
 from tabulate import tabulate
 
+from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
 from .teaching import STEP_NOTES
@@ -168,7 +169,7 @@ def render_findings(result) -> str:
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} ({cfg.mode}"
+    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''})",
              "",
              render_transcript(result.transcript, teach=teach, chunks=verbose),
@@ -214,7 +215,7 @@ def _yes_no(value) -> str:
 def render_auth_table(table, *, verbose: bool = False) -> str:
     """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
     cfg = table.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
+    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} --auth all ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
     sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
     for result in sessions:
