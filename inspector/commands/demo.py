@@ -34,9 +34,10 @@ def run(args) -> int:
                              cafile=server.ca_path, timeout=5.0, deadline=20.0, auth=login)
         if not args.json:
             print(f"Demo: the built-in lab server listens on {host_port(server.host, server.port)} as "
-                  f"{server.hostname}, with a certificate from its own fresh CA.\n"
-                  f"After TLS the client logs in as {DEMO_USER} with the strongest mechanism "
-                  "offered; the password never appears below.\n"
+                  f"{server.hostname}, with a certificate from its own fresh CA; its port "
+                  "stands in for 587, the submission port.\n"
+                  f"After TLS the client logs in as {DEMO_USER} with --auth auto (the strongest "
+                  "mechanism offered); the password never appears below.\n"
                   "Marks: -> client to server, <- server to client, ~> <~ the same inside TLS, "
                   "=== notes.\n")
         result = run_probe(config)

@@ -81,10 +81,16 @@ def _table(rows, headers) -> str:
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
+def _one_line(reply) -> str:
+    """The reply's code and first line of text, without the continuation dash (``250 mail.example``)."""
+    first = reply.lines[0]
+    return f"{first.code.decode('ascii', 'backslashreplace')} {first.text}".rstrip()
+
+
 def render_steps(result) -> str:
     rows = []
     for step in result.steps:
-        said = step.reply.summary() if step.reply else ""
+        said = _one_line(step.reply) if step.reply else ""
         detail = step.detail or ""
         text = " | ".join(part for part in (said, detail) if part)
         ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
