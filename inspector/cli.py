@@ -79,9 +79,23 @@ def _terminal_columns() -> int:
         return 80
 
 
+def _untranslated() -> None:
+    """argparse's own words in English, like ours, without a gettext catalogue search per string.
+
+    argparse calls gettext for each of its strings as it builds a parser: each
+    call searches the locale directories for a catalogue, a few milliseconds
+    at every start; and a translated "usage:" next to our English messages
+    would be no help either.
+    """
+    argparse._ = lambda text: text
+    argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
+
 def build_parser(argv=None) -> argparse.ArgumentParser:
     """The parser; with ``argv``, only the command it names is built in full."""
     from . import __version__
+
+    _untranslated()
 
     parser = _OneLineErrorParser(
         prog=PROG,

@@ -196,7 +196,10 @@ class Connection:
         self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         sni = server_hostname if server_hostname and not is_ip_address(server_hostname) else None
         try:
-            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=sni)
+            # An ASCII name goes in as bytes: ssl would run it through the idna codec,
+            # whose import (unicodedata, stringprep) costs more than the handshake on loopback.
+            name = sni.encode("ascii") if sni is not None and sni.isascii() else sni
+            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=name)
         except (ValueError, UnicodeError) as exc:
             raise TlsError(f"cannot use {sni!r} as the TLS server name: {exc}") from None
         captured = bytearray()
@@ -291,10 +294,11 @@ def _resolve(host: str, port: int | None, until: float, deadline: float) -> list
     :func:`resolve_once` is not looked up again.
     """
     if is_ip_address(host):
-        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # As bytes: a str host goes through the idna codec, an import that costs milliseconds.
+        return socket.getaddrinfo(host.encode("ascii"), port, type=socket.SOCK_STREAM)
     if host in _PINNED:
         return [info for address in _PINNED[host]
-                for info in socket.getaddrinfo(address, port, type=socket.SOCK_STREAM,
+                for info in socket.getaddrinfo(address.encode("ascii"), port, type=socket.SOCK_STREAM,
                                                flags=socket.AI_NUMERICHOST)]
     outcome: dict = {}
 

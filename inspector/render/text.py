@@ -1,10 +1,6 @@
-"""Plain-text rendering of a probe result: transcript, then tables (tabulate)."""
+"""Plain-text rendering of a probe result: transcript, then tables (tabulate's layout, :mod:`.table`)."""
 
 from __future__ import annotations
-
-import textwrap
-
-from tabulate import tabulate
 
 from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
@@ -52,6 +48,8 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
             flush(True)
             taught.add(entry.step)
             out.append("")
+            import textwrap  # only the demo's teaching notes need it
+
             out.extend(textwrap.wrap(STEP_NOTES[entry.step], width=88,
                                      initial_indent="  | ", subsequent_indent="  | "))
         if entry.direction == NOTE:
@@ -78,7 +76,9 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
 
 
 def _table(rows, headers) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    from .table import simple_table
+
+    return simple_table(rows, headers)
 
 
 def _one_line(reply) -> str:
