@@ -129,14 +129,14 @@ def check_host_name(name: str, what: str) -> str:
     return name
 
 
-def check_host_only(name: str, command: str) -> str:
-    """The HOST of ``ports``/``interference``: a name or address without a port."""
+def check_host_only(name: str, command: str, port_option: str = "--ports") -> str:
+    """The HOST of ``ports``/``interference``/``lab``: a name or address without a port."""
     if name.startswith("[") and name.endswith("]") and _is_ipv6(name[1:-1]):
         return name[1:-1]
     host, sep, port = name.rpartition(":")
     if sep and port.isdigit() and (host.count(":") == 0 or host.startswith("[")):
         raise UsageError(f"{command} takes a host without a port: write {command} "
-                         f"{host.strip('[]')} --ports {port}")
+                         f"{host.strip('[]')} {port_option} {port}")
     return check_host_name(name, "host")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from . import SUMMARIES
-from .common import port_number
+from .common import check_host_name, check_host_only, port_number, resolve_target
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = SUMMARIES["lab"]
 
 #: The exit codes this command can end with.
-EXIT_CODES = ((0, "stopped cleanly (Ctrl-C or SIGTERM)"), (2, "bad arguments, or the port cannot be used"), 3)
+EXIT_CODES = ((0, "stopped cleanly (Ctrl-C or SIGTERM)"), (2, "bad arguments, or the port cannot be used"),
+              3, (10, "the --host name does not resolve"))
 
 
 def register(sub) -> None:
@@ -41,7 +42,11 @@ def run(args) -> int:
 
     if args.fault is not None and args.fault not in FAULTS:
         raise UsageError(f"unknown fault {args.fault!r}; choose from {', '.join(FAULTS)}")
+    host = check_host_only(args.host, "lab --host", "--port")
+    if args.hostname is not None:
+        check_host_name(args.hostname, "--hostname")
+    host = resolve_target(host, 10.0)[0]  # a name that does not resolve: exit 10, as everywhere
     ports = args.port or ([] if args.implicit_tls_port else [2525])
-    return run_lab(host=args.host, port=ports[0] if ports else None, fault=args.fault,
+    return run_lab(host=host, port=ports[0] if ports else None, fault=args.fault,
                    implicit_tls=args.implicit_tls, extra_ports=tuple(ports[1:]),
                    implicit_tls_ports=tuple(args.implicit_tls_port), hostname=args.hostname)

@@ -15,6 +15,12 @@ def run_and_emit_sniffed(config, args):
         raise UsageError("--pcap needs --sniff")
     require_raw_sockets("probe --sniff")
     if args.pcap:
+        import os
+
+        from .common import input_file
+
+        if os.path.lexists(args.pcap):  # appending to a FIFO would wait for a reader forever
+            input_file(args.pcap, "--pcap")
         try:
             open(args.pcap, "ab").close()
         except OSError as exc:
