@@ -20,11 +20,7 @@ import tempfile
 import threading
 from typing import Self
 
-from inspector.lab.certs import (
-    DEFAULT_LAB_HOSTNAME,
-    LabCertificates,
-    make_lab_certificates,
-)
+from inspector.lab.certs import DEFAULT_LAB_HOSTNAME, LabCertificates, make_lab_certificates
 from inspector.lab.faults import FAULTS, INJECTED_AFTER_STARTTLS, SLOW_GREETING_SECONDS, starttls_offered
 from inspector.lab.faults import auth_in_clear as _auth_in_clear
 from inspector.lab.protocol import (
@@ -45,18 +41,8 @@ from inspector.lab.sasl import (
     authenticate,
 )
 
-__all__ = [
-    "ALL_AUTH_MECHANISMS",
-    "DEMO_PASSWORD",
-    "DEMO_TOKEN",
-    "DEMO_USER",
-    "FAULTS",
-    "INJECTED_AFTER_STARTTLS",
-    "OAUTH_ERROR",
-    "SLOW_GREETING_SECONDS",
-    "LabMessage",
-    "LabServer",
-]
+__all__ = ["ALL_AUTH_MECHANISMS", "DEMO_PASSWORD", "DEMO_TOKEN", "DEMO_USER", "FAULTS",
+           "INJECTED_AFTER_STARTTLS", "OAUTH_ERROR", "SLOW_GREETING_SECONDS", "LabMessage", "LabServer"]
 
 log = logging.getLogger(__name__)
 
