@@ -105,13 +105,13 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
-    for name, summary in SUMMARIES.items():
-        if chosen in (None, name):
-            module = importlib.import_module(f".commands.{name}", __package__)
-            module.register(sub)
-            sub.choices[name].exit_codes = module.EXIT_CODES
-        else:  # only listed: importing every command module costs milliseconds at each start
-            sub.add_parser(name, help=summary)
+    if chosen is not None:  # the others are never consulted: building their parsers costs milliseconds
+        module = importlib.import_module(f".commands.{chosen}", __package__)
+        module.register(sub)
+        sub.choices[chosen].exit_codes = module.EXIT_CODES
+        return parser
+    for name, summary in SUMMARIES.items():  # listed in --help; their modules are not imported
+        sub.add_parser(name, help=summary)
     return parser
 
 
