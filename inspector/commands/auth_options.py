@@ -128,7 +128,8 @@ def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | No
         with open(path, encoding="utf-8") as handle:
             value = handle.read(65536)
     except OSError as exc:
-        raise UsageError(f"cannot read {flag} {path!r}: {exc.strerror}") from None
+        from ..net.transport import os_reason
+        raise UsageError(f"cannot read {flag} {path}: {os_reason(exc)}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{flag} {path!r} is not UTF-8 text") from None
     value = value[:-1] if value.endswith("\n") else value

@@ -129,7 +129,8 @@ def prepare_save_dir(path: str):
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --save directory {path!r}: {exc.strerror}") from None
+        from ..net.transport import os_reason
+        raise UsageError(f"cannot create --save directory {path}: {os_reason(exc)}") from None
     if not directory.is_dir():
         raise UsageError(f"--save {path!r} is not a directory")
     return directory

@@ -96,7 +96,9 @@ def run_lab(
     except OSError as exc:
         for started in labs:
             started.stop()
-        reason = exc.strerror or str(exc)
+        from inspector.net.transport import os_reason
+
+        reason = os_reason(exc)
         print(
             f"smtp-inspector lab: error: cannot listen on {host_port(host, current)}: {reason}",
             file=sys.stderr,
