@@ -16,7 +16,7 @@ EXIT_CODE_TEXT = {
     1: "every step succeeded, but a finding has severity \"error\"",
     2: "bad arguments",
     3: "internal error (a bug in smtp-inspector)",
-    4: "needs root or CAP_NET_RAW",
+    4: "needs root or CAP_NET_RAW (interference, probe --sniff)",
     5: "the deadline ran out (or the server kept refusing) before the report was complete",
     10: "connect failed (refused, unreachable, timed out, name not resolved)",
     11: "greeting failed",
@@ -26,8 +26,8 @@ EXIT_CODE_TEXT = {
     15: "certificate not valid (untrusted, other name, expired)",
     16: "AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused without TLS, "
         "or the SCRAM server signature was wrong",
-    20: "no candidate gave a submission session with TLS",
-    21: "the capture is unreadable, not pcap/pcapng, truncated or corrupt",
+    20: "discover: no candidate gave a submission session with TLS",
+    21: "replay: the capture is unreadable, not pcap/pcapng, truncated or corrupt",
     130: "interrupted (Ctrl-C)",
 }
 
