@@ -218,7 +218,7 @@ def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool,
             notes.append("IPv6: SYN probes speak IPv4 only, so connect() was used")
     observations = _observe(address, ports, timing, timing.until(started), raw)
     distance = host_distance(observations)
-    if not raw:
+    if not raw and not notes:  # (an IPv6 note already says why connect() was used)
         notes.append("connect() mode: 'closed' may be a RST from a firewall, 'prohibited' "
                      "does not say which router refused, and 'intercepted' cannot be seen; run as root "
                      "(or with CAP_NET_RAW) without --connect for SYN probes with TTLs and ICMP sources")
