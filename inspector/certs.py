@@ -21,7 +21,12 @@ import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+
+try:  # the two enums, without serialization/__init__: it loads the SSH key code and every cipher
+    from cryptography.hazmat.primitives._serialization import Encoding, PublicFormat
+except ImportError:  # pragma: no cover - another cryptography layout
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.hazmat.primitives.asymmetric import (
     dsa,
     ec,
@@ -206,8 +211,8 @@ def _key_description(cert: x509.Certificate) -> tuple[str, int, str | None, byte
         except Exception:
             label = "unknown"
         return label, 0, None, None
-    spki = key.public_bytes(serialization.Encoding.DER,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = key.public_bytes(Encoding.DER,
+                            PublicFormat.SubjectPublicKeyInfo)
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size, None, spki
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -646,9 +651,9 @@ def parse_tlsa(text: str) -> TlsaRecord:
 
 def _tlsa_selected(cert: x509.Certificate, selector: int) -> bytes:
     if selector == 0:
-        return cert.public_bytes(serialization.Encoding.DER)
-    return cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cert.public_bytes(Encoding.DER)
+    return cert.public_key().public_bytes(Encoding.DER,
+                                          PublicFormat.SubjectPublicKeyInfo)
 
 
 def tlsa_matches(record: TlsaRecord, cert: x509.Certificate) -> bool:

@@ -56,13 +56,24 @@ class RefuseSecretOnCommandLine(argparse.Action):
                        f"use ${env} or --{what}-file PATH\n")
 
 
+class Mechanism(str):
+    """A mechanism name in upper case (``PLAIN``) that remembers how it was written (``given``)."""
+
+    given: str
+
+    def __new__(cls, value: str, given: str):
+        self = super().__new__(cls, value)
+        self.given = given
+        return self
+
+
 def auth_choice(text: str) -> str:
     """--auth value: ``auto``, ``all`` or a mechanism smtp-inspector implements."""
     from ..smtp.sasl import SUPPORTED_MECHANISMS
 
     value = text.strip().upper()
     if value in ("AUTO", "ALL") or value in SUPPORTED_MECHANISMS:
-        return value
+        return Mechanism(value, text.strip())
     raise argparse.ArgumentTypeError(
         f"unknown mechanism {text!r}; choose auto, all or one of {', '.join(SUPPORTED_MECHANISMS)}")
 
@@ -110,11 +121,15 @@ def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | No
     """A file given on the command line wins over the environment; one trailing newline is dropped."""
     if path is None:
         return env_value or None
+    from .common import input_file
+
+    input_file(path, flag)
     try:
         with open(path, encoding="utf-8") as handle:
             value = handle.read(65536)
     except OSError as exc:
-        raise UsageError(f"cannot read {flag} {path!r}: {exc.strerror}") from None
+        from ..net.transport import os_reason
+        raise UsageError(f"cannot read {flag} {path}: {os_reason(exc)}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{flag} {path!r} is not UTF-8 text") from None
     value = value[:-1] if value.endswith("\n") else value
@@ -131,7 +146,8 @@ def _prompt_password(user: str, mechanism: str) -> str:
     import getpass
 
     if not sys.stdin.isatty():
-        raise UsageError(f"--auth {mechanism.lower()} needs a password: set SMTP_INSPECTOR_PASSWORD, "
+        raise UsageError(f"--auth {getattr(mechanism, 'given', mechanism)} needs a password: set "
+                         "SMTP_INSPECTOR_PASSWORD, "
                          "use --password-file PATH, or run on a terminal to be asked")
     try:
         value = getpass.getpass(f"Password for {user}: ")

@@ -8,7 +8,6 @@ Only the one target address is probed. Packet work goes through :mod:`inspector.
 from __future__ import annotations
 
 import concurrent.futures
-import errno
 import socket
 import time
 from dataclasses import dataclass
@@ -85,8 +84,10 @@ def resolve_ipv4(host: str) -> str:
 
 def connect_state(address: str, port: int, timeout: float) -> tuple[str | None, float | None]:
     """connect() outcome: (None, ms) when open, else ("refused" | "timeout" | "unreachable: why", None)."""
+    from ..net.transport import os_reason
+
     started = time.monotonic()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect((address, port))
@@ -96,9 +97,7 @@ def connect_state(address: str, port: int, timeout: float) -> tuple[str | None, 
     except (TimeoutError, socket.timeout):
         return "timeout", None
     except OSError as exc:
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-            return f"unreachable: {exc.strerror}", None
-        return f"unreachable: {exc.strerror or exc}", None
+        return f"unreachable: {os_reason(exc)}", None
     finally:
         sock.close()
 
@@ -201,13 +200,25 @@ def _exit_code(findings, *, complete: bool = True) -> ExitCode:
     return ExitCode.OK if complete else ExitCode.INCOMPLETE
 
 
-def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool) -> PortsReport:
+def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool,
+              addresses: tuple[str, ...] | None = None) -> PortsReport:
+    """``addresses``: what ``host`` resolved to, when the caller resolved it already.
+
+    SYN probes speak IPv4; for a host with only IPv6 addresses connect() is used
+    (it needs no raw packets), and a note says so.
+    """
     started = time.monotonic()
-    address = resolve_ipv4(host)
+    notes = []
+    if addresses is None:
+        address = resolve_ipv4(host) if raw or ":" not in host else host
+    else:
+        address = next((a for a in addresses if ":" not in a), None) if raw else addresses[0]
+        if address is None:
+            address, raw = addresses[0], False
+            notes.append("IPv6: SYN probes speak IPv4 only, so connect() was used")
     observations = _observe(address, ports, timing, timing.until(started), raw)
     distance = host_distance(observations)
-    notes = []
-    if not raw:
+    if not raw and not notes:  # (an IPv6 note already says why connect() was used)
         notes.append("connect() mode: 'closed' may be a RST from a firewall, 'prohibited' "
                      "does not say which router refused, and 'intercepted' cannot be seen; run as root "
                      "(or with CAP_NET_RAW) without --connect for SYN probes with TTLs and ICMP sources")
@@ -247,10 +258,13 @@ def verdict_finding(verdict: Verdict) -> Finding:
 
 
 def run_interference(host: str, ports: list[int], timing: Timing, *, control_port: int | None = None,
-                     expect_spki: str | None = None, max_ttl: int = 30) -> InterferenceReport:
+                     expect_spki: str | None = None, max_ttl: int = 30,
+                     addresses: tuple[str, ...] | None = None) -> InterferenceReport:
     started = time.monotonic()
     deadline = timing.until(started)
-    address = resolve_ipv4(host)
+    address = resolve_ipv4(host) if addresses is None else next((a for a in addresses if ":" not in a), None)
+    if address is None:
+        raise UsageError(f"{host} has only IPv6 addresses; packet probes speak IPv4 only")
     candidates = [control_port] if control_port else [p for p in CONTROL_PORTS]
     probe_ports = list(dict.fromkeys([*candidates, *ports]))
     smtp_ports = set(ports) | {p for p in candidates if p in (25, 465, 587, 2525)}

@@ -86,7 +86,7 @@ def run_auth_step(session: _Session) -> None:
     session.redactor = sasl.Redactor([creds.password, creds.token])
     session.transcript.scrubber = session.redactor.scrub_bytes
     progress = session.auth = AuthProgress(request.mechanism.upper(), creds.user)
-    session._begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
+    session._begin("auth", f"authenticating as {creds.user} (--auth {_as_written(request.mechanism)})")
     if session.exit_code is not None:
         progress.status = AUTH_SKIPPED
         progress.explanation = f"not attempted: {session.error}; no secret is sent"
@@ -126,6 +126,27 @@ def run_auth_step(session: _Session) -> None:
         progress.server_error = mechanism.server_error
         progress.server_verified = mechanism.server_verified
 
+#: Mechanisms that send the password itself (base64 is an encoding, not a protection).
+_CLEARTEXT_PASSWORD = ("PLAIN", "LOGIN")
+
+
+def _as_written(mechanism: str) -> str:
+    """``auto`` and ``all`` in lower case as the README writes them; mechanisms as given."""
+    given = getattr(mechanism, "given", None)
+    if given:
+        return given
+    return mechanism.lower() if mechanism.upper() in ("AUTO", "ALL") else mechanism
+
+
+def _why_chosen(chosen: str, offered) -> str:
+    """Why ``--auth auto`` took ``chosen``: the strongest, or one of two equivalent ones."""
+    others = [m for m in offered if m != chosen]
+    if chosen in _CLEARTEXT_PASSWORD and others and all(m in _CLEARTEXT_PASSWORD for m in others):
+        return (f"{chosen}, of {' '.join(offered)}: PLAIN and LOGIN are equivalent, both send the "
+                "password itself (RFC 4616 §4), which is safe here because TLS protects it")
+    return f"{chosen} is the strongest of {' '.join(offered)}"
+
+
 def _choose_mechanism(session: _Session, request: AuthRequest, offered) -> str:
     name = request.mechanism.upper()
     creds = request.credentials
@@ -140,7 +161,7 @@ def _choose_mechanism(session: _Session, request: AuthRequest, offered) -> str:
                           f"server offers {' '.join(offered)}; none usable with the secrets given")
             _auth_fail(session, NOT_OFFERED, f"no mechanism smtp-inspector supports among "
                             f"{' '.join(offered)}")
-        session.transcript.note(f"--auth auto: {chosen} is the strongest of {' '.join(offered)}",
+        session.transcript.note(f"--auth auto: {_why_chosen(chosen, offered)}",
                              tls=session.smtp.secure, step="auth")
         return chosen
     if name not in offered:

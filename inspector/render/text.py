@@ -1,11 +1,8 @@
-"""Plain-text rendering of a probe result: transcript, then tables (tabulate)."""
+"""Plain-text rendering of a probe result: transcript, then tables (tabulate's layout, :mod:`.table`)."""
 
 from __future__ import annotations
 
-import textwrap
-
-from tabulate import tabulate
-
+from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
 from .teaching import STEP_NOTES
@@ -51,6 +48,8 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
             flush(True)
             taught.add(entry.step)
             out.append("")
+            import textwrap  # only the demo's teaching notes need it
+
             out.extend(textwrap.wrap(STEP_NOTES[entry.step], width=88,
                                      initial_indent="  | ", subsequent_indent="  | "))
         if entry.direction == NOTE:
@@ -77,13 +76,21 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
 
 
 def _table(rows, headers) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    from .table import simple_table
+
+    return simple_table(rows, headers)
+
+
+def _one_line(reply) -> str:
+    """The reply's code and first line of text, without the continuation dash (``250 mail.example``)."""
+    first = reply.lines[0]
+    return f"{first.code.decode('ascii', 'backslashreplace')} {first.text}".rstrip()
 
 
 def render_steps(result) -> str:
     rows = []
     for step in result.steps:
-        said = step.reply.summary() if step.reply else ""
+        said = _one_line(step.reply) if step.reply else ""
         detail = step.detail or ""
         text = " | ".join(part for part in (said, detail) if part)
         ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
@@ -168,7 +175,7 @@ def render_findings(result) -> str:
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} ({cfg.mode}"
+    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''})",
              "",
              render_transcript(result.transcript, teach=teach, chunks=verbose),
@@ -214,7 +221,7 @@ def _yes_no(value) -> str:
 def render_auth_table(table, *, verbose: bool = False) -> str:
     """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
     cfg = table.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
+    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} --auth all ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
     sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
     for result in sessions:

@@ -47,7 +47,10 @@ def render_version(version) -> str:
 
 def render_tls_audit(result) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector tls {cfg.host}:{cfg.port} ({cfg.mode}, servername {cfg.expected_name})", ""]
+    from ..net.address import host_port
+
+    target = host_port(cfg.host, cfg.port)
+    parts = [f"smtp-inspector tls {target} ({cfg.mode}, servername {cfg.expected_name})", ""]
     if result.session is not None:
         s = result.session
         parts += [f"default handshake: {s.version} {s.cipher} ({s.bits} bits)"
