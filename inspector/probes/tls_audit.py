@@ -32,6 +32,7 @@ from ..smtp.events import NEED_DATA, CommandReply, ConnectionClosed, EhloReply, 
 from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate_groups, enumerate_version
 from ..tls.hello import VERSIONS, FlightReader, ServerAnswer, client_hello
 from ..tls.suites import SUITES, describe_code
+from .tls_verify import Verification, from_default_handshake, verify_version
 
 STARTTLS, IMPLICIT = "starttls", "implicit"
 ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -82,6 +83,11 @@ class VersionResult:
     server_order: bool | None          #: None: fewer than two suites to compare
     connections: int
     error: str | None
+    #: a complete handshake pinned to this version finished (None: not tried or not possible)
+    handshake_completed: bool | None = None
+    handshake_detail: str | None = None
+    #: key exchanges whose suites, offered first, made the server close (enumerate.py)
+    closed_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -280,7 +286,7 @@ class _Dialer:
             except _Dropped as exc:
                 # Closed or silent after the ClientHello: retried twice, then taken as refusal.
                 drops += 1
-                if drops > 2:
+                if drops > (2 if offer.retry_drops else 0):
                     return ServerAnswer("none", detail=str(exc))
                 with self._lock:
                     self.retried += 1
@@ -356,6 +362,7 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
                                 lambda offer: dialer.exchange(offer, "groups"))
 
     outcomes: dict[str, VersionOutcome] = {}
+    checks: dict[str, Verification] = {}
     groups = GroupOutcome()
     interrupted = False
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(config.versions) + 2,
@@ -370,6 +377,7 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
             outcomes[version] = future.result()
         groups = groups_future.result()
         cert_future.result()
+        checks = _verify(pool, dialer, outcomes, cert_box.get("facts"))
     except KeyboardInterrupt:
         interrupted = True
         dialer.fatal = _Fatal("interrupted", ExitCode.INTERRUPTED)
@@ -386,13 +394,54 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
                                     tlsa=config.tlsa)
     versions = tuple(
         VersionResult(v, outcomes[v].supported, _accepted(outcomes[v]), outcomes[v].server_order,
-                      dialer.per_version.get(v, 0), outcomes[v].error)
+                      dialer.per_version.get(v, 0), outcomes[v].error,
+                      checks[v].completed if v in checks else None,
+                      checks[v].detail if v in checks else None, tuple(outcomes[v].closed_on))
         for v in sorted(outcomes, key=_ORDER.get))
-    findings = _judge(config, versions, certificate, cert_box.get("error"))
+    findings = _judge(config, versions, certificate, cert_box.get("error")) \
+        + _handshake_findings(outcomes, checks)
     exit_code, error = _verdict(dialer, versions, cert_box.get("error"), groups, findings, interrupted)
     return TlsAuditResult(config, started_at, round(time.monotonic() - started, 3), dialer.peer_address,
                           session, certificate, versions, tuple(groups.groups), groups.version,
                           dialer.connections, dialer.retried, tuple(findings), exit_code, error)
+
+
+def _verify(pool, dialer, outcomes, facts) -> dict[str, Verification]:
+    """One complete handshake per version the server picks suites at (tls_verify.py)."""
+    checks: dict[str, Verification] = {}
+    if facts is not None and facts.session.version in outcomes:
+        checks[facts.session.version] = from_default_handshake(facts.session)
+    futures = {}
+    for version, outcome in outcomes.items():
+        if outcome.supported and version not in checks:
+            names = [describe_code(code).openssl_name for code in outcome.picks]
+            futures[version] = pool.submit(verify_version, dialer, version, [n for n in names if n])
+    for version, future in futures.items():
+        try:
+            checks[version] = future.result()
+        except Unreachable as exc:
+            checks[version] = Verification(version, None, None, f"not tried: {exc}")
+    return checks
+
+
+def _first_flight(outcome: VersionOutcome) -> str:
+    """What the server's first flights showed at this version, for the finding's evidence."""
+    late = next((a for a in outcome.answers if a.kind == "hello" and a.late_alert), None)
+    if late is not None:
+        return (f"the server sends its ServerHello ({describe_code(late.suite).iana_name}), "
+                f"then alert {late.late_alert}")
+    return f"the server picks {len(outcome.picks)} suites"
+
+
+def _handshake_findings(outcomes, checks) -> list[Finding]:
+    from ..rules.tls_audit import no_handshake_completes, offer_closed
+
+    found = [offer_closed({v: o.closed_on for v, o in outcomes.items()},
+                          {v: o.supported for v, o in outcomes.items()}),
+             no_handshake_completes({v: _first_flight(o) for v, o in outcomes.items() if o.supported},
+                                    {v: c.completed for v, c in checks.items()},
+                                    {v: c.detail for v, c in checks.items()})]
+    return [f for f in found if f is not None]
 
 
 def _judge(config, versions, certificate, cert_error) -> list[Finding]:
@@ -428,6 +477,10 @@ def _verdict(dialer, versions, cert_error, groups, findings, interrupted):
         return dialer.fatal.exit_code, str(dialer.fatal)
     if dialer.connections == 0 or (dialer.peer_address is None and cert_error):
         return ExitCode.CONNECT, f"connect: {cert_error or 'no connection'}"
+    picked = [v for v in versions if v.supported]
+    if picked and all(v.handshake_completed is False for v in picked):
+        return ExitCode.TLS, "no TLS handshake completes: " + "; ".join(
+            f"{v.version}: {v.handshake_detail}" for v in picked)
     incomplete = [f"{v.version}: {v.error}" for v in versions if v.error]
     if cert_error:
         incomplete.insert(0, f"certificate: {cert_error}")

@@ -1,0 +1,76 @@
+"""One complete handshake per accepted version: a suite the server picks is usable only if it finishes.
+
+The enumeration (:mod:`inspector.tls.enumerate`) reads only the server's first
+flight; a server may pick a suite and then abort (OpenSMTPD 6.8 built with
+OpenSSL 3 sends its ServerHello and then alert 80, internal_error, to every
+client). Here Python's ssl completes a real handshake (RFC 8446 §4, RFC 5246
+§7.3), pinned to one version and offering only the suites the server picked
+there. The audit's own default handshake counts for the version it negotiated.
+"""
+
+from __future__ import annotations
+
+import ssl
+import warnings
+from dataclasses import dataclass
+
+from ..errors import DeadlineExceeded, InspectorError
+
+_TLS_VERSIONS = {"TLSv1": "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3"}
+
+
+@dataclass(frozen=True)
+class Verification:
+    version: str
+    completed: bool | None       #: None: this Python/OpenSSL cannot offer the version or suites
+    cipher: str | None           #: what the complete handshake negotiated
+    detail: str
+
+
+def pinned_context(version: str, openssl_names: list[str]) -> ssl.SSLContext | None:
+    """A client context for ``version`` only, offering ``openssl_names`` (ignored for TLS 1.3)."""
+    attribute = _TLS_VERSIONS.get(version)
+    if attribute is None or not getattr(ssl, f"HAS_{attribute}", False):
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = context.maximum_version = getattr(ssl.TLSVersion, attribute)
+        if version != "TLSv1.3":
+            if not openssl_names:
+                return None
+            context.set_ciphers(":".join(openssl_names) + ":@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return None
+    return context
+
+
+def verify_version(dialer, version: str, openssl_names: list[str]) -> Verification:
+    """Open a connection through the audit's dialer and finish one handshake at ``version``."""
+    context = pinned_context(version, openssl_names)
+    if context is None:
+        return Verification(version, None, None, f"this Python/OpenSSL cannot offer {version} "
+                            "with the suites the server picked")
+
+    def handshake(connection):
+        try:
+            facts = connection.start_tls(context, dialer.config.expected_name, until=dialer._until())
+        except DeadlineExceeded:
+            raise
+        except InspectorError as exc:  # the server's answer, not a reason to retry
+            return Verification(version, False, None, str(exc))
+        session = facts.session
+        if session.version != version:
+            return Verification(version, False, session.cipher,
+                                f"the handshake pinned to {version} negotiated {session.version}")
+        return Verification(version, True, session.cipher, f"completed with {session.cipher}")
+
+    return dialer.run(handshake, version)
+
+
+def from_default_handshake(session) -> Verification:
+    """The audit's default handshake, which completed, verifies the version it negotiated."""
+    return Verification(session.version, True, session.cipher, f"completed with {session.cipher}")
