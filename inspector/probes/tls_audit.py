@@ -5,7 +5,8 @@ through the sans-I/O :class:`ClientConnection` over :class:`Connection`, or
 starts with TLS on implicit-TLS ports (RFC 8314 §3.3). The certificate comes
 from one complete handshake with the ssl module; suites, versions and groups
 from crafted ClientHellos (:mod:`inspector.tls.hello`) whose answers are read
-without finishing the handshake.
+without finishing the handshake; then one complete handshake per version the
+server picks suites at (:mod:`inspector.probes.tls_verify`).
 
 Connection discipline: at most ``concurrency`` connections at once, at most
 ``rate`` connection starts per minute, and a 4xx reply (RFC 5321 §4.2.1: 421
@@ -32,7 +33,7 @@ from ..smtp.events import NEED_DATA, CommandReply, ConnectionClosed, EhloReply, 
 from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate_groups, enumerate_version
 from ..tls.hello import VERSIONS, FlightReader, ServerAnswer, client_hello
 from ..tls.suites import SUITES, describe_code
-from .tls_verify import Verification, from_default_handshake, verify_version
+from .tls_verify import Verification, handshake_findings, verify_all
 
 STARTTLS, IMPLICIT = "starttls", "implicit"
 ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -377,7 +378,7 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
             outcomes[version] = future.result()
         groups = groups_future.result()
         cert_future.result()
-        checks = _verify(pool, dialer, outcomes, cert_box.get("facts"))
+        checks = verify_all(pool, dialer, outcomes, cert_box.get("facts"))
     except KeyboardInterrupt:
         interrupted = True
         dialer.fatal = _Fatal("interrupted", ExitCode.INTERRUPTED)
@@ -399,49 +400,11 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
                       checks[v].detail if v in checks else None, tuple(outcomes[v].closed_on))
         for v in sorted(outcomes, key=_ORDER.get))
     findings = _judge(config, versions, certificate, cert_box.get("error")) \
-        + _handshake_findings(outcomes, checks)
+        + handshake_findings(outcomes, checks)
     exit_code, error = _verdict(dialer, versions, cert_box.get("error"), groups, findings, interrupted)
     return TlsAuditResult(config, started_at, round(time.monotonic() - started, 3), dialer.peer_address,
                           session, certificate, versions, tuple(groups.groups), groups.version,
                           dialer.connections, dialer.retried, tuple(findings), exit_code, error)
-
-
-def _verify(pool, dialer, outcomes, facts) -> dict[str, Verification]:
-    """One complete handshake per version the server picks suites at (tls_verify.py)."""
-    checks: dict[str, Verification] = {}
-    if facts is not None and facts.session.version in outcomes:
-        checks[facts.session.version] = from_default_handshake(facts.session)
-    futures = {}
-    for version, outcome in outcomes.items():
-        if outcome.supported and version not in checks:
-            names = [describe_code(code).openssl_name for code in outcome.picks]
-            futures[version] = pool.submit(verify_version, dialer, version, [n for n in names if n])
-    for version, future in futures.items():
-        try:
-            checks[version] = future.result()
-        except Unreachable as exc:
-            checks[version] = Verification(version, None, None, f"not tried: {exc}")
-    return checks
-
-
-def _first_flight(outcome: VersionOutcome) -> str:
-    """What the server's first flights showed at this version, for the finding's evidence."""
-    late = next((a for a in outcome.answers if a.kind == "hello" and a.late_alert), None)
-    if late is not None:
-        return (f"the server sends its ServerHello ({describe_code(late.suite).iana_name}), "
-                f"then alert {late.late_alert}")
-    return f"the server picks {len(outcome.picks)} suites"
-
-
-def _handshake_findings(outcomes, checks) -> list[Finding]:
-    from ..rules.tls_audit import no_handshake_completes, offer_closed
-
-    found = [offer_closed({v: o.closed_on for v, o in outcomes.items()},
-                          {v: o.supported for v, o in outcomes.items()}),
-             no_handshake_completes({v: _first_flight(o) for v, o in outcomes.items() if o.supported},
-                                    {v: c.completed for v, c in checks.items()},
-                                    {v: c.detail for v, c in checks.items()})]
-    return [f for f in found if f is not None]
 
 
 def _judge(config, versions, certificate, cert_error) -> list[Finding]:

@@ -15,6 +15,9 @@ import warnings
 from dataclasses import dataclass
 
 from ..errors import DeadlineExceeded, InspectorError
+from ..findings import Finding
+from ..tls.enumerate import Unreachable, VersionOutcome
+from ..tls.suites import describe_code
 
 _TLS_VERSIONS = {"TLSv1": "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3"}
 
@@ -77,3 +80,41 @@ def verify_version(dialer, version: str, openssl_names: list[str]) -> Verificati
 def from_default_handshake(session) -> Verification:
     """The audit's default handshake, which completed, verifies the version it negotiated."""
     return Verification(session.version, True, session.cipher, f"completed with {session.cipher}")
+
+
+def verify_all(pool, dialer, outcomes, facts) -> dict[str, Verification]:
+    """One complete handshake per version the server picks suites at (tls_verify.py)."""
+    checks: dict[str, Verification] = {}
+    if facts is not None and facts.session.version in outcomes:
+        checks[facts.session.version] = from_default_handshake(facts.session)
+    futures = {}
+    for version, outcome in outcomes.items():
+        if outcome.supported and version not in checks:
+            names = [describe_code(code).openssl_name for code in outcome.picks]
+            futures[version] = pool.submit(verify_version, dialer, version, [n for n in names if n])
+    for version, future in futures.items():
+        try:
+            checks[version] = future.result()
+        except Unreachable as exc:  # the server could not be asked again
+            checks[version] = Verification(version, None, None, f"not tried: {exc}")
+    return checks
+
+
+def _first_flight(outcome: VersionOutcome) -> str:
+    """What the server's first flights showed at this version, for the finding's evidence."""
+    late = next((a for a in outcome.answers if a.kind == "hello" and a.late_alert), None)
+    if late is not None:
+        return (f"the server sends its ServerHello ({describe_code(late.suite).iana_name}), "
+                f"then alert {late.late_alert}")
+    return f"the server picks {len(outcome.picks)} suites"
+
+
+def handshake_findings(outcomes, checks) -> list[Finding]:
+    from ..rules.tls_audit import no_handshake_completes, offer_closed
+
+    found = [offer_closed({v: o.closed_on for v, o in outcomes.items()},
+                          {v: o.supported for v, o in outcomes.items()}),
+             no_handshake_completes({v: _first_flight(o) for v, o in outcomes.items() if o.supported},
+                                    {v: c.completed for v, c in checks.items()},
+                                    {v: c.detail for v, c in checks.items()})]
+    return [f for f in found if f is not None]
