@@ -250,3 +250,20 @@ def test_server_hello_then_alert_80_is_kept_as_a_late_alert():
     reader = FlightReader()
     reader.feed(flight)
     assert reader.done  # no wait for a ServerHelloDone that never comes
+
+
+def test_a_server_that_closes_on_big_offers_is_asked_family_by_family():
+    """No family is to blame when only the size of the offer makes the server close."""
+    accepted = ECDHE_RSA + [BY_IANA_NAME["TLS_RSA_WITH_AES_128_GCM_SHA256"].code]
+
+    def exchange(offer):
+        if len(offer.suites) > 100:  # every family alone is smaller
+            return ServerAnswer("none", detail="the connection closed without an answer")
+        pick = next((s for s in offer.suites if s in accepted), None)
+        if pick is None:
+            return ServerAnswer("alert", alert="handshake_failure")
+        return ServerAnswer("hello", "TLSv1.2", pick)
+
+    outcome = enumerate_version("TLSv1.2", CANDIDATES, exchange)
+    assert outcome.supported and set(outcome.picks) == set(accepted)
+    assert outcome.closed_on == {}

@@ -19,7 +19,9 @@ closes. Such an offer is narrowed down once per version by key exchange: each
 family alone until one is accepted, then each other family offered before that
 accepted suite; a family whose suites make the server close although the
 accepted suite was there to pick is left out of the rest of the enumeration
-(``closed_on``). A server that closes on every family simply refuses.
+(``closed_on``). A server that closes on every family simply refuses; one that
+accepts a family alone but blames none (it closes on big offers) is asked
+family by family.
 
 ``exchange(offer) -> ServerAnswer`` does the I/O; it raises
 :class:`Unreachable` when the server could not be asked (after retries).
@@ -75,12 +77,13 @@ def _ambiguous(answer: ServerAnswer) -> bool:
     return answer.kind == "none" or (answer.kind == "alert" and answer.alert not in REFUSALS)
 
 
-def enumerate_version(version: str, candidates: list[int], exchange) -> VersionOutcome:
+def enumerate_version(version: str, candidates: list[int], exchange, *,
+                      narrow: bool = True) -> VersionOutcome:
     """Accepted suites at ``version`` among ``candidates`` (in registry order)."""
     outcome = VersionOutcome(version)
     remaining = list(candidates)
     reverse = False
-    narrowed = False
+    narrowed = not narrow
     try:
         while remaining:
             offered = tuple(reversed(remaining)) if reverse else tuple(remaining)
@@ -88,10 +91,14 @@ def enumerate_version(version: str, candidates: list[int], exchange) -> VersionO
             outcome.answers.append(answer)
             if _ambiguous(answer) and not narrowed:
                 narrowed = True
-                culprits = _narrow(version, offered, outcome.picks[:1], exchange, outcome)
+                known = outcome.picks[:1]
+                culprits, good = _narrow(version, offered, known, exchange, outcome)
                 if culprits:
                     remaining = [code for code in remaining if family(code) not in culprits]
                     continue
+                if good is not None and not known:  # it closes on the whole offer, not on a part
+                    _family_by_family(version, remaining, exchange, outcome)
+                    return outcome
             if answer.kind not in ("hello", "retry") or answer.version != version:
                 break  # refused, or the server answered with another version: none left here
             if answer.suite not in remaining:
@@ -111,9 +118,23 @@ def enumerate_version(version: str, candidates: list[int], exchange) -> VersionO
     return outcome
 
 
+def _family_by_family(version: str, remaining: list[int], exchange, outcome: VersionOutcome) -> None:
+    """Enumerate each key-exchange family on its own (a server that closes on big offers)."""
+    for name in dict.fromkeys(family(code) for code in remaining):
+        part = enumerate_version(version, [c for c in remaining if family(c) == name], exchange,
+                                 narrow=False)
+        outcome.picks += part.picks
+        outcome.groups.update(part.groups)
+        outcome.answers += part.answers
+        outcome.error = outcome.error or part.error
+        if outcome.server_order is None:
+            outcome.server_order = part.server_order
+    outcome.supported = bool(outcome.picks)
+
+
 def _narrow(version: str, offered: tuple[int, ...], known_good: list[int], exchange,
-            outcome: VersionOutcome) -> set[str]:
-    """The key-exchange families whose suites make the server close (see the module docstring)."""
+            outcome: VersionOutcome) -> tuple[set[str], int | None]:
+    """The key-exchange families whose suites make the server close, and an accepted suite."""
     families = list(dict.fromkeys(family(code) for code in offered))
     members = {name: tuple(code for code in offered if family(code) == name) for name in families}
     good = known_good[0] if known_good else None
@@ -127,7 +148,7 @@ def _narrow(version: str, offered: tuple[int, ...], known_good: list[int], excha
                 good = answer.suite
                 break
         if good is None:
-            return set()  # it closes on every family alone: a refusal
+            return set(), None  # it closes on every family alone: a refusal
     culprits = set()
     for name in families:
         if name == family(good):
@@ -139,7 +160,7 @@ def _narrow(version: str, offered: tuple[int, ...], known_good: list[int], excha
             culprits.add(name)
             outcome.closed_on[name] = (f"alert {answer.alert}" if answer.kind == "alert"
                                        else answer.detail or "closed without an answer")
-    return culprits
+    return culprits, good
 
 
 def _client_order_picks(candidates: list[int], accepted: set[int]) -> list[int]:
