@@ -84,6 +84,9 @@ _KINDS = [
     FindingKind("scram-server-signature-invalid", Severity.ERROR,
                 "SCRAM: the server's final signature is wrong or missing; it does not know the "
                 "password (a possible impostor)", "RFC 5802 §5, §9"),
+    FindingKind("auth-answer-delayed", Severity.INFO,
+                "The server took seconds to answer AUTH: it delays logins (a failed-login penalty)",
+                "RFC 4954 §6"),
     FindingKind("tls-not-used", Severity.INFO,
                 "The session ran without TLS (--plain)", "RFC 8314 §3"),
     FindingKind("tls-legacy-version", Severity.WARNING,
@@ -196,6 +199,14 @@ _KINDS = [
                 "RFC 9325 §4.1"),
     FindingKind("tls13-not-supported", Severity.WARNING,
                 "The server does not support TLS 1.3", "RFC 9325 §3.1.1"),
+    FindingKind("tls-offer-closed", Severity.WARNING,
+                "The server closes the connection when offered some key exchanges first (e.g. DHE "
+                "without DH parameters) instead of picking a suite it can use or refusing with an alert",
+                "RFC 5246 §7.4.1.3; RFC 8446 §4.1.1"),
+    FindingKind("tls-no-handshake-completes", Severity.ERROR,
+                "The server picks cipher suites at a TLS version, but no complete handshake at that "
+                "version finishes (e.g. ServerHello, then alert internal_error)",
+                "RFC 8446 §4; RFC 5246 §7.3"),
     FindingKind("no-server-cipher-order", Severity.INFO,
                 "The server follows the client's cipher-suite order instead of its own",
                 "RFC 9325 §4.2"),

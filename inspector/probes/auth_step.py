@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,9 @@ ACCEPTED, REJECTED, NOT_OFFERED, REFUSED, AUTH_ERROR, AUTH_SKIPPED = (
     "accepted", "rejected", "not-offered", "refused", "error", "skipped")
 #: At most this many 334 challenges in one exchange (SCRAM needs 2).
 MAX_SASL_ROUNDS = 8
+#: How long a reply inside the AUTH exchange may take, when the step timeout is shorter:
+#: servers delay failed logins on purpose (Dovecot: up to 15 s per address, plus 2 s).
+AUTH_ANSWER_WAIT = 20.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class AuthOutcome:
     server_error: str | None = None      #: OAuth JSON error challenge, decoded
     server_verified: bool | None = None  #: SCRAM: the server proved it knows the password
     channel_binding: str | None = None
+    answer_s: float | None = None        #: the longest the server took to answer a line of AUTH
 
     @property
     def code(self) -> int | None:
@@ -78,6 +83,7 @@ class AuthProgress:
     server_error: str | None = None
     server_verified: bool | None = None
     channel_binding: str | None = None
+    answer_s: float | None = None
 
 
 def run_auth_step(session: _Session) -> None:
@@ -169,6 +175,20 @@ def _choose_mechanism(session: _Session, request: AuthRequest, offered) -> str:
         _auth_fail(session, NOT_OFFERED, f"{name} is not offered (the server offers {' '.join(offered)})")
     return name
 
+def _auth_command(session: _Session, command, *, shown: str):
+    """One line of the exchange; its reply may take AUTH_ANSWER_WAIT (a penalty is an answer)."""
+    wait = max(session.config.timeout, AUTH_ANSWER_WAIT)
+    session.wait_s = min(wait, max(0.0, session.deadline - time.monotonic()))
+    started = time.monotonic()
+    try:
+        return session._command(command, min(time.monotonic() + wait, session.deadline), shown=shown)
+    finally:
+        session.wait_s = None
+        took = round(time.monotonic() - started, 3)
+        progress = session.auth
+        progress.answer_s = max(progress.answer_s or 0.0, took)
+
+
 def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> None:
     progress = session.auth
     try:
@@ -179,7 +199,7 @@ def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> N
     shown = f"AUTH {name}"
     if first is not None:
         shown += " " + _shown_response(session, first, command.args[1])
-    event = session._command(command, shown=shown)
+    event = _auth_command(session, command, shown=shown)
     rounds = 0
     while isinstance(event, AuthChallenge):
         rounds += 1
@@ -198,11 +218,11 @@ def _sasl_exchange(session: _Session, name: str, mechanism: sasl.Mechanism) -> N
         except sasl.SaslError as exc:
             if isinstance(exc, sasl.ServerSignatureInvalid):
                 session._finding("scram-server-signature-invalid", str(exc))
-            cancel = session._command(commands.sasl_cancel(), shown="*")
+            cancel = _auth_command(session, commands.sasl_cancel(), shown="*")
             progress.reply = cancel.reply
             _auth_fail(session, AUTH_ERROR, f"{exc}; exchange cancelled with '*'", reply=cancel.reply)
         response = commands.sasl_response(answer.data)
-        event = session._command(response, shown=_shown_response(session, answer, response.payload))
+        event = _auth_command(session, response, shown=_shown_response(session, answer, response.payload))
     reply = event.reply
     progress.reply = reply
     progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code, reply.text)
@@ -269,4 +289,5 @@ def auth_outcome(session: _Session) -> AuthOutcome | None:
         server_error=scrub(progress.server_error),
         server_verified=progress.server_verified,
         channel_binding=progress.channel_binding,
+        answer_s=progress.answer_s,
     )

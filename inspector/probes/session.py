@@ -75,6 +75,9 @@ class ProbeConfig:
     ehlo_name: str | None = None       #: default: our address literal (RFC 5321 §4.1.4)
     timeout: float = 10.0              #: per step, seconds
     deadline: float = 60.0             #: whole probe, seconds
+    #: the command's one deadline (time.monotonic()), shared by every connection of
+    #: ``--auth all``; None: ``deadline`` seconds from the start of this session
+    deadline_at: float | None = None
     servername: str | None = None      #: SNI and the name the certificate must carry
     cafile: str | None = None
     insecure: bool = False
@@ -149,13 +152,14 @@ class _Session:
     deadline: float = 0.0
     #: --check-injection: the verdict when the pipelined STARTTLS was refused (a retry follows)
     pipelining_verdict: plaintext.InjectionVerdict | None = None
+    wait_s: float | None = None        #: a step's own wait for a reply (AUTH), shown in timeouts
     _step: str | None = None
     _step_started: float = 0.0
 
     # -- the steps ---------------------------------------------------------
     def run(self) -> ProbeResult:
         started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-        self.deadline = time.monotonic() + self.config.deadline
+        self.deadline = self.config.deadline_at or time.monotonic() + self.config.deadline
         try:
             self._connect()
             if self.config.mode == IMPLICIT:
@@ -487,7 +491,7 @@ class _Session:
 
     def _explain(self, exc: InspectorError) -> str:
         if isinstance(exc, StepTimeout):
-            return f"{exc} ({self.config.timeout:g} s)"
+            return f"{exc} ({self.wait_s or self.config.timeout:g} s)"
         return str(exc)
 
     def _note_anomalies(self, reply: Reply) -> None:

@@ -5,7 +5,8 @@ through the sans-I/O :class:`ClientConnection` over :class:`Connection`, or
 starts with TLS on implicit-TLS ports (RFC 8314 §3.3). The certificate comes
 from one complete handshake with the ssl module; suites, versions and groups
 from crafted ClientHellos (:mod:`inspector.tls.hello`) whose answers are read
-without finishing the handshake.
+without finishing the handshake; then one complete handshake per version the
+server picks suites at (:mod:`inspector.probes.tls_verify`).
 
 Connection discipline: at most ``concurrency`` connections at once, at most
 ``rate`` connection starts per minute, and a 4xx reply (RFC 5321 §4.2.1: 421
@@ -32,6 +33,7 @@ from ..smtp.events import NEED_DATA, CommandReply, ConnectionClosed, EhloReply, 
 from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate_groups, enumerate_version
 from ..tls.hello import VERSIONS, FlightReader, ServerAnswer, client_hello
 from ..tls.suites import SUITES, describe_code
+from .tls_verify import Verification, handshake_findings, verify_all
 
 STARTTLS, IMPLICIT = "starttls", "implicit"
 ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -82,6 +84,11 @@ class VersionResult:
     server_order: bool | None          #: None: fewer than two suites to compare
     connections: int
     error: str | None
+    #: a complete handshake pinned to this version finished (None: not tried or not possible)
+    handshake_completed: bool | None = None
+    handshake_detail: str | None = None
+    #: key exchanges whose suites, offered first, made the server close (enumerate.py)
+    closed_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -280,7 +287,7 @@ class _Dialer:
             except _Dropped as exc:
                 # Closed or silent after the ClientHello: retried twice, then taken as refusal.
                 drops += 1
-                if drops > 2:
+                if drops > (2 if offer.retry_drops else 0):
                     return ServerAnswer("none", detail=str(exc))
                 with self._lock:
                     self.retried += 1
@@ -356,6 +363,7 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
                                 lambda offer: dialer.exchange(offer, "groups"))
 
     outcomes: dict[str, VersionOutcome] = {}
+    checks: dict[str, Verification] = {}
     groups = GroupOutcome()
     interrupted = False
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(config.versions) + 2,
@@ -370,6 +378,7 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
             outcomes[version] = future.result()
         groups = groups_future.result()
         cert_future.result()
+        checks = verify_all(pool, dialer, outcomes, cert_box.get("facts"))
     except KeyboardInterrupt:
         interrupted = True
         dialer.fatal = _Fatal("interrupted", ExitCode.INTERRUPTED)
@@ -386,9 +395,12 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
                                     tlsa=config.tlsa)
     versions = tuple(
         VersionResult(v, outcomes[v].supported, _accepted(outcomes[v]), outcomes[v].server_order,
-                      dialer.per_version.get(v, 0), outcomes[v].error)
+                      dialer.per_version.get(v, 0), outcomes[v].error,
+                      checks[v].completed if v in checks else None,
+                      checks[v].detail if v in checks else None, tuple(outcomes[v].closed_on))
         for v in sorted(outcomes, key=_ORDER.get))
-    findings = _judge(config, versions, certificate, cert_box.get("error"))
+    findings = _judge(config, versions, certificate, cert_box.get("error")) \
+        + handshake_findings(outcomes, checks)
     exit_code, error = _verdict(dialer, versions, cert_box.get("error"), groups, findings, interrupted)
     return TlsAuditResult(config, started_at, round(time.monotonic() - started, 3), dialer.peer_address,
                           session, certificate, versions, tuple(groups.groups), groups.version,
@@ -428,6 +440,10 @@ def _verdict(dialer, versions, cert_error, groups, findings, interrupted):
         return dialer.fatal.exit_code, str(dialer.fatal)
     if dialer.connections == 0 or (dialer.peer_address is None and cert_error):
         return ExitCode.CONNECT, f"connect: {cert_error or 'no connection'}"
+    picked = [v for v in versions if v.supported]
+    if picked and all(v.handshake_completed is False for v in picked):
+        return ExitCode.TLS, "no TLS handshake completes: " + "; ".join(
+            f"{v.version}: {v.handshake_detail}" for v in picked)
     incomplete = [f"{v.version}: {v.error}" for v in versions if v.error]
     if cert_error:
         incomplete.insert(0, f"certificate: {cert_error}")

@@ -229,11 +229,12 @@ def render_auth_table(table, *, verbose: bool = False) -> str:
         parts += [f"--- session: {label}", render_transcript(result.transcript, chunks=verbose), ""]
     rows = [(r.mechanism, _yes_no(r.offered_before_tls), _yes_no(r.offered_after_tls), r.status,
              "" if r.code is None else str(r.code), r.enhanced_code or "",
+             "" if r.answer_s is None else f"{r.answer_s:.1f} s",
              _clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
             for r in table.rows]
     if rows:
         parts.append(_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
-                                   "enhanced", "explanation"]))
+                                   "enhanced", "answered in", "explanation"]))
     else:
         parts.append(render_steps(table.discovery))
     fake = type("R", (), {"findings": table.findings, "exit_code": table.exit_code, "error": table.error})

@@ -42,7 +42,15 @@ def render_version(version) -> str:
     header = f"{version.version}: {len(version.suites)} suites, {order}, {version.connections} connections"
     if version.error:
         header += f" (incomplete: {safe(version.error)})"
-    return header + "\n" + _table(rows, ["IANA name", "OpenSSL name", "kx", "bits", "group", "finding"])
+    notes = []
+    if version.handshake_completed is not None:
+        notes.append(("complete handshake: " if version.handshake_completed else
+                      "NO complete handshake: ") + safe(version.handshake_detail or ""))
+    if version.closed_on:
+        notes.append(f"closes the connection when {', '.join(version.closed_on)} suites come first "
+                     "(left out above)")
+    table = _table(rows, ["IANA name", "OpenSSL name", "kx", "bits", "group", "finding"])
+    return "\n".join([header, table, *notes])
 
 
 def render_tls_audit(result) -> str:
@@ -86,6 +94,8 @@ def tls_audit_result(result) -> dict:
         "versions": [{
             "version": v.version, "supported": v.supported, "server_order": v.server_order,
             "connections": v.connections, "error": v.error,
+            "handshake_completed": v.handshake_completed, "handshake_detail": v.handshake_detail,
+            "closed_on": list(v.closed_on),
             "suites": [{"code": f"0x{s.code:04X}", "iana_name": s.iana_name, "openssl_name": s.openssl_name,
                         "kx": s.kx, "auth": s.auth, "cipher": s.cipher, "bits": s.bits, "group": s.group,
                         "weakness": s.weakness, "forward_secret": s.forward_secret} for s in v.suites],

@@ -114,6 +114,8 @@ class ServerAnswer:
     alert: str | None = None
     chain_der: tuple[bytes, ...] = ()  #: TLS <= 1.2 Certificate message, leaf first
     detail: str = ""
+    #: an alert after the ServerHello: the server picked, then aborted (OpenSMTPD 6.8 + OpenSSL 3)
+    late_alert: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -128,6 +130,7 @@ class FlightReader:
         self._handshake = bytearray()
         self._hello: dict | None = None
         self._alert: str | None = None
+        self._late_alert: str | None = None
         self._chain: tuple[bytes, ...] = ()
         self._ske_group: str | None = None
         self._hello_done = False
@@ -142,8 +145,12 @@ class FlightReader:
             self.garbage = data[:80]
             return
         for record in records:
-            if record.content_type == ALERT and self._hello is None and len(record.body) >= 2:
-                self._alert = ALERT_NAMES.get(record.body[1], f"alert {record.body[1]}")
+            if record.content_type == ALERT and len(record.body) >= 2:
+                name = ALERT_NAMES.get(record.body[1], f"alert {record.body[1]}")
+                if self._hello is None:
+                    self._alert = name
+                elif self._late_alert is None:
+                    self._late_alert = name
             elif record.content_type == HANDSHAKE:
                 self._handshake += record.body
                 self._read_messages()
@@ -151,7 +158,8 @@ class FlightReader:
     @property
     def done(self) -> bool:
         """Enough read: an alert, a TLS 1.3 ServerHello/HRR, or ServerHelloDone (RFC 5246 §7.3)."""
-        if self._alert is not None or self.garbage or self.received > MAX_FLIGHT:
+        if self._alert is not None or self._late_alert is not None or self.garbage \
+                or self.received > MAX_FLIGHT:
             return True
         if self._hello is None:
             return False
@@ -185,7 +193,8 @@ class FlightReader:
             group = hello["group"] or self._ske_group
             return ServerAnswer("retry" if hello["retry"] else "hello",
                                 VERSION_NAMES.get(hello["version"], f"0x{hello['version']:04x}"),
-                                hello["suite"], group, None, self._chain)
+                                hello["suite"], group, None, self._chain,
+                                late_alert=self._late_alert)
         if self._alert is not None:
             return ServerAnswer("alert", alert=self._alert)
         if self.garbage or self._hello is not None:
