@@ -152,3 +152,33 @@ def test_pkix_usages_are_unusable_for_smtp(issuer, intermediate, cafile):  # noq
 def test_bad_tlsa_text_is_a_usage_error(text):
     with pytest.raises(UsageError):
         certs.parse_tlsa(text)
+
+
+# ------------------------------------------------- issue 19 case 11, issue 13 case 2
+
+
+def test_leaf_signed_directly_by_an_unknown_root_is_one_finding(tmp_path):
+    """19.11: cert-untrusted alone; nothing says an intermediate is missing (none is)."""
+    from tests.test_certs import make_cert
+    private_root = make_cert("My Root CA", rsa_key(2048, 8), ca=True, not_before=NOW.replace(year=2020),
+                             not_after=NOW.replace(year=2036))
+    cert = leaf((private_root, rsa_key(2048, 8)))
+    report = analyze([cert], write_pem(tmp_path / "other.pem", certs_root_elsewhere()))
+    assert ids(report) == {"cert-untrusted"}
+    assert report.verify_error == 20   # openssl: unable to get local issuer certificate
+    assert "unable to get local issuer certificate" in report.trust_error
+    [untrusted] = report.findings
+    assert "CN=My Root CA" in untrusted.evidence
+
+
+def test_private_root_sent_but_not_in_the_store_is_self_signed_in_chain(tmp_path):
+    """13.2: a two-certificate chain with its own root: openssl error 19, not "max depth"."""
+    from tests.test_certs import make_cert
+    private_root = make_cert("My Root CA", rsa_key(2048, 8), ca=True, not_before=NOW.replace(year=2020),
+                             not_after=NOW.replace(year=2036))
+    report = analyze([leaf((private_root, rsa_key(2048, 8))), private_root],
+                     write_pem(tmp_path / "other.pem", certs_root_elsewhere()))
+    assert ids(report) == {"cert-untrusted"}
+    assert report.verify_error == 19
+    assert "self-signed certificate in certificate chain" in report.trust_error
+    assert "max depth" not in report.trust_error
