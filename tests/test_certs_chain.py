@@ -59,7 +59,7 @@ def test_wrong_order_is_reported_but_still_trusted(issuer, intermediate, root, c
 
 
 def test_missing_intermediate_names_the_issuer(issuer, cafile):  # noqa: F811
-    report = analyze([leaf(issuer)], cafile)
+    report = analyze([leaf(issuer, aia="http://ca.example.com/int.crt")], cafile)  # see test_certs.py
     assert {"cert-missing-intermediate", "cert-untrusted"} == ids(report)
     evidence = next(f.evidence for f in report.findings if f.id == "cert-missing-intermediate")
     assert "Test Intermediate CA" in evidence
