@@ -19,10 +19,11 @@ from .names import hostname_matches
 from .shape import issuer_path
 from .store import FALLBACK_CA_BUNDLE, load_trust_anchors
 from .tlsa import TlsaRecord, TlsaResult, check_tlsa, match_tlsa, parse_tlsa, tlsa_matches
-from .validation import ISSUER_NOT_FOUND, SELF_SIGNED, SELF_SIGNED_IN_CHAIN
+from .validation import ISSUER_NOT_FOUND, ISSUER_OF_ANCHOR_NOT_FOUND, SELF_SIGNED, SELF_SIGNED_IN_CHAIN
 
 __all__ = [
-    "FALLBACK_CA_BUNDLE", "ISSUER_NOT_FOUND", "SELF_SIGNED", "SELF_SIGNED_IN_CHAIN",
+    "FALLBACK_CA_BUNDLE", "ISSUER_NOT_FOUND", "ISSUER_OF_ANCHOR_NOT_FOUND", "SELF_SIGNED",
+    "SELF_SIGNED_IN_CHAIN",
     "CertificateInfo", "CertificateReport", "TlsaRecord", "TlsaResult",
     "analyze_chain", "check_tlsa", "describe_certificate", "hostname_matches", "is_self_signed",
     "issuer_path", "load_trust_anchors", "match_tlsa", "parse_tlsa", "signed_by",

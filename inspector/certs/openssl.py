@@ -14,6 +14,7 @@ Loading this module costs only ``ctypes``; the library is opened on first use.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -53,11 +54,21 @@ def _library():
         return _lib
 
 
+def _mapped_libcrypto() -> list[str]:
+    """Paths of the libcrypto already mapped into this process (Linux), i.e. the one ssl uses."""
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            found = {line.split()[-1] for line in maps if "libcrypto" in line and "/" in line}
+    except OSError:
+        return []
+    return sorted(found)
+
+
 def _load():
     import ssl
 
     wanted = ssl.OPENSSL_VERSION.encode()
-    for name in _LIBRARY_NAMES:
+    for name in (*_mapped_libcrypto(), *_LIBRARY_NAMES):
         try:
             lib = ctypes.CDLL(name)
         except OSError:
@@ -110,6 +121,7 @@ def _declare(lib) -> None:
         function.argtypes = argtypes
 
 
+@functools.cache
 def client_security_level() -> int:
     """The security level an OpenSSL client context gets here (openssl.cnf; Debian: 2)."""
     import ssl

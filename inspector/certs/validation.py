@@ -118,8 +118,8 @@ def validate(sent: list[x509.Certificate], cafile: str | None, now: datetime.dat
         verdict = openssl.verify(ders, anchors, at=now.timestamp())
     except ValueError as exc:
         return TrustVerdict(False, f"certificate could not be parsed: {one_line(exc)}")
-    except openssl.OpenSslUnavailable as exc:
-        return TrustVerdict(False, f"no OpenSSL to validate with: {one_line(exc)}")
+    except openssl.OpenSslUnavailable:
+        return _without_openssl(sent, cafile, now)
     if not verdict.ok:
         reason, detail = _reason(verdict, sent)
         return TrustVerdict(False, reason, detail, verdict.error, verdict.depth)
@@ -132,6 +132,25 @@ def validate(sent: list[x509.Certificate], cafile: str | None, now: datetime.dat
     if web:
         departures.append("a CA/Browser Forum web PKI verifier (Python cryptography's) rejects it: " + web)
     return TrustVerdict(True, None, None, verdict.error, verdict.depth, tuple(departures))
+
+
+def _without_openssl(sent: list[x509.Certificate], cafile: str | None,
+                     now: datetime.datetime) -> TrustVerdict:
+    """Last resort where no OpenSSL libcrypto can be loaded: cryptography's web PKI verifier,
+    stricter than OpenSSL clients, and the reason says so."""
+    from cryptography.x509.verification import PolicyBuilder, Store
+
+    subject = _verifier_subject(sent[0])
+    anchors = load_trust_anchors(cafile)
+    note = "(judged by cryptography's web PKI verifier: OpenSSL's libcrypto could not be loaded)"
+    if subject is None or not anchors:
+        return TrustVerdict(False, f"leaf has no usable subjectAltName or no trust anchor {note}")
+    try:
+        PolicyBuilder().store(Store(anchors)).time(now).build_server_verifier(subject).verify(
+            sent[0], sent[1:])
+    except Exception as exc:
+        return TrustVerdict(False, f"{_explain_profile_error(exc)} {note}")
+    return TrustVerdict(True, None)
 
 
 def _verifier_subject(leaf: x509.Certificate):
