@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import (
     dsa,
     ec,
@@ -23,6 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import (
 )
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+
+try:  # the enums alone: the public package also imports the SSH key code and ciphers (~4 ms)
+    from cryptography.hazmat.primitives._serialization import Encoding, PublicFormat
+except ImportError:  # pragma: no cover - a cryptography that moved them
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 _WEAK_SIGNATURE_OIDS = frozenset({
     SignatureAlgorithmOID.RSA_WITH_SHA1,
@@ -133,8 +138,7 @@ def _key_description(cert: x509.Certificate) -> tuple[str, int, str | None, byte
         except Exception:
             label = "unknown"
         return label, 0, None, None
-    spki = key.public_bytes(serialization.Encoding.DER,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = spki_der(key)
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size, None, spki
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -261,8 +265,14 @@ def load_pem(block: bytes) -> x509.Certificate:
         return x509.load_pem_x509_certificate(block)
 
 
+def spki_der(key) -> bytes:
+    """DER SubjectPublicKeyInfo of a public key (RFC 5280 §4.1.2.7)."""
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
 def der_of(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
+    """DER encoding of a certificate (the bytes as sent, for one that was parsed from DER)."""
+    return cert.public_bytes(Encoding.DER)
 
 
 def is_ca(cert: x509.Certificate) -> bool:

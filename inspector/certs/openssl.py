@@ -64,11 +64,17 @@ def _mapped_libcrypto() -> list[str]:
     return sorted(found)
 
 
+def _candidates():
+    """Library names first (dlopen finds the copy already loaded); the process's mappings next."""
+    yield from _LIBRARY_NAMES
+    yield from _mapped_libcrypto()
+
+
 def _load():
     import ssl
 
     wanted = ssl.OPENSSL_VERSION.encode()
-    for name in (*_mapped_libcrypto(), *_LIBRARY_NAMES):
+    for name in _candidates():
         try:
             lib = ctypes.CDLL(name)
         except OSError:

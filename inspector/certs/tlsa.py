@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 
 from inspector.errors import UsageError
 
+from .describe import der_of, spki_der
 from .shape import issuer_path
 
 
@@ -59,9 +60,8 @@ def parse_tlsa(text: str) -> TlsaRecord:
 
 def _tlsa_selected(cert: x509.Certificate, selector: int) -> bytes:
     if selector == 0:
-        return cert.public_bytes(serialization.Encoding.DER)
-    return cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+        return der_of(cert)
+    return spki_der(cert.public_key())
 
 
 def tlsa_matches(record: TlsaRecord, cert: x509.Certificate) -> bool:
