@@ -158,3 +158,45 @@ def test_cli_probe_exit_code_follows_openssl(corpus, tmp_path):
     assert other.returncode == ExitCode.CERTIFICATE, other.stdout + other.stderr
     assert "unable to get local issuer certificate" in other.stdout
     assert "cert-missing-intermediate" not in other.stdout
+
+
+class Tls12LabServer(LabServer):
+    """The lab server capped at TLS 1.2, so that a capture shows the certificates in clear."""
+
+    def _server_tls_context(self, cert_path, key_path):
+        import ssl
+
+        context = super()._server_tls_context(cert_path, key_path)
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+
+def test_cli_tls_audit_trusts_the_openssl_defaults_ca(corpus, run_cli):
+    """Issue 13.1 for ``tls``: exit 0, the chain trusted, the profile departure a warning."""
+    chain = corpus["openssl-req-defaults"]
+    with serve(chain) as lab:
+        completed, document = run_cli("tls", f"127.0.0.1:{lab.port}", "--servername", SERVER,
+                                      "--cafile", chain.cafile, "--versions", "TLSv1.3", "--json",
+                                      timeout=120)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr
+    ids = {f["id"] for f in document["findings"]}
+    assert "cert-untrusted" not in ids and "cert-profile-nonconforming" in ids
+
+
+def test_cli_replay_of_a_real_capture_judges_like_openssl(corpus, run_cli, tmp_path):
+    """Issue 13.1 for ``replay``: a session captured by ``probe --sniff`` (root), replayed."""
+    chain = corpus["openssl-req-defaults"]
+    pcap = tmp_path / "session.pcap"
+    server = Tls12LabServer(hostname=SERVER, certificates=LabCertificates(
+        ca_pem=open(chain.cafile, "rb").read(), cert_pem=chain.chain_pem, key_pem=chain.key_pem))
+    with server as lab:
+        completed, _ = run_cli("probe", f"127.0.0.1:{lab.port}", "--servername", SERVER, "--cafile",
+                               chain.cafile, "--sniff", "--pcap", str(pcap), timeout=120)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr
+    trusted, document = run_cli("replay", str(pcap), "--cafile", chain.cafile, "--json")
+    untrusted, _ = run_cli("replay", str(pcap), "--cafile", corpus["openssl-v3-ca"].cafile, "--json")
+    assert trusted.returncode == 0, trusted.stdout[-2000:] + trusted.stderr
+    assert "cert-untrusted" not in trusted.stdout
+    assert "cert-untrusted" in untrusted.stdout
+    assert "unable to get local issuer certificate" in untrusted.stdout
+    assert "cert-missing-intermediate" not in untrusted.stdout
