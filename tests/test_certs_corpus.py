@@ -200,3 +200,27 @@ def test_cli_replay_of_a_real_capture_judges_like_openssl(corpus, run_cli, tmp_p
     assert "cert-untrusted" in untrusted.stdout
     assert "unable to get local issuer certificate" in untrusted.stdout
     assert "cert-missing-intermediate" not in untrusted.stdout
+
+
+@pytest.mark.parametrize("name", ["openssl-req-defaults", "unknown-root", "missing-intermediate"])
+def test_default_store_is_openssls_default_store(corpus, tmp_path, name):
+    """Without --cafile the store is OpenSSL's default one (SSL_CERT_FILE / SSL_CERT_DIR here),
+    and the verdict equals s_client's without -CAfile."""
+    import os
+    import sys
+
+    chain = corpus[name]
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    env = dict(os.environ, SSL_CERT_FILE=chain.cafile, SSL_CERT_DIR=str(empty))
+    command = [os.path.join(os.path.dirname(sys.executable), "smtp-inspector"), "probe"]
+    with serve(chain) as lab:
+        s_client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{lab.port}", "-starttls",
+                                   "smtp", "-servername", SERVER, "-verify_return_error"], env=env,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        ours = subprocess.run(command + [f"127.0.0.1:{lab.port}", "--servername", SERVER, "--json"],
+                              env=env, capture_output=True, text=True, timeout=60)
+    import json
+    openssl_ok = "Verify return code: 0 (ok)" in s_client.stdout and "verify error" not in s_client.stdout
+    certificate = json.loads(ours.stdout)["certificate"]
+    assert certificate["trusted"] is openssl_ok is (EXPECTED_OPENSSL[name] == 0), certificate

@@ -100,7 +100,7 @@ def _declare(lib) -> None:
         "X509_STORE_new": (p, []),
         "X509_STORE_free": (None, [p]),
         "X509_STORE_add_cert": (i, [p, p]),
-        "X509_STORE_set_default_paths": (i, [p]),
+
         "OPENSSL_sk_new_null": (p, []),
         "OPENSSL_sk_push": (i, [p, p]),
         "OPENSSL_sk_free": (None, [p]),
@@ -154,12 +154,13 @@ def _der(lib, cert) -> bytes:
     return buffer.raw[:size]
 
 
-def verify(chain: list[bytes], anchors: list[bytes] | None, *, at: float,
+def verify(chain: list[bytes], anchors: list[bytes], *, at: float,
            security_level: int | None = None, strict: bool = False) -> OpenSslVerdict:
     """Validate ``chain`` (DER as sent, leaf first) as an OpenSSL TLS client would.
 
-    ``anchors`` None means OpenSSL's default trust store (X509_STORE_set_default_paths, what a
-    client without a CA file uses); ``at`` is the validation time (POSIX seconds). ``strict``
+    ``anchors`` are the trust store's certificates (DER; OpenSSL looks issuers up by name, so
+    those whose names a path can reach are enough, see ``store.anchors_for``); ``at`` is the
+    validation time (POSIX seconds). ``strict``
     adds X509_V_FLAG_X509_STRICT (RFC 5280 conformance checks; Python 3.13's default context).
     Raises :class:`OpenSslUnavailable` or ValueError (a certificate OpenSSL cannot parse).
     """
@@ -168,13 +169,13 @@ def verify(chain: list[bytes], anchors: list[bytes] | None, *, at: float,
     owned, store, untrusted, ctx = [], None, None, None
     try:
         store = lib.X509_STORE_new()
-        if anchors is None:
-            lib.X509_STORE_set_default_paths(store)
-        else:
-            for der in anchors:
+        for der in anchors:
+            try:
                 cert = _x509(lib, der)
-                owned.append(cert)
-                lib.X509_STORE_add_cert(store, cert)
+            except ValueError:            # a broken store entry: skipped, as OpenSSL's loader does
+                continue
+            owned.append(cert)
+            lib.X509_STORE_add_cert(store, cert)
         leaf = _x509(lib, chain[0])
         owned.append(leaf)
         untrusted = lib.OPENSSL_sk_new_null()

@@ -32,7 +32,7 @@ from .describe import (
     signature_algorithm_name,
     subject_alt_names,
 )
-from .store import load_trust_anchors
+from .store import anchors_for, load_trust_anchors
 
 ISSUER_NOT_FOUND = ("unable to get local issuer certificate: the issuer is neither sent by the server "
                     "nor in the trust store (an unknown root or a missing intermediate)")
@@ -110,7 +110,7 @@ def _reason(verdict: openssl.OpenSslVerdict, sent: list[x509.Certificate]) -> tu
 def validate(sent: list[x509.Certificate], cafile: str | None, now: datetime.datetime) -> TrustVerdict:
     """RFC 5280 §6.1 path validation of ``sent`` (leaf first) as an OpenSSL TLS client does it."""
     try:
-        anchors = [der_of(c) for c in load_trust_anchors(cafile)] if cafile is not None else None
+        anchors = anchors_for(sent, cafile)
     except UsageError as exc:
         return TrustVerdict(False, str(exc))
     ders = [der_of(c) for c in sent]
