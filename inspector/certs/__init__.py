@@ -13,19 +13,32 @@ One module per job:
 - :mod:`.analysis` - :func:`analyze_chain`, gathering the facts for ``inspector.rules.certificates``
 """
 
-from .analysis import CertificateReport, analyze_chain
-from .describe import CertificateInfo, describe_certificate, is_self_signed, signed_by, subject_alt_names
-from .names import hostname_matches
-from .shape import issuer_path
-from .store import FALLBACK_CA_BUNDLE, load_trust_anchors
-from .tlsa import TlsaRecord, TlsaResult, check_tlsa, match_tlsa, parse_tlsa, tlsa_matches
-from .validation import ISSUER_NOT_FOUND, ISSUER_OF_ANCHOR_NOT_FOUND, SELF_SIGNED, SELF_SIGNED_IN_CHAIN
+import importlib
 
-__all__ = [
-    "FALLBACK_CA_BUNDLE", "ISSUER_NOT_FOUND", "ISSUER_OF_ANCHOR_NOT_FOUND", "SELF_SIGNED",
-    "SELF_SIGNED_IN_CHAIN",
-    "CertificateInfo", "CertificateReport", "TlsaRecord", "TlsaResult",
-    "analyze_chain", "check_tlsa", "describe_certificate", "hostname_matches", "is_self_signed",
-    "issuer_path", "load_trust_anchors", "match_tlsa", "parse_tlsa", "signed_by",
-    "subject_alt_names", "tlsa_matches",
-]
+#: public name -> submodule; loaded on first use (PEP 562), so that ``probe`` never loads DANE
+_HOMES = {
+    "CertificateReport": "analysis", "analyze_chain": "analysis",
+    "CertificateInfo": "describe", "describe_certificate": "describe", "is_self_signed": "describe",
+    "signed_by": "describe", "subject_alt_names": "describe",
+    "hostname_matches": "names",
+    "issuer_path": "shape",
+    "FALLBACK_CA_BUNDLE": "store", "load_trust_anchors": "store",
+    "TlsaRecord": "tlsa", "TlsaResult": "tlsa", "check_tlsa": "tlsa", "match_tlsa": "tlsa",
+    "parse_tlsa": "tlsa", "tlsa_matches": "tlsa",
+    "ISSUER_NOT_FOUND": "validation", "ISSUER_OF_ANCHOR_NOT_FOUND": "validation",
+    "SELF_SIGNED": "validation", "SELF_SIGNED_IN_CHAIN": "validation",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOMES))

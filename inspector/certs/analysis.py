@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -28,8 +29,10 @@ from .describe import (
 from .facts import CertFacts, ChainFacts, LeafFacts
 from .names import hostname_matches
 from .shape import absent_issuer, order_problem
-from .tlsa import TlsaResult, check_tlsa
 from .validation import TrustVerdict, validate
+
+if TYPE_CHECKING:
+    from .tlsa import TlsaResult
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,10 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
     else:
         trust = validate(sent, cafile, now)
     hostname_match = leaf is not None and hostname_matches(leaf, servername)
-    tlsa_results = check_tlsa(tlsa, sent if complete else [], hostname_match)
+    tlsa_results: tuple = ()
+    if tlsa:  # DANE is asked for by tls --tlsa and discover only: load it only then
+        from .tlsa import check_tlsa
+        tlsa_results = check_tlsa(tlsa, sent if complete else [], hostname_match)
     facts = ChainFacts(
         servername=servername, now=now, sent_count=len(der_chain),
         certificates=tuple(facts_of), leaf=_leaf_facts(leaf) if leaf is not None else None,

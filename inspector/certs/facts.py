@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .describe import CertificateInfo
-from .shape import AbsentIssuer
-from .tlsa import TlsaResult
-from .validation import TrustVerdict
+if TYPE_CHECKING:
+    from .describe import CertificateInfo
+    from .shape import AbsentIssuer
+    from .tlsa import TlsaResult
+    from .validation import TrustVerdict
 
 
 @dataclass(frozen=True)
