@@ -24,7 +24,8 @@ def facts(**changes):
 
     base = ChainFacts(servername="mail.example.test", now=NOW, sent_count=1, certificates=(),
                       leaf=None, complete=True, hostname_match=True,
-                      trust=TrustVerdict(False, ISSUER_NOT_FOUND, "leaf was issued by CN=My Root CA", 20, 0),
+                      trust=TrustVerdict(False, ISSUER_NOT_FOUND, "unable to get local issuer "
+                                         "certificate: the issuer of leaf, CN=My Root CA, ...", 20, 0),
                       chain_order=None,
                       absent_issuer=AbsentIssuer("leaf", "CN=My Root CA", None))
     return dataclasses.replace(base, **changes)

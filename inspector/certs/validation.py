@@ -56,7 +56,7 @@ class TrustVerdict:
 
     trusted: bool
     reason: str | None                 #: None when trusted
-    detail: str | None = None          #: which certificate, which name (for the finding's evidence)
+    detail: str | None = None          #: the reason naming the certificate (the finding's evidence)
     verify_error: int | None = None    #: X509_V_ERR number (0: verified), None without a verdict
     verify_depth: int | None = None
     departures: tuple[str, ...] = ()   #: stricter verifiers that would reject a trusted chain
@@ -84,13 +84,18 @@ def _reason(verdict: openssl.OpenSslVerdict, sent: list[x509.Certificate]) -> tu
     code, message = verdict.error, verdict.message
     if code == 20:
         issuer = name_string(lambda: cert.issuer) if cert is not None else "?"
-        return ISSUER_NOT_FOUND, f"{where} was issued by {issuer}"
+        return ISSUER_NOT_FOUND, (f"unable to get local issuer certificate: the issuer of {where}, "
+                                  f"{issuer}, is neither sent by the server nor in the trust store "
+                                  "(an unknown root, or an intermediate the server should send)")
     if code == 18:
         return SELF_SIGNED, None
     if code == 19:
-        return SELF_SIGNED_IN_CHAIN, where
+        return SELF_SIGNED_IN_CHAIN, (f"self-signed certificate in certificate chain: {where} is a root "
+                                      "the trust store does not hold")
     if code == 2:
-        return ISSUER_OF_ANCHOR_NOT_FOUND, f"{where} is in the trust store, its issuer is not"
+        return ISSUER_OF_ANCHOR_NOT_FOUND, (f"unable to get issuer certificate: the trust store holds "
+                                            f"{where} but not the root above it (OpenSSL clients need "
+                                            "the self-signed root)")
     if code == 10:
         return f"certificate expired ({where})", None
     if code == 9:

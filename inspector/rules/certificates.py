@@ -39,7 +39,7 @@ def cert_untrusted(facts: ChainFacts) -> Finding | None:
     trust = facts.trust
     if trust.trusted:
         return None
-    return _finding("cert-untrusted", [trust.reason + (f"; {trust.detail}" if trust.detail else "")])
+    return _finding("cert-untrusted", [trust.detail or trust.reason])
 
 
 def cert_hostname_mismatch(facts: ChainFacts) -> Finding | None:
