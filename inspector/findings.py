@@ -109,7 +109,8 @@ _KINDS = [
     FindingKind("cert-sha1-signature", Severity.WARNING,
                 "The certificate is signed with SHA-1", "RFC 9155 §5"),
     FindingKind("cert-no-san", Severity.WARNING,
-                "The certificate has no subjectAltName; clients ignore the CN",
+                "The certificate has no subjectAltName; web PKI verifiers (browsers, Go, "
+                "cryptography) ignore the CN that OpenSSL clients still fall back to",
                 "RFC 6125 §6.4.4"),
     # discover: submission settings and the domain's inbound mail (TLSA ids are with the certificates)
     FindingKind("discover-port-25", Severity.WARNING,
@@ -186,6 +187,10 @@ _KINDS = [
     FindingKind("cert-no-server-auth-eku", Severity.ERROR,
                 "The certificate's extended key usage does not allow TLS server authentication",
                 "RFC 5280 §4.2.1.12"),
+    FindingKind("cert-profile-nonconforming", Severity.WARNING,
+                "OpenSSL-based clients trust the chain, but it departs from a stricter profile "
+                "(RFC 5280 conformance, CA/Browser Forum web PKI) whose verifiers reject it",
+                "RFC 5280 §4.2; CA/B Forum BR §7.1"),
     FindingKind("tlsa-mismatch", Severity.ERROR,
                 "No usable TLSA record matches the certificate chain", "RFC 7672 §3.1; RFC 6698 §2.1"),
     FindingKind("tlsa-unusable", Severity.WARNING,
