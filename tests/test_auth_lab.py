@@ -256,7 +256,7 @@ def test_auth_all_text_table_without_token(full_lab):
     assert done.returncode == 16
     header = next(line for line in text.splitlines() if line.startswith("mechanism"))
     assert header.split() == ["mechanism", "before", "TLS", "after", "TLS", "result", "code", "enhanced",
-                              "explanation"]
+                              "answered", "in", "explanation"]
     plain = next(line for line in text.splitlines() if line.startswith("PLAIN "))
     assert "rejected" in plain and "535" in plain and "5.7.8" in plain and "bad credentials" in plain
     xoauth = next(line for line in text.splitlines() if line.startswith("XOAUTH2 "))

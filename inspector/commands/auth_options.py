@@ -56,13 +56,24 @@ class RefuseSecretOnCommandLine(argparse.Action):
                        f"use ${env} or --{what}-file PATH\n")
 
 
+class Mechanism(str):
+    """A mechanism name in upper case (``PLAIN``) that remembers how it was written (``given``)."""
+
+    given: str
+
+    def __new__(cls, value: str, given: str):
+        self = super().__new__(cls, value)
+        self.given = given
+        return self
+
+
 def auth_choice(text: str) -> str:
     """--auth value: ``auto``, ``all`` or a mechanism smtp-inspector implements."""
     from ..smtp.sasl import SUPPORTED_MECHANISMS
 
     value = text.strip().upper()
     if value in ("AUTO", "ALL") or value in SUPPORTED_MECHANISMS:
-        return value
+        return Mechanism(value, text.strip())
     raise argparse.ArgumentTypeError(
         f"unknown mechanism {text!r}; choose auto, all or one of {', '.join(SUPPORTED_MECHANISMS)}")
 
@@ -112,7 +123,9 @@ def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | No
         return env_value or None
     from ..errors import FileAccessError
     from ..net.files import read_text
+    from .common import input_file
 
+    input_file(path, flag)
     try:
         value = read_text(path, what=flag, limit=65536)
     except FileAccessError as exc:
@@ -131,7 +144,8 @@ def _prompt_password(user: str, mechanism: str) -> str:
     import getpass
 
     if not sys.stdin.isatty():
-        raise UsageError(f"--auth {mechanism.lower()} needs a password: set SMTP_INSPECTOR_PASSWORD, "
+        raise UsageError(f"--auth {getattr(mechanism, 'given', mechanism)} needs a password: set "
+                         "SMTP_INSPECTOR_PASSWORD, "
                          "use --password-file PATH, or run on a terminal to be asked")
     try:
         value = getpass.getpass(f"Password for {user}: ")

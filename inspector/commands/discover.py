@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
 from .common import (
-    EXIT_CODES_HELP,
     add_html_option,
     check_ehlo_name,
     check_host_name,
+    input_file,
     positive_seconds,
     write_html,
 )
@@ -34,7 +35,10 @@ exit codes of discover: 0 recommendation verified, no error finding;
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "find and verify the SMTP submission settings for an e-mail address"
+SUMMARY = SUMMARIES["discover"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 16, 20, 130)
 
 
 def register(sub) -> None:
@@ -42,7 +46,7 @@ def register(sub) -> None:
         "discover", help=SUMMARY,
         description="Find the outgoing-mail settings for ADDRESS the way a mail client's account "
                     "wizard should, prove them by connecting, and explain every rejected candidate.",
-        epilog=DISCOVER_HELP + "\n" + EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=DISCOVER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("email", metavar="ADDRESS", help="e-mail address, e.g. alice@example.org")
     parser.add_argument("--dns-server", metavar="IP[:PORT]",
                         help="ask this DNS server (default: the first nameserver in /etc/resolv.conf)")
@@ -94,7 +98,8 @@ def options_from(args):
         check_ehlo_name(args.ehlo)
     if args.cafile:
         from ..certs import load_trust_anchors
-        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before any query
+        # A bad file is a usage error, found before any query.
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     verify_login = None
     if args.auth is not None:
         from ..discover.probing import login_check
@@ -126,7 +131,7 @@ def run(args) -> int:
         if result.recommendation is None:
             reason = result.error.replace("see the table for each reason", "run without --format autoconfig "
                                           "to see each reason")
-            print(f"smtp-inspector: error: {reason}", file=sys.stderr)
+            print(f"smtp-inspector discover: error: {reason}", file=sys.stderr)
         else:
             from ..discover.autoconfig import render_autoconfig
             sys.stdout.write(render_autoconfig(result.domain, result.recommendation))

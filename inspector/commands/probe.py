@@ -6,19 +6,24 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
 from .common import (
-    EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
     add_html_option,
     checked_target,
+    input_file,
     positive_seconds,
+    resolve_target,
     write_html,
 )
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "run one SMTP session step by step and judge it"
+SUMMARY = SUMMARIES["probe"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 130)
 
 
 def register(sub) -> None:
@@ -26,7 +31,7 @@ def register(sub) -> None:
         "probe", help=SUMMARY,
         description="Connect, read the greeting, EHLO, STARTTLS or implicit TLS, check the "
                     "certificate, EHLO again, QUIT; print the transcript, tables and findings.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     probe.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = probe.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
@@ -80,7 +85,8 @@ def probe_config(args):
                          "implicit TLS")
     if args.cafile:
         from ..certs import load_trust_anchors
-        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before connecting
+        # A bad file is a usage error, found before connecting.
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     return ProbeConfig(host=host, port=port, mode=mode, require_tls=require_tls,
                        ehlo_name=args.ehlo, timeout=args.timeout, deadline=args.deadline,
                        servername=args.servername, cafile=args.cafile, insecure=args.insecure,
@@ -93,6 +99,7 @@ def run(args) -> int:
 
     config = probe_config(args)
     save_dir = prepare_save_dir(args.save) if args.save else None
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
     sniffing = getattr(args, "sniff", False) or getattr(args, "pcap", None)
     if config.auth is not None and config.auth.mechanism == "ALL":
         if sniffing:
@@ -131,7 +138,8 @@ def prepare_save_dir(path: str):
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --save directory {path!r}: {exc.strerror}") from None
+        from ..net.transport import os_reason
+        raise UsageError(f"cannot create --save directory {path}: {os_reason(exc)}") from None
     if not directory.is_dir():
         raise UsageError(f"--save {path!r} is not a directory")
     return directory

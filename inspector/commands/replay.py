@@ -6,10 +6,14 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP, add_html_option, positive_seconds, write_html
+from . import SUMMARIES
+from .common import add_html_option, input_file, positive_seconds, write_html
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "judge the SMTP sessions in a pcap/pcapng capture"
+SUMMARY = SUMMARIES["replay"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 21, 130)
 
 
 def register(sub) -> None:
@@ -18,7 +22,7 @@ def register(sub) -> None:
         description="Reassemble every TCP connection in the capture, find the SMTP sessions by "
                     "their dialog (any port; implicit TLS on 465), parse both directions with the "
                     "probe's engine and print one row per session with its findings.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     replay.add_argument("file", metavar="FILE", help="capture file (pcap or pcapng)")
     replay.add_argument("--session", type=int, metavar="N",
                         help="print session N's transcript and details instead of the table")
@@ -37,11 +41,31 @@ def _html_document(result, code: int, session) -> dict:
     return replay_document(result, code, session=session)
 
 
+class _Unreadable(Exception):
+    """The capture file cannot be opened as a file (missing, a directory, a FIFO): exit 21."""
+
+
+def _error(path: str, problem) -> str:
+    """One line naming the file once, whether or not the reader's message names it already."""
+    text = str(problem)
+    return f"smtp-inspector replay: error: {text if path in text else f'{path}: {text}'}"
+
+
 def run(args) -> int:
+    try:
+        return _run(args)
+    except _Unreadable as exc:
+        from ..exitcodes import ExitCode
+        print(f"smtp-inspector replay: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CAPTURE)
+
+
+def _run(args) -> int:
     from ..exitcodes import ExitCode
     from ..findings import Severity
     from ..replay import CaptureError, replay_file
 
+    input_file(args.file, "capture", error=_Unreadable)
     if args.session is not None and args.session < 1:
         raise UsageError(f"--session must be 1 or more, not {args.session}")
     if args.cafile:
@@ -52,11 +76,11 @@ def run(args) -> int:
                              all_transcripts=bool(args.html) and args.session is None,
                              idle_timeout=args.idle_timeout)
     except CaptureError as exc:
-        print(f"smtp-inspector: error: {args.file}: {exc}", file=sys.stderr)
+        print(_error(args.file, exc), file=sys.stderr)
         return int(ExitCode.CAPTURE)
     if args.session is not None and args.session > len(result.sessions):
         if result.error:
-            print(f"smtp-inspector: error: {args.file}: {result.error}", file=sys.stderr)
+            print(_error(args.file, result.error), file=sys.stderr)
         raise UsageError(f"--session {args.session}: the capture has {len(result.sessions)} SMTP "
                          "session(s)")
     if result.error:
@@ -74,6 +98,6 @@ def run(args) -> int:
     write_html(args, "replay", lambda: _html_document(result, int(code), args.session))
     if result.error:
         # What was read before the break is reported above; say why reading stopped.
-        print(f"smtp-inspector: warning: {args.file}: {result.error}; the report covers the "
+        print(f"smtp-inspector replay: warning: {args.file}: {result.error}; the report covers the "
               f"{result.packets} packets before it", file=sys.stderr)
     return int(code)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from . import SUMMARIES
 from .common import (
-    EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     add_html_option,
     checked_target,
+    input_file,
     positive_seconds,
+    resolve_target,
     write_html,
 )
 
@@ -31,7 +33,10 @@ def _rate(text: str) -> float:
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "audit TLS: certificate chain, versions, every accepted cipher suite, groups"
+SUMMARY = SUMMARIES["tls"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 5, 10, 11, 12, 13, 14, 130)
 
 
 def register(sub) -> None:
@@ -41,7 +46,7 @@ def register(sub) -> None:
                     "TLS 1.3), cipher suite (the full IANA registry, including export, RC4, NULL and "
                     "anonymous suites) and key-exchange group with crafted ClientHellos, using about one "
                     "connection per accepted suite. STARTTLS except on 465 (implicit TLS).",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     tls.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = tls.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
@@ -75,7 +80,7 @@ def audit_config(args):
 
     host, port = checked_target(args)
     if args.cafile:
-        load_trust_anchors(args.cafile)
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     versions = ALL_VERSIONS
     if args.versions:
         versions = tuple(v.strip() for v in args.versions.split(",") if v.strip())
@@ -98,7 +103,9 @@ def _json_document(result) -> dict:
 def run(args) -> int:
     from ..probes.tls_audit import run_tls_audit
 
-    result = run_tls_audit(audit_config(args))
+    config = audit_config(args)
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
+    result = run_tls_audit(config)
     if args.json:
         from ..render.tls_audit import dumps
         print(dumps(result))

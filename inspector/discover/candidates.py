@@ -51,7 +51,9 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        return f"{self.host}:{self.port}"
+        from ..net.address import host_port
+
+        return host_port(self.host, self.port)
 
 
 def normalise(host: str) -> str:

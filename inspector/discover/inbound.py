@@ -9,7 +9,8 @@ fetch that got no answer stays "unknown" here and in every word shown.
 from __future__ import annotations
 
 from ..certs import TlsaRecord, match_tlsa
-from ..findings import Finding, make_finding
+from ..findings import Finding
+from ..rules.certificates import tlsa_mismatch, tlsa_unusable
 from . import mta_sts
 from .dns import FOUND, DnsAnswer, Resolution
 from .results import MxReport, StsReport
@@ -88,17 +89,14 @@ def _compare(host: str, records, result, findings: list[Finding]) -> tuple[bool 
     checked = match_tlsa(records, result.chain_der, hostname_match=name_ok)
     matched = next((c for c in checked if c.matched), None)
     usable = [c for c in checked if c.usable]
-    unusable = [c for c in checked if not c.usable]
     match: bool | None = matched is not None
     if matched is not None:
         detail = f"certificate matches TLSA {str(matched.record)[:40]} ({matched.detail})"
     elif usable:
         detail = "certificate matches none of the TLSA records"
-        findings.append(make_finding("tlsa-mismatch", f"_25._tcp.{host}: {detail} (" + "; ".join(
-            f"{str(c.record)[:40]}: {c.detail}" for c in usable) + ")"))
     else:
         match, detail = None, "no TLSA record usable for SMTP"
-    if unusable:
-        findings.append(make_finding("tlsa-unusable", f"_25._tcp.{host}: " + "; ".join(
-            f"{str(c.record)[:40]}: {c.detail}" for c in unusable)))
+    for finding in (tlsa_mismatch(checked, f"_25._tcp.{host}"), tlsa_unusable(checked, f"_25._tcp.{host}")):
+        if finding is not None:
+            findings.append(finding)
     return match, detail

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import FileAccessError
+from .transport import os_reason
 
 #: A file we read whole is never larger than this (trust stores, secrets).
 READ_LIMIT = 16 * 1024 * 1024
 
 
 def _why(exc: OSError) -> str:
-    return exc.strerror or str(exc) or type(exc).__name__
+    return os_reason(exc)
 
 
 @contextlib.contextmanager
@@ -53,4 +54,4 @@ def read_text(path: str, *, what: str = "file", limit: int = READ_LIMIT) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise FileAccessError(f"{what} {path} is not UTF-8 text") from None
+        raise FileAccessError(f"{what} {path!r} is not UTF-8 text") from None

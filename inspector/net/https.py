@@ -17,6 +17,9 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+from ..net.address import host_port
+from ..net.transport import os_reason
+
 
 @dataclass(frozen=True)
 class Fetch:
@@ -55,9 +58,10 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
     try:
         sock = socket.create_connection((address, port), timeout=step)
     except TimeoutError:
-        return failed(f"connecting to {address}:{port} timed out ({round(step, 1):g} s)", silent=True)
+        return failed(f"connecting to {host_port(address, port)} timed out ({round(step, 1):g} s)",
+                      silent=True)
     except OSError as exc:
-        return failed(f"cannot connect to {address}:{port}: {exc.strerror or exc}")
+        return failed(f"cannot connect to {host_port(address, port)}: {os_reason(exc)}")
     try:
         if secure:
             try:

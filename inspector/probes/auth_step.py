@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 from ..rules import auth as rules
 from ..smtp import commands, sasl
@@ -20,6 +21,7 @@ from ..smtp.events import AuthChallenge
 from ..smtp.reply import Reply
 from .auth_results import (  # noqa: F401  (re-exported: the AUTH step's types)
     ACCEPTED,
+    AUTH_ANSWER_WAIT,
     AUTH_ERROR,
     AUTH_SKIPPED,
     MAX_SASL_ROUNDS,
@@ -39,7 +41,7 @@ def run_auth_step(session) -> None:
     session.redactor = sasl.Redactor([creds.password, creds.token])
     session.transcript.scrubber = session.redactor.scrub_bytes
     progress = session.auth = AuthProgress(request.mechanism.upper(), creds.user)
-    session.begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
+    session.begin("auth", f"authenticating as {creds.user} (--auth {_as_written(request.mechanism)})")
     if session.exit_code is not None:
         progress.status = AUTH_SKIPPED
         progress.explanation = f"not attempted: {session.error}; no secret is sent"
@@ -77,6 +79,27 @@ def run_auth_step(session) -> None:
         progress.server_error = mechanism.server_error
         progress.server_verified = mechanism.server_verified
 
+#: Mechanisms that send the password itself (base64 is an encoding, not a protection).
+_CLEARTEXT_PASSWORD = ("PLAIN", "LOGIN")
+
+
+def _as_written(mechanism: str) -> str:
+    """``auto`` and ``all`` in lower case as the README writes them; mechanisms as given."""
+    given = getattr(mechanism, "given", None)
+    if given:
+        return given
+    return mechanism.lower() if mechanism.upper() in ("AUTO", "ALL") else mechanism
+
+
+def _why_chosen(chosen: str, offered) -> str:
+    """Why ``--auth auto`` took ``chosen``: the strongest, or one of two equivalent ones."""
+    others = [m for m in offered if m != chosen]
+    if chosen in _CLEARTEXT_PASSWORD and others and all(m in _CLEARTEXT_PASSWORD for m in others):
+        return (f"{chosen}, of {' '.join(offered)}: PLAIN and LOGIN are equivalent, both send the "
+                "password itself (RFC 4616 §4), which is safe here because TLS protects it")
+    return f"{chosen} is the strongest of {' '.join(offered)}"
+
+
 def _choose_mechanism(session, request: AuthRequest, offered) -> str:
     name = request.mechanism.upper()
     creds = request.credentials
@@ -90,7 +113,7 @@ def _choose_mechanism(session, request: AuthRequest, offered) -> str:
             session.finding(rules.auth_mechanism_not_offered(None, offered))
             _auth_fail(session, NOT_OFFERED, f"no mechanism smtp-inspector supports among "
                             f"{' '.join(offered)}")
-        session.transcript.note(f"--auth auto: {chosen} is the strongest of {' '.join(offered)}",
+        session.transcript.note(f"--auth auto: {_why_chosen(chosen, offered)}",
                              tls=session.smtp.secure, step="auth")
         return chosen
     missing = rules.auth_mechanism_not_offered(name, offered)
@@ -98,6 +121,20 @@ def _choose_mechanism(session, request: AuthRequest, offered) -> str:
         session.finding(missing)
         _auth_fail(session, NOT_OFFERED, f"{name} is not offered (the server offers {' '.join(offered)})")
     return name
+
+def _auth_command(session, command, *, shown: str):
+    """One line of the exchange; its reply may take AUTH_ANSWER_WAIT (a penalty is an answer)."""
+    wait = max(session.config.timeout, AUTH_ANSWER_WAIT)
+    session.wait_s = min(wait, max(0.0, session.deadline - time.monotonic()))
+    started = time.monotonic()
+    try:
+        return session.command(command, min(time.monotonic() + wait, session.deadline), shown=shown)
+    finally:
+        session.wait_s = None
+        took = round(time.monotonic() - started, 3)
+        progress = session.auth
+        progress.answer_s = max(progress.answer_s or 0.0, took)
+
 
 def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
     progress = session.auth
@@ -109,7 +146,7 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
     shown = f"AUTH {name}"
     if first is not None:
         shown += " " + _shown_response(session, first, command.args[1])
-    event = session.command(command, shown=shown)
+    event = _auth_command(session, command, shown=shown)
     rounds = 0
     while isinstance(event, AuthChallenge):
         rounds += 1
@@ -128,11 +165,11 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
         except sasl.SaslError as exc:
             if isinstance(exc, sasl.ServerSignatureInvalid):
                 session.finding(rules.scram_server_signature_invalid(str(exc)))
-            cancel = session.command(commands.sasl_cancel(), shown="*")
+            cancel = _auth_command(session, commands.sasl_cancel(), shown="*")
             progress.reply = cancel.reply
             _auth_fail(session, AUTH_ERROR, f"{exc}; exchange cancelled with '*'", reply=cancel.reply)
         response = commands.sasl_response(answer.data)
-        event = session.command(response, shown=_shown_response(session, answer, response.payload))
+        event = _auth_command(session, response, shown=_shown_response(session, answer, response.payload))
     reply = event.reply
     progress.reply = reply
     progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code, reply.text)
@@ -199,4 +236,5 @@ def auth_outcome(session) -> AuthOutcome | None:
         server_error=scrub(progress.server_error),
         server_verified=progress.server_verified,
         channel_binding=progress.channel_binding,
+        answer_s=progress.answer_s,
     )

@@ -77,11 +77,12 @@ class ProbeSession:
         self.step_started = 0.0
         #: --check-injection: the verdict when the pipelined STARTTLS was refused (a retry follows)
         self.pipelining_verdict = None
+        self.wait_s: float | None = None   #: a step's own wait for a reply (AUTH), shown in timeouts
 
     # -- the steps ---------------------------------------------------------
     def run(self) -> ProbeResult:
         started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-        self.deadline = time.monotonic() + self.config.deadline
+        self.deadline = self.config.deadline_at or time.monotonic() + self.config.deadline
         try:
             self._connect()
             if self.config.mode == IMPLICIT:
@@ -287,7 +288,7 @@ class ProbeSession:
 
     def explain(self, exc: InspectorError) -> str:
         if isinstance(exc, StepTimeout):
-            return f"{exc} ({self.config.timeout:g} s)"
+            return f"{exc} ({self.wait_s or self.config.timeout:g} s)"
         return str(exc)
 
     def until(self) -> float:

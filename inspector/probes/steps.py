@@ -47,6 +47,9 @@ class ProbeConfig:
     ehlo_name: str | None = None       #: default: our address literal (RFC 5321 §4.1.4)
     timeout: float = 10.0              #: per step, seconds
     deadline: float = 60.0             #: whole probe, seconds
+    #: the command's one deadline (time.monotonic()), shared by every connection of
+    #: ``--auth all``; None: ``deadline`` seconds from the start of this session
+    deadline_at: float | None = None
     servername: str | None = None      #: SNI and the name the certificate must carry
     cafile: str | None = None
     insecure: bool = False

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .text import safe, simple_table
+from .table import simple_table
+from .text import safe
 
 ENCRYPTION = {"implicit": "SSL/TLS (implicit TLS, RFC 8314)", "starttls": "STARTTLS (RFC 3207)",
               "none": "none"}
