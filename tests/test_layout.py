@@ -117,3 +117,31 @@ def test_no_module_over_400_lines():
     long = {rel: n for rel, _name, _tree in MODULES
             if rel not in GENERATED and (n := len((PACKAGE / rel).read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_no_private_attributes_of_other_objects():
+    """``obj._name`` only on self/cls: another module's object is used through its public API.
+
+    Private names of the standard library and of aiosmtpd/cryptography (argparse,
+    ssl, asyncio's SSL protocol) are outside the project and not counted.
+    """
+    outside = {"argparse", "os", "ssl", "oid", "parser", "_Formatter"}
+    offenders = []
+    for rel, _name, tree in MODULES:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                base = node.value
+                root = base
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+                    continue
+                if isinstance(root, ast.Name) and root.id in outside:
+                    continue
+                if isinstance(root, ast.Call) or (isinstance(base, ast.Attribute) and
+                                                  isinstance(root, ast.Name) and root.id == "self"
+                                                  and base.attr.startswith("_")):
+                    continue  # super()._x, self._reader._buffer: the object's own parts
+                offenders.append((rel, node.lineno, ast.unparse(node)))
+    assert offenders == []

@@ -103,7 +103,7 @@ class LabHandler:
         content = envelope.original_content
         if content is None:  # pragma: no cover - decode_data is off
             content = envelope.content or b""
-        number = self.lab._record(
+        number = self.lab.record(
             LabMessage(envelope.mail_from, list(envelope.rcpt_tos), bytes(content))
         )
         return f"250 2.0.0 OK: queued as LAB{number:06d}"
@@ -170,15 +170,15 @@ class LabSMTP(LabSaslMechanisms, SMTP):
         if kept:
             self._reader._buffer.extend(kept)  # type: ignore[attr-defined]
         if first:
-            self.lab._protocols.add(self)
-            if self.lab._closing:  # accepted while the server is stopping
+            self.lab.protocols.add(self)
+            if self.lab.closing:  # accepted while the server is stopping
                 self.lab_close()
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
             super().connection_lost(error)
         finally:
-            self.lab._protocols.discard(self)
+            self.lab.protocols.discard(self)
 
     def lab_close(self) -> None:
         """Drop the connection at once (used by LabServer.stop())."""

@@ -121,8 +121,8 @@ class LabServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
-        self._protocols: set[LabSMTP] = set()
-        self._closing = False
+        self.protocols: set[LabSMTP] = set()
+        self.closing = False
 
     # -- public properties ---------------------------------------------------
 
@@ -158,7 +158,7 @@ class LabServer:
             raise RuntimeError("LabServer not started: call start() first")
         return self._paths
 
-    def _record(self, message: LabMessage) -> int:
+    def record(self, message: LabMessage) -> int:
         self.messages.append(message)
         return len(self.messages)
 
@@ -328,9 +328,9 @@ class LabServer:
                 log.exception("lab server loop failed")
         finally:
             try:
-                self._closing = True
+                self.closing = True
                 _cancel_all_tasks(loop)
-                for protocol in list(self._protocols):
+                for protocol in list(self.protocols):
                     protocol.lab_close()
                 loop.run_until_complete(asyncio.sleep(0))
                 loop.run_until_complete(loop.shutdown_asyncgens())
@@ -353,7 +353,7 @@ class LabServer:
         try:
             await self._stop_event.wait()
         finally:
-            self._closing = True
+            self.closing = True
             # Stop accepting first and let in-flight accepts attach: closing
             # the Server while an accepted socket is still being wrapped trips
             # an assertion in asyncio (Server._attach) and leaks that socket.
@@ -369,7 +369,7 @@ class LabServer:
             # reach connection_made() a few loop iterations later; each round
             # also lets connection_lost() callbacks run.
             for _ in range(5):
-                for protocol in list(self._protocols):
+                for protocol in list(self.protocols):
                     protocol.lab_close()
                 await asyncio.sleep(0)
             try:
