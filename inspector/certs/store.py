@@ -16,7 +16,8 @@ import ssl
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from inspector.errors import UsageError
+from inspector.errors import FileAccessError, UsageError
+from inspector.net.files import read_bytes
 
 from .describe import der_of, load_pem
 
@@ -40,9 +41,8 @@ def _certificates_from_pem(data: bytes) -> list[x509.Certificate]:
 
 def _read_bundle(path: str) -> list[x509.Certificate]:
     try:
-        with open(path, "rb") as handle:
-            return _certificates_from_pem(handle.read())
-    except OSError:
+        return _certificates_from_pem(read_bytes(path, what="CA bundle"))
+    except FileAccessError:
         return []
 
 
@@ -68,10 +68,9 @@ def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     """
     if cafile is not None:
         try:
-            with open(cafile, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read CA file {cafile}: {exc.strerror or exc}") from exc
+            data = read_bytes(cafile, what="CA file")
+        except FileAccessError as exc:
+            raise UsageError(str(exc)) from None
         anchors = _certificates_from_pem(data)
         if not anchors:
             raise UsageError(f"CA file {cafile} holds no PEM certificate")
@@ -101,9 +100,8 @@ def _pem_ders(data: bytes) -> list[bytes]:
 
 def _file_ders(path: str) -> list[bytes]:
     try:
-        with open(path, "rb") as handle:
-            return _pem_ders(handle.read())
-    except OSError:
+        return _pem_ders(read_bytes(path, what="CA bundle"))
+    except FileAccessError:
         return []
 
 
