@@ -1,4 +1,4 @@
-"""Files read on the user's behalf (captures, CA files and the system store, secrets): the I/O boundary for files.
+"""Files read on the user's behalf (captures, CA files, the system store, secrets): the file boundary.
 
 OS and decoding errors become :class:`~inspector.errors.FileAccessError`
 here, once, with a one-line message naming the file; callers turn it into
