@@ -199,3 +199,36 @@ def test_failed_tls13_handshake_is_reported_like_the_tls12_one():
     [finding] = tls13.findings
     assert "19 bytes" in finding.evidence and "encrypted alert" in finding.evidence
     assert tls13.tls.version == "TLSv1.3"
+
+
+def test_the_client_connection_and_the_observer_emit_the_same_events():
+    """One machine read by role: what the probe's client sees, the observer sees from the side."""
+    from inspector.smtp import commands
+    from inspector.smtp.connection import ClientConnection
+
+    dialog = [
+        (None, b"220 mx.example.org ESMTP\r\n"),
+        (commands.ehlo("client.example"), b"250-mx.example.org\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n"),
+        (commands.auth("LOGIN"), b"334 VXNlcm5hbWU6\r\n"),
+        (commands.sasl_response(b"user"), b"334 UGFzc3dvcmQ6\r\n"),
+        (commands.sasl_response(b"secret"), b"535 5.7.8 no\r\n"),
+        (commands.noop(), b"250 ok\r\n250 unasked\r\n"),
+        (commands.starttls(), b"220 go\r\n250 injected\r\n"),
+    ]
+    client = ClientConnection()
+    live, wire = [], []
+    for command, answer in dialog:
+        if command is not None:
+            data = client.send(command)
+            wire.append((True, data))
+        wire.append((False, answer))
+        client.receive_data(answer)
+        while not isinstance(event := client.next_event(), type(ev.NEED_DATA)):
+            live.append(event)
+    observed = [e for e in observe(wire, implicit=False)
+                if not isinstance(e, (ev.ClientCommand, ev.TlsStarted, ev.ConnectionClosed))]
+    assert [type(e) for e in observed] == [type(e) for e in live]
+    assert [getattr(e, "reply", None) for e in observed] == [getattr(e, "reply", None) for e in live]
+    assert [e.command.verb for e in observed if hasattr(e, "command")] == \
+        [e.command.verb for e in live if hasattr(e, "command")]
+    assert isinstance(live[-1], ev.InjectedData) and live[-1] == observed[-1]
