@@ -38,6 +38,12 @@ from cryptography.x509.verification import DNSName, IPAddress, PolicyBuilder, St
 from inspector.errors import UsageError
 from inspector.findings import CATALOGUE, Finding, make_finding
 
+#: cryptography warns (CryptographyDeprecationWarning) when it parses a certificate it will one day
+#: refuse, e.g. a serial number that is not positive (RFC 5280 §4.1.2.2). The certificate is judged
+#: on its own terms here; the warning must never reach the user's terminal. One process-wide filter,
+#: set once at import: ``warnings.catch_warnings()`` is not thread-safe, and ``ports`` runs threads.
+warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+
 FALLBACK_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 EXPIRY_WARNING_DAYS = 30
 MIN_RSA_DSA_BITS = 2048
@@ -376,9 +382,7 @@ def _certificates_from_pem(data: bytes) -> list[x509.Certificate]:
     found: list[x509.Certificate] = []
     for block in _PEM_BLOCK.findall(data):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                found.append(x509.load_pem_x509_certificate(block))
+            found.append(x509.load_pem_x509_certificate(block))
         except Exception:
             continue
     return found
@@ -406,6 +410,19 @@ def _read_directory(path: str) -> list[x509.Certificate]:
     return list(found.values())
 
 
+_CA_FILES: dict[str, bytes] = {}
+
+
+def _ca_file_bytes(cafile: str) -> bytes:
+    """The CA file, read once per process (non-blocking, bounded: inspector/files.py), so a FIFO
+    is not opened a second time."""
+    if cafile not in _CA_FILES:
+        from .files import MAX_CA_FILE, read_limited
+
+        _CA_FILES[cafile] = read_limited(cafile, what="CA file", limit=MAX_CA_FILE)
+    return _CA_FILES[cafile]
+
+
 def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     """Trust anchors (RFC 5280 §6.1.1 (d)): the given PEM file only, else the system store.
 
@@ -413,11 +430,7 @@ def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     holds no certificate; the system store yields whatever it can (maybe nothing).
     """
     if cafile is not None:
-        try:
-            with open(cafile, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read CA file {cafile}: {exc.strerror or exc}") from exc
+        data = _ca_file_bytes(cafile)
         anchors = _certificates_from_pem(data)
         if not anchors:
             raise UsageError(f"CA file {cafile} holds no PEM certificate")
@@ -726,9 +739,7 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
     parse_error: str | None = None
     for index, der in enumerate(der_chain):
         try:
-            with warnings.catch_warnings():  # e.g. a non-positive serial number
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                cert = x509.load_der_x509_certificate(bytes(der))
+            cert = x509.load_der_x509_certificate(bytes(der))
             info = describe_certificate(cert)
         except Exception as exc:
             if parse_error is None:

@@ -62,6 +62,18 @@ def _chosen_command(argv) -> str | None:
 
 
 def main(argv=None) -> int:
+    """Run one command; every byte it writes to stdout and stderr passes the redactor."""
+    from .redaction import guarded_output
+
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv) -> int:
+    import warnings
+
+    # No library warning reaches the user's terminal: what matters becomes a finding.
+    warnings.simplefilter("ignore")
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -67,7 +67,9 @@ def replay_file(path: str, *, session: int | None = None, all_transcripts: bool 
     """
     def run(keep):
         try:
-            with open(path, "rb") as stream:
+            from ..files import open_stream
+
+            with open_stream(path) as stream:
                 return replay_stream(stream, source=path, keep_transcript=keep, cafile=cafile,
                                      idle_timeout=idle_timeout)
         except OSError as exc:

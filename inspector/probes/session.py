@@ -20,6 +20,7 @@ from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
+from ..redaction import quoted
 from ..smtp import commands
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
@@ -284,7 +285,7 @@ class _Session:
                     if self.config.check_injection else "")
             self._finding("response-injection",
                           f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
-                          f"{injected[:80]!r}{hint}")
+                          f"{quoted(injected, 80)}{hint}")
             self.transcript.note(f"discarded {len(injected)} bytes received before the TLS handshake",
                                  tls=False, step=self._step)
 
@@ -337,7 +338,7 @@ class _Session:
             if prefix:
                 self.transcript.received(prefix, tls=False, step=self._step)
                 self._finding("response-injection",
-                              f"non-TLS bytes where the TLS handshake should begin: {prefix[:80]!r}")
+                              f"non-TLS bytes where the TLS handshake should begin: {quoted(prefix, 80)}")
             self._finding("tls-handshake-failed", self._explain(exc))
             self._fail(self._explain(exc))
         if self.config.mode == STARTTLS:

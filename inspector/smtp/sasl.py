@@ -15,9 +15,9 @@ nothing derived from a secret survives. ``carries_secret`` tells the caller
 that the wire bytes must never be stored either. Secrets live in
 :class:`Secret`, whose repr and str never show the value.
 
-:class:`Redactor` is the last line of defence: it knows the secrets in every
-encoding that can appear on the wire (raw, base64 at the three alignments, the
-exact messages sent) and scrubs them from any text or bytes kept.
+:class:`inspector.redaction.Redactor` is the last line of defence: it knows
+the secrets (and ``SaslMessage.secret_parts``) in every encoding and scrubs
+them from any text or bytes kept.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+
+from ..redaction import quoted
 
 #: Password mechanisms, strongest first: what ``--auth auto`` prefers (RFC 5802, RFC 7677,
 #: RFC 5929 channel binding first; CRAM-MD5 before PLAIN/LOGIN because the password
@@ -96,6 +98,9 @@ class SaslMessage:
     data: bytes = field(repr=False)   #: the response, raw (may hold a secret: never store it)
     shown: str                        #: the teaching form, with every secret part redacted
     carries_secret: bool = False      #: True when ``data`` depends on a secret
+    #: the parts of ``data`` derived from a secret that a server could echo alone (the CRAM-MD5
+    #: digest, the SCRAM proof): redacted in every encoding, like the secret itself
+    secret_parts: tuple[bytes, ...] = field(default=(), repr=False)
 
 
 def needs(mechanism: str) -> str:
@@ -157,7 +162,7 @@ class Mechanism:
         return None
 
     def challenge(self, data: bytes) -> SaslMessage:
-        raise SaslError(f"{self.name}: unexpected challenge {visible(data[:60])!r}")
+        raise SaslError(f"{self.name}: unexpected challenge {quoted(visible(data))}")
 
     def accepted(self) -> None:
         """Called on 235; raises when the server's success cannot be trusted."""
@@ -228,7 +233,7 @@ class CramMd5(Mechanism):
         digest = hmac.new(self._password.reveal().encode(), data, hashlib.md5).hexdigest()
         return SaslMessage(f"{self._user} {digest}".encode(),
                            f"{self._user} [HMAC-MD5 digest, redacted: it allows offline password guessing]",
-                           carries_secret=True)
+                           carries_secret=True, secret_parts=(digest.encode(),))
 
 
 class Scram(Mechanism):
@@ -271,21 +276,21 @@ class Scram(Mechanism):
                 final = self._client.get_client_final()
             except ScramException as exc:
                 raise SaslError(f"{self.name} server-first message rejected: {_scram_reason(exc)}") from None
-            without_proof, _, _ = final.rpartition(",p=")
+            without_proof, _, proof = final.rpartition(",p=")
             return SaslMessage(final.encode(), f"{without_proof},p=[client proof, redacted]",
-                               carries_secret=True)
+                               carries_secret=True, secret_parts=(proof.encode(), f"p={proof}".encode()))
         if self.rounds == 2:
             if text.startswith("e="):
-                raise SaslError(f"{self.name}: the server reported error {text[2:60]!r} (RFC 5802 §7)")
+                raise SaslError(f"{self.name}: the server reported error {quoted(text[2:])} (RFC 5802 §7)")
             try:
                 self._client.set_server_final(text)
             except ScramException:
                 raise ServerSignatureInvalid(
-                    f"{self.name}: the server signature (v=) in {text[:60]!r} is wrong; "
+                    f"{self.name}: the server signature (v=) in {quoted(text)} is wrong; "
                     "the server does not know the password (a possible impostor)") from None
             except (KeyError, ValueError):
                 raise ServerSignatureInvalid(f"{self.name}: unreadable server-final message "
-                                             f"{text[:60]!r}") from None
+                                             f"{quoted(text)}") from None
             self.server_verified = True
             return SaslMessage(b"", "(empty response: server signature verified)")
         return super().challenge(data)
@@ -402,7 +407,7 @@ def _utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SaslError(f"{name}: challenge is not UTF-8: {data[:40]!r}") from None
+        raise SaslError(f"{name}: challenge is not UTF-8: {quoted(data, 40)}") from None
 
 
 def _scram_reason(exc: Exception) -> str:
@@ -428,41 +433,5 @@ def base64_forms(secret: bytes) -> tuple[bytes, ...]:
     return tuple(forms)
 
 
-class Redactor:
-    """Replaces every known form of the secrets with ``[redacted]`` in bytes and text."""
-
-    #: Shorter forms are not scrubbed: they would match random text (a secret that
-    #: short is weak anyway, and is still never *sent* to the transcript).
-    MIN_FORM = 4
-
-    def __init__(self, secrets=()) -> None:
-        self._forms: set[bytes] = set()
-        for secret in secrets:
-            if secret:
-                self.add_secret(secret.reveal().encode() if isinstance(secret, Secret) else secret)
-
-    def add_secret(self, raw: bytes) -> None:
-        self.add(raw)
-        for form in base64_forms(raw):
-            self.add(form)
-
-    def add(self, form: bytes) -> None:
-        if len(form) >= self.MIN_FORM:
-            self._forms.add(form)
-
-    def scrub_bytes(self, data: bytes) -> tuple[bytes, bool]:
-        changed = False
-        for form in sorted(self._forms, key=len, reverse=True):
-            if form in data:
-                data = data.replace(form, REDACTED.encode())
-                changed = True
-        return data, changed
-
-    def scrub(self, text: str) -> str:
-        if not self._forms or text is None:
-            return text
-        data, changed = self.scrub_bytes(text.encode("utf-8", "surrogateescape"))
-        return data.decode("utf-8", "surrogateescape") if changed else text
-
-    def __repr__(self) -> str:
-        return f"Redactor({len(self._forms)} forms)"
+#: The redactor moved to inspector/redaction.py (one redaction function for every output).
+from ..redaction import Redactor  # noqa: E402,F401  (re-exported)
