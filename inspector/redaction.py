@@ -292,13 +292,16 @@ def redact_stream(entries, redactor: Redactor, directions=("send", "recv")) -> t
 
 
 class _ScrubbingStream:
-    """A text stream that scrubs every write (stdout and stderr during a command)."""
+    """A text stream that scrubs every write (stdout and stderr during a command), then escapes any
+    terminal control a renderer let through (render/untrusted.py: the one rendering policy)."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(scrub_output(text))
+        from .render.untrusted import guard
+
+        self._stream.write(guard(scrub_output(text)))
         return len(text)
 
     def __getattr__(self, name):

@@ -10,10 +10,9 @@ import dataclasses
 import datetime
 import json
 
-from tabulate import tabulate
-
 from . import json_output
 from .text import render_transcript, safe
+from .untrusted import table
 
 SCHEMA_ID = "smtp-inspector/replay/1"
 
@@ -57,8 +56,8 @@ def session_rows(result) -> list[tuple]:
 def render_table(result) -> str:
     if not result.sessions:
         return "No SMTP sessions found."
-    return tabulate(session_rows(result),
-                    headers=["#", "client", "server", "ports", "start (UTC)", "duration s", "TLS",
+    return table(session_rows(result),
+                    ["#", "client", "server", "ports", "start (UTC)", "duration s", "TLS",
                              "AUTH", "findings"], tablefmt="simple", disable_numparse=True)
 
 
@@ -74,7 +73,7 @@ def render_findings(result) -> str:
             for f in s.findings]
     if not rows:
         return "Findings: none"
-    return tabulate(rows, headers=["#", "severity", "finding", "evidence"], tablefmt="simple",
+    return table(rows, ["#", "severity", "finding", "evidence"], tablefmt="simple",
                     disable_numparse=True)
 
 
@@ -93,12 +92,12 @@ def render_session(session) -> str:
     t = session.tcp
     rows.append(("TCP", f"{t.retransmissions} retransmitted, {t.out_of_order} out of order, "
                         f"{t.overlaps} overlapping, {t.conflicts} conflicting, {t.gaps} gaps"))
-    parts += ["", tabulate([(k, safe(str(v))) for k, v in rows], headers=["session", ""],
+    parts += ["", table([(k, safe(str(v))) for k, v in rows], ["session", ""],
                            tablefmt="simple", disable_numparse=True)]
     if session.findings:
-        parts += ["", tabulate([(f.severity.value, f.id, _clip(f.evidence, 90), f.rfc)
+        parts += ["", table([(f.severity.value, f.id, _clip(f.evidence, 90), f.rfc)
                                 for f in session.findings],
-                               headers=["severity", "finding", "evidence", "rule"], tablefmt="simple",
+                               ["severity", "finding", "evidence", "rule"], tablefmt="simple",
                                disable_numparse=True)]
     else:
         parts += ["", "Findings: none"]

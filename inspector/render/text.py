@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
-from tabulate import tabulate
-
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
 from .teaching import STEP_NOTES
+from .untrusted import shown
+from .untrusted import table as untrusted_table
 
 #: swaks-like direction marks: -> <- in plaintext, ~> <~ inside TLS, === local notes.
 _MARKS = {(SEND, False): "->", (RECV, False): "<-", (SEND, True): "~>", (RECV, True): "<~"}
@@ -77,7 +77,7 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
 
 
 def _table(rows, headers) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return untrusted_table(rows, headers)
 
 
 def render_steps(result) -> str:
@@ -104,12 +104,12 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    table = _table(rows, ["capability", "before TLS", "after TLS"])
+    rendered = _table(rows, ["capability", "before TLS", "after TLS"])
     if before is None or after is None:
-        return table
+        return rendered
     added, removed = keyword_changes(before, after)
     changes = [f"+{kw}" for kw in added] + [f"-{kw}" for kw in removed]
-    return table + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
+    return rendered + "\nchanged by TLS: " + shown(" ".join(changes) if changes else "nothing")
 
 
 def render_tls(result) -> str:
@@ -198,13 +198,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-#: C0 and C1 controls and DEL: a hostile server must not drive the user's terminal.
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-
-
-def safe(text: str) -> str:
-    """Escape control characters so that server text cannot move the cursor or recolour."""
-    return text.translate(_CONTROLS)
+#: The one escaping function for untrusted text (render/untrusted.py), under its old name.
+safe = shown
 
 
 def _yes_no(value) -> str:

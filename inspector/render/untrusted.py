@@ -50,3 +50,35 @@ def shown(text) -> str:
     if text.isascii() and text.isprintable():
         return text
     return "".join(_escape_char(c) if _needs_escape(c) else c for c in text)
+
+
+def table(rows, headers, **options) -> str:
+    """A tabulate table whose every cell (and header) went through :func:`shown`."""
+    from tabulate import tabulate
+
+    options.setdefault("tablefmt", "simple")
+    options.setdefault("disable_numparse", True)
+    safe_rows = [[shown(cell) if isinstance(cell, str | bytes) else cell for cell in row] for row in rows]
+    return tabulate(safe_rows, headers=[shown(h) for h in headers], **options)
+
+
+#: What the last guard on stdout/stderr escapes if a renderer let it through: C0 except LF, DEL,
+#: C1, soft hyphen, Arabic letter mark, Mongolian vowel separator, zero-width and bidi marks,
+#: line/paragraph separators, bidi embeddings/overrides/isolates, invisible operators, BOM,
+#: interlinear annotations, surrogates, Unicode tags.
+_GUARD = None
+
+
+def guard(text: str) -> str:
+    """The final pass on every write to a terminal stream: leftovers become ``\\xNN``/``\\uXXXX``
+    escapes (``\\uXXXX`` from DEL up, so a JSON document stays valid JSON)."""
+    global _GUARD
+    if _GUARD is None:
+        import re
+
+        _GUARD = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+                            "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]")
+    if not _GUARD.search(text):
+        return text
+    return _GUARD.sub(lambda m: (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x7F
+                                 else f"\\u{ord(m.group()):04x}"), text)
