@@ -640,7 +640,7 @@ def _check_server_auth_eku(collector: _FindingCollector, leaf: x509.Certificate)
 def parse_tlsa(text: str) -> TlsaRecord:
     """``"U S M HEX"`` as in a TLSA RR's presentation form (RFC 6698 §2.2); UsageError if malformed."""
     parts = text.split()
-    if len(parts) < 4 or not all(p.isdigit() for p in parts[:3]):
+    if len(parts) < 4 or not all(p.isascii() and p.isdigit() for p in parts[:3]):
         raise UsageError(f"--tlsa {text!r}: expected \"USAGE SELECTOR MATCHING-TYPE HEX\", "
                          "e.g. \"3 1 1 ab12...\"")
     usage, selector, matching = (int(p) for p in parts[:3])
@@ -723,6 +723,24 @@ def match_tlsa(records, der_chain, *, hostname_match: bool) -> tuple[TlsaResult,
     return check_tlsa(records, sent, hostname_match)
 
 
+#: Size caps on what a server sends: real certificates are 1-4 KB, real chains 2-5 certificates.
+MAX_CERTIFICATE_BYTES = 64 * 1024
+MAX_CHAIN_CERTIFICATES = 16
+MAX_CHAIN_BYTES = 256 * 1024
+
+
+def _bounded_chain(der_chain) -> tuple[list[bytes], str | None]:
+    """The first certificates of a chain within MAX_CHAIN_CERTIFICATES and MAX_CHAIN_BYTES."""
+    kept, size = [], 0
+    for der in der_chain:
+        size += len(der)
+        if len(kept) >= MAX_CHAIN_CERTIFICATES or size > MAX_CHAIN_BYTES:
+            return kept, (f"chain cut after {len(kept)} of {len(der_chain)} certificates (caps: "
+                          f"{MAX_CHAIN_CERTIFICATES} certificates, {MAX_CHAIN_BYTES:,} bytes)")
+        kept.append(der)
+    return kept, None
+
+
 def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None = None,
                   now: datetime.datetime | None = None, tlsa=()) -> CertificateReport:
     """Describe and judge the certificates a server sent (leaf first). Never raises."""
@@ -737,7 +755,12 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
     sent: list[tuple[int, x509.Certificate]] = []
     infos: list[CertificateInfo] = []
     parse_error: str | None = None
+    der_chain, parse_error = _bounded_chain(der_chain)
     for index, der in enumerate(der_chain):
+        if len(der) > MAX_CERTIFICATE_BYTES:
+            parse_error = parse_error or (f"certificate not parsed: chain[{index}] is {len(der):,} "
+                                          f"bytes, over the {MAX_CERTIFICATE_BYTES:,}-byte cap")
+            continue
         try:
             cert = x509.load_der_x509_certificate(bytes(der))
             info = describe_certificate(cert)

@@ -39,7 +39,7 @@ class Transcript:
     entries: list[Entry] = field(default_factory=list)
     #: Total bytes kept; beyond ``limit`` received chunks are cut (the parser caps stop sooner).
     kept: int = 0
-    limit: int = 16 * 1024 * 1024
+    limit: int = 2 * 1024 * 1024
     #: The AUTH step installs the Redactor here; ``freeze()`` applies it to each direction's stream.
     redactor: object = field(default=None, repr=False)
 

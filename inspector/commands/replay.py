@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP, positive_seconds
+from .common import EXIT_CODES_HELP, ascii_int, positive_seconds
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = "judge the SMTP sessions in a pcap/pcapng capture"
@@ -20,7 +20,7 @@ def register(sub) -> None:
                     "probe's engine and print one row per session with its findings.",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     replay.add_argument("file", metavar="FILE", help="capture file (pcap or pcapng)")
-    replay.add_argument("--session", type=int, metavar="N",
+    replay.add_argument("--session", type=ascii_int, metavar="N",
                         help="print session N's transcript and details instead of the table")
     replay.add_argument("--json", action="store_true", help="print the result as JSON")
     replay.add_argument("--cafile", metavar="PATH",

@@ -8,17 +8,21 @@ from .common import (
     EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     checked_target,
+    is_decimal,
+    is_number,
     positive_seconds,
 )
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    if not is_number(text) or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {text!r}")
     return int(text)
 
 
 def _rate(text: str) -> float:
+    if not is_decimal(text.strip()):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     try:
         value = float(text)
     except ValueError:

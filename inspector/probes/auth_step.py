@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -122,6 +123,7 @@ def run_auth_step(session: _Session) -> None:
                                         certificate_der=chain[0] if chain and secure else None)
     except sasl.SaslError as exc:
         _auth_fail(session, AUTH_ERROR, str(exc))
+    mechanism.time_left = lambda: session._until() - time.monotonic()
     progress.channel_binding = mechanism.channel_binding
     progress.server_verified = mechanism.server_verified
     try:

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 
 from ..redaction import quoted
@@ -156,6 +157,8 @@ class Mechanism:
         self.server_error: str | None = None
         #: Channel binding used (SCRAM-*-PLUS), else None.
         self.channel_binding: str | None = None
+        #: ``() -> seconds`` left before the caller's deadline: CPU-bound steps check it first.
+        self.time_left = None
         self.rounds = 0
 
     def start(self) -> SaslMessage | None:
@@ -271,6 +274,7 @@ class Scram(Mechanism):
         self.rounds += 1
         text = _utf8(data, self.name)
         if self.rounds == 1:
+            self._check_iterations(text)
             try:
                 self._client.set_server_first(text)
                 final = self._client.get_client_final()
@@ -295,11 +299,47 @@ class Scram(Mechanism):
             return SaslMessage(b"", "(empty response: server signature verified)")
         return super().challenge(data)
 
+    def _check_iterations(self, server_first: str) -> None:
+        """RFC 5802 §5.1: ``i=`` PBKDF2 iterations. Refused before starting when they cannot finish
+        in the time left (PBKDF2 cannot be interrupted), or are not an ASCII number."""
+        found = re.search(r"(?:^|,)i=([^,]*)", server_first)
+        if found is None:
+            return
+        value = found.group(1)
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:
+            raise SaslError(f"{self.name}: iteration count {quoted(value, 20)} is not a number "
+                            "(RFC 5802 §7)")
+        iterations = int(value)
+        if self.time_left is None:
+            return
+        left = self.time_left()
+        rate = pbkdf2_rate(self.name)
+        if iterations > rate * left * 0.8:
+            raise SaslError(f"{self.name}: the server asks for {iterations:,} PBKDF2 iterations "
+                            f"(RFC 5802 §5.1); at about {rate:,.0f}/s here that takes "
+                            f"{iterations / rate:.1f} s, more than the {max(left, 0):.1f} s left "
+                            "before the deadline: refused before starting")
+
     def accepted(self) -> None:
         if not self.server_verified:
             raise ServerSignatureInvalid(
                 f"{self.name}: the server said 235 without sending its signature, so it never "
                 "proved that it knows the password (RFC 5802 §5)")
+
+
+_RATES: dict[str, float] = {}
+
+
+def pbkdf2_rate(mechanism: str) -> float:
+    """PBKDF2-HMAC iterations per second of the mechanism's hash on this machine (measured once)."""
+    digest = mechanism.removeprefix("SCRAM-").removesuffix("-PLUS").replace("-", "").lower()
+    if digest not in _RATES:
+        import time
+
+        started = time.perf_counter()
+        hashlib.pbkdf2_hmac(digest, b"probe", b"salt-of-16-bytes", 20000)
+        _RATES[digest] = 20000 / max(time.perf_counter() - started, 1e-6)
+    return _RATES[digest]
 
 
 class XOAuth2(Mechanism):
@@ -390,12 +430,38 @@ def make_mechanism(name: str, credentials: Credentials, *, host: str = "", port:
 def describe_json_error(data: bytes) -> str:
     """An OAuth error challenge (RFC 7628 §3.2.2) as ``status 401, schemes bearer, ...``."""
     try:
-        document = json.loads(data)
+        document = json_loads_bounded(data)
     except ValueError:
         return visible(data)
     if not isinstance(document, dict):
         return visible(data)
     return "error: " + ", ".join(f"{key} {value}" for key, value in document.items())
+
+
+#: Nesting a JSON document from a server may have (RFC 7628 §3.2.2 errors are flat objects).
+MAX_JSON_DEPTH = 32
+
+
+def json_loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH):
+    """``json.loads`` for untrusted bytes: ValueError (never RecursionError) past ``max_depth``."""
+    depth, in_string, escaped = 0, False, False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:          # backslash
+                escaped = True
+            elif byte == 0x22:          # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):      # [ {
+            depth += 1
+            if depth > max_depth:
+                raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return json.loads(data)
 
 
 def _saslname(user: str) -> str:
