@@ -47,14 +47,14 @@ def run(args) -> int:
     except CaptureError as exc:
         print(f"smtp-inspector: error: {args.file}: {exc}", file=sys.stderr)
         return int(ExitCode.CAPTURE)
-    if args.session is not None and args.session > len(result.sessions):
+    if args.session is not None and args.session > result.sessions_total:
         if result.error:
             print(f"smtp-inspector: error: {args.file}: {result.error}", file=sys.stderr)
-        raise UsageError(f"--session {args.session}: the capture has {len(result.sessions)} SMTP "
+        raise UsageError(f"--session {args.session}: the capture has {result.sessions_total} SMTP "
                          "session(s)")
     if result.error:
         code = ExitCode.CAPTURE
-    elif any(f.severity is Severity.ERROR for f in result.findings):
+    elif Severity.ERROR in result.worst_severities:
         code = ExitCode.FINDINGS
     else:
         code = ExitCode.OK

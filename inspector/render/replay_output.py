@@ -65,16 +65,24 @@ def render_summary(result) -> str:
     skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items() if n)
     line = (f"smtp-inspector replay {safe(result.source)} ({result.format}): {result.packets} packets, "
             f"{len(result.sessions)} SMTP session(s)")
+    if result.sessions_total > len(result.sessions):
+        line += (f"; the first {len(result.sessions)} of {result.sessions_total} sessions are listed "
+                 "(memory cap); the findings of the others are counted below")
+    if result.evicted:
+        line += (f"; {result.evicted} session(s) finished early: too many connections were open at "
+                 "once (memory cap)")
     return line + (f"; skipped: {skipped}" if skipped else "")
 
 
 def render_findings(result) -> str:
     rows = [(s.number, f.severity.value, f.id, _clip(f.evidence, 90)) for s in result.sessions
             for f in s.findings]
-    if not rows:
+    omitted = [("", severity.value, fid, f"in {n} more session(s), not listed")
+               for fid, severity, n in result.omitted_findings]
+    if not rows and not omitted:
         return "Findings: none"
-    return table(rows, ["#", "severity", "finding", "evidence"], tablefmt="simple",
-                    disable_numparse=True)
+    return table(rows + omitted, ["#", "severity", "finding", "evidence"], tablefmt="simple",
+                 disable_numparse=True)
 
 
 def render_session(session) -> str:
@@ -106,7 +114,7 @@ def render_session(session) -> str:
 
 def render_replay(result, *, session: int | None = None) -> str:
     if session is not None:
-        return render_session(result.sessions[session - 1])
+        return render_session(result.session(session))
     return "\n".join([render_summary(result), "", render_table(result), "", render_findings(result)])
 
 
@@ -146,7 +154,7 @@ def session_json(s, *, with_transcript: bool) -> dict:
 
 
 def replay_json(result, exit_code: int, *, session: int | None = None) -> dict:
-    sessions = result.sessions if session is None else (result.sessions[session - 1],)
+    sessions = result.sessions if session is None else (result.session(session),)
     return {
         "schema": SCHEMA_ID,
         "capture": {
@@ -158,6 +166,10 @@ def replay_json(result, exit_code: int, *, session: int | None = None) -> dict:
             "complete": result.error is None,
             "error": result.error,
             "open_flows_peak": result.open_flows_peak,
+            "evicted_flows": result.evicted,
+            "sessions_total": result.sessions_total,
+            "omitted_findings": [{"id": fid, "severity": sev.value, "sessions": n}
+                                 for fid, sev, n in result.omitted_findings],
         },
         "exit_code": exit_code,
         "sessions": [session_json(s, with_transcript=session is not None) for s in sessions],
