@@ -64,7 +64,7 @@ def render_table(result) -> str:
 def render_summary(result) -> str:
     skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items() if n)
     line = (f"smtp-inspector replay {safe(result.source)} ({result.format}): {result.packets} packets, "
-            f"{len(result.sessions)} SMTP session(s)")
+            f"{max(result.sessions_total, len(result.sessions))} SMTP session(s)")
     if result.sessions_total > len(result.sessions):
         line += (f"; the first {len(result.sessions)} of {result.sessions_total} sessions are listed "
                  "(memory cap); the findings of the others are counted below")
