@@ -102,6 +102,7 @@ class Redactor:
     def __init__(self, secrets=()) -> None:
         self._lock = threading.Lock()
         self._forms: tuple[bytes, ...] = ()
+        self._built = None
         for secret in secrets:
             if secret:
                 self.add_secret(secret)
@@ -134,9 +135,7 @@ class Redactor:
 
     def spans(self, data: bytes, protected=()) -> list[tuple[int, int]]:
         """Merged ``(start, end)`` ranges of ``data`` that hold a form, or a cut piece of one."""
-        found = []
-        for form in self._forms:
-            found += _occurrences(data, form)
+        found = _find(data, self._index())
         merged: list[list[int]] = []
         for start, end in sorted(found):
             if merged and start <= merged[-1][1]:
@@ -147,6 +146,27 @@ class Redactor:
             keep = [(m.start(), m.end()) for m in protected]
             merged = [s for s in merged if not any(a <= s[0] and s[1] <= b for a, b in keep)]
         return [(a, b) for a, b in merged]
+
+    def _index(self):
+        """One regex for every form's first and last MIN_PIECE characters (built once per change)."""
+        forms = self._forms
+        index = self._built
+        if index is None or index[0] is not forms:
+            import re
+
+            heads: dict[bytes, list[bytes]] = {}
+            tails: dict[bytes, list[bytes]] = {}
+            shorts: set[bytes] = set()
+            for form in forms:
+                if len(form) <= MIN_PIECE:
+                    shorts.add(form)
+                else:
+                    heads.setdefault(form[:MIN_PIECE], []).append(form)
+                    tails.setdefault(form[-MIN_PIECE:], []).append(form)
+            grams = sorted(set(heads) | set(tails) | shorts, key=len, reverse=True)
+            pattern = re.compile(b"(?=(" + b"|".join(re.escape(g) for g in grams) + b"))") if grams else None
+            index = self._built = (forms, pattern, heads, tails, shorts)
+        return index
 
     def scrub_bytes(self, data: bytes, protected=()) -> tuple[bytes, bool]:
         if not self._forms or not data:
@@ -171,34 +191,52 @@ class Redactor:
         return f"Redactor({len(self._forms)} forms)"
 
 
-def _occurrences(data: bytes, form: bytes) -> list[tuple[int, int]]:
-    """Whole matches of ``form``, and cut prefixes/suffixes of at least MIN_PIECE characters."""
+def _common(data: bytes, at: int, form: bytes, known: int) -> int:
+    """Length of the longest prefix of ``form`` at ``data[at:]`` (at least ``known``)."""
+    low, high = known, min(len(form), len(data) - at)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if data[at:at + mid] == form[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _common_back(data: bytes, end: int, form: bytes, known: int) -> int:
+    """Length of the longest suffix of ``form`` ending at ``data[:end]`` (at least ``known``)."""
+    low, high = known, min(len(form), end)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if data[end - mid:end] == form[-mid:]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _find(data: bytes, index) -> list[tuple[int, int]]:
+    """Whole matches of every form, and cut prefixes/suffixes of at least MIN_PIECE characters
+    (a prefix must end, a suffix begin, where the form cannot go on: the text was cut there)."""
+    _forms, pattern, heads, tails, shorts = index
+    if pattern is None:
+        return []
     hits = []
-    start = data.find(form)
-    while start >= 0:
-        hits.append((start, start + len(form)))
-        start = data.find(form, start + 1)
-    if len(form) <= MIN_PIECE:
-        return hits
-    head, tail = form[:MIN_PIECE], form[-MIN_PIECE:]
-    start = data.find(head)
-    while start >= 0:
-        end = start + MIN_PIECE
-        while end < len(data) and end - start < len(form) and data[end] == form[end - start]:
-            end += 1
-        if end - start < len(form) and (end == len(data) or not _continues(data[end])):
-            hits.append((start, end))
-        start = data.find(head, start + 1)
-    end = data.find(tail)
-    while end >= 0:
-        stop = end + MIN_PIECE
-        begin = end
-        while (begin > 0 and stop - begin < len(form)
-               and data[begin - 1] == form[len(form) - (stop - begin) - 1]):
-            begin -= 1
-        if stop - begin < len(form) and (begin == 0 or not _continues(data[begin - 1])):
-            hits.append((begin, stop))
-        end = data.find(tail, end + 1)
+    for match in pattern.finditer(data):
+        at, gram = match.start(), match.group(1)
+        if gram in shorts:
+            hits.append((at, at + len(gram)))
+        for form in heads.get(gram, ()):
+            length = _common(data, at, form, len(gram))
+            end = at + length
+            if length == len(form) or end == len(data) or not _continues(data[end]):
+                hits.append((at, end))
+        for form in tails.get(gram, ()):
+            stop = at + len(gram)
+            length = _common_back(data, stop, form, len(gram))
+            begin = stop - length
+            if length == len(form) or begin == 0 or not _continues(data[begin - 1]):
+                hits.append((begin, stop))
     return hits
 
 
@@ -239,12 +277,14 @@ def _protected(data: bytes):
     return list(_own_pattern.finditer(data))
 
 
-def scrub_output(text: str) -> str:
-    """The last step before any text leaves the process (stdout, stderr, a saved file)."""
-    if not _DEFAULT or not text:
+def scrub_output(text: str, redactor: Redactor | None = None) -> str:
+    """The last step before any text leaves the process (stdout, stderr, a saved file); also for
+    derived texts (errors, evidence) that mix our words with a server's. Our phrases are kept."""
+    redactor = redactor if redactor is not None else _DEFAULT
+    if not redactor or not text:
         return text
     data = text.encode("utf-8", "surrogateescape")
-    scrubbed, changed = _DEFAULT.scrub_bytes(data, _protected(data))
+    scrubbed, changed = redactor.scrub_bytes(data, _protected(data))
     return scrubbed.decode("utf-8", "surrogateescape") if changed else text
 
 

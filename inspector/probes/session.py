@@ -394,7 +394,9 @@ class _Session:
         return auth_outcome(self)
 
     def _scrub(self, text):
-        return self.redactor.scrub(text) if self.redactor is not None and text else text
+        from ..redaction import scrub_output
+
+        return scrub_output(text, self.redactor) if self.redactor is not None and text else text
 
     # -- judgement -----------------------------------------------------------
     def _judge_capabilities(self, caps: Capabilities) -> None:
