@@ -312,12 +312,14 @@ class FlowTable:
         return entry
 
     def _evict(self) -> None:
-        """Finish the open flows silent the longest (an eighth of them, so eviction stays rare)."""
+        """Finish an eighth of the flows (so eviction stays rare): those already closed and only
+        lingering first, then the open ones silent the longest (counted in ``evicted``)."""
         unique = {id(flow): flow for flow, _ in self.flows.values()}
-        oldest = sorted(unique.values(), key=lambda f: f.last_ts)[:max(1, self.max_open_flows // 8)]
-        for flow in oldest:
-            flow.closed = "evicted"
-            self.evicted += 1
+        order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
+        for flow in order[:max(1, self.max_open_flows // 8)]:
+            if flow.closed_at is None:
+                flow.closed = "evicted"
+                self.evicted += 1
             self._finish(flow)
 
     def _fin(self, flow: Flow, side: _Side, ts: float) -> None:
