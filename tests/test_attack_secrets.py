@@ -28,8 +28,8 @@ USER = "alice"
 SPECIAL = "\\'\"\xa0é"
 
 
-def _password(length: int = 0) -> str:
-    base = new_canary("pw") + SPECIAL
+def _password(length: int = 0, extra: str = "") -> str:
+    base = new_canary("pw") + SPECIAL + extra
     return base + "x" * max(0, length - len(base))
 
 
@@ -160,7 +160,7 @@ def test_probe_never_prints_an_echoed_secret(tmp_path, name):
 def test_errors_quoting_server_text_redact_before_they_cut(tmp_path, behaviour):
     """The error line quotes ~60 characters of server text: a 120-character password (and its
     escaped forms) is redacted first, then cut; nothing of it reaches stdout, JSON or stderr."""
-    password = _password(120)
+    password = _password(120, extra="\t")      # LOGIN takes a TAB; SASLprep (SCRAM) would not
     token = new_canary("tok") + "y" * 80
     name = "XOAUTH2" if behaviour == "oauth-json" else "LOGIN"
 

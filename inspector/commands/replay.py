@@ -48,8 +48,9 @@ def run(args) -> int:
         print(f"smtp-inspector: error: {args.file}: {exc}", file=sys.stderr)
         return int(ExitCode.CAPTURE)
     if args.session is not None and args.session > result.sessions_total:
-        if result.error:
+        if result.error:   # the capture broke before session N: that is the one error to report
             print(f"smtp-inspector: error: {args.file}: {result.error}", file=sys.stderr)
+            return int(ExitCode.CAPTURE)
         raise UsageError(f"--session {args.session}: the capture has {result.sessions_total} SMTP "
                          "session(s)")
     if result.error:
