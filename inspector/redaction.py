@@ -84,8 +84,8 @@ def text_forms(form: bytes) -> set[bytes]:
 
     text = form.decode("utf-8", "backslashreplace")
     quoted = "'\"" + text
-    variants = {form, repr(form)[2:-1], repr(b"'\"" + form)[4:-1], repr(text)[1:-1],
-                repr(quoted)[3:-1], text.encode("unicode_escape").decode("ascii"),
+    variants = {form, repr(form)[2:-1], repr(b"'\"" + form)[5:-1], repr(text)[1:-1],
+                repr(quoted)[4:-1], text.encode("unicode_escape").decode("ascii"),
                 json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1], shown(text),
                 shown(repr(text)[1:-1])}
     return {v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape") for v in variants}
@@ -102,6 +102,7 @@ class Redactor:
     def __init__(self, secrets=()) -> None:
         self._lock = threading.Lock()
         self._forms: tuple[bytes, ...] = ()
+        self._whole: frozenset[bytes] | set[bytes] = frozenset()   #: forms never matched in pieces
         self._built = None
         for secret in secrets:
             if secret:
@@ -121,14 +122,18 @@ class Redactor:
         self._add(forms)
 
     def add(self, form: bytes) -> None:
-        """One exact form (an AUTH line as sent), with its renderings."""
-        self._add(text_forms(form))
+        """One exact form (an AUTH line as sent), with its renderings: matched whole only, since
+        its start or end may be no secret (``user digest``, ``\0user\0password``)."""
+        self._add(text_forms(form), whole=True)
 
-    def _add(self, forms) -> None:
+    def _add(self, forms, *, whole: bool = False) -> None:
         with self._lock:
-            known = set(self._forms)
-            known.update(f for f in forms if len(f) >= MIN_FORM)
-            self._forms = tuple(sorted(known, key=len, reverse=True))
+            new = {f for f in forms if len(f) >= MIN_FORM} - set(self._forms)
+            if whole:
+                self._whole = self._whole | new
+            else:
+                self._whole = self._whole - new
+            self._forms = tuple(sorted(set(self._forms) | new, key=len, reverse=True))
 
     def __bool__(self) -> bool:
         return bool(self._forms)
@@ -157,15 +162,17 @@ class Redactor:
             heads: dict[bytes, list[bytes]] = {}
             tails: dict[bytes, list[bytes]] = {}
             shorts: set[bytes] = set()
+            whole = self._whole
             for form in forms:
                 if len(form) <= MIN_PIECE:
                     shorts.add(form)
                 else:
                     heads.setdefault(form[:MIN_PIECE], []).append(form)
-                    tails.setdefault(form[-MIN_PIECE:], []).append(form)
+                    if form not in whole:
+                        tails.setdefault(form[-MIN_PIECE:], []).append(form)
             grams = sorted(set(heads) | set(tails) | shorts, key=len, reverse=True)
             pattern = re.compile(b"(?=(" + b"|".join(re.escape(g) for g in grams) + b"))") if grams else None
-            index = self._built = (forms, pattern, heads, tails, shorts)
+            index = self._built = (forms, pattern, heads, tails, shorts, whole)
         return index
 
     def scrub_bytes(self, data: bytes, protected=()) -> tuple[bytes, bool]:
@@ -218,7 +225,7 @@ def _common_back(data: bytes, end: int, form: bytes, known: int) -> int:
 def _find(data: bytes, index) -> list[tuple[int, int]]:
     """Whole matches of every form, and cut prefixes/suffixes of at least MIN_PIECE characters
     (a prefix must end, a suffix begin, where the form cannot go on: the text was cut there)."""
-    _forms, pattern, heads, tails, shorts = index
+    _forms, pattern, heads, tails, shorts, whole = index
     if pattern is None:
         return []
     hits = []
@@ -229,7 +236,8 @@ def _find(data: bytes, index) -> list[tuple[int, int]]:
         for form in heads.get(gram, ()):
             length = _common(data, at, form, len(gram))
             end = at + length
-            if length == len(form) or end == len(data) or not _continues(data[end]):
+            if length == len(form) or (form not in whole
+                                       and (end == len(data) or not _continues(data[end]))):
                 hits.append((at, end))
         for form in tails.get(gram, ()):
             stop = at + len(gram)
