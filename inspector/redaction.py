@@ -251,7 +251,10 @@ def _find(data: bytes, index) -> list[tuple[int, int]]:
 # -- the process-wide redactor and the output boundary -------------------------------------------
 
 _DEFAULT = Redactor()
-_OWN_WORDS: set[str] = set()
+#: Our teaching forms of redacted lines (smtp/sasl.py ``shown``), always kept whole.
+_OWN_WORDS: set[str] = {"[password]", "[redacted: base64 of", "[client proof, redacted]",
+                        "[HMAC-MD5 digest, redacted: it allows offline password guessing]",
+                        "[redacted SASL response]", REDACTED}
 _own_pattern = None
 
 
@@ -309,7 +312,9 @@ def redact_stream(entries, redactor: Redactor, directions=("send", "recv")) -> t
     if not redactor:
         return tuple(entries)
     for direction in directions:
-        indexes = [i for i, e in enumerate(entries) if e.direction == direction]
+        # A chunk already redacted is our teaching form of a line we sent: it holds no secret and
+        # is not part of the stream a server could have echoed into.
+        indexes = [i for i, e in enumerate(entries) if e.direction == direction and not e.redacted]
         stream = b"".join(entries[i].data for i in indexes)
         spans = redactor.spans(stream)
         if not spans:
@@ -333,7 +338,7 @@ def redact_stream(entries, redactor: Redactor, directions=("send", "recv")) -> t
                 entries[i] = replace(entries[i], data=b"".join(kept), redacted=True)
     for i, entry in enumerate(entries):
         if entry.direction not in directions:
-            data, changed = redactor.scrub_bytes(entry.data)
+            data, changed = redactor.scrub_bytes(entry.data, _protected(entry.data))
             if changed:
                 entries[i] = replace(entry, data=data, redacted=True)
     return tuple(entries)
