@@ -344,3 +344,16 @@ def test_no_raw_control_or_bidi_character_reaches_the_terminal(tmp_path):
             json_run, _, _ = run(*args, "--json", env={"SMTP_INSPECTOR_TOKEN": "tok-value-123"}, timeout=60)
             if json_run.stdout.strip().startswith("{"):
                 json.loads(json_run.stdout)          # still valid JSON; exact values kept
+
+
+def test_certificate_and_chain_size_caps():
+    """A server may send up to 2^24 bytes of certificates (RFC 5246 §7.4.2): only the caps are parsed."""
+    from inspector.certs import MAX_CERTIFICATE_BYTES, MAX_CHAIN_CERTIFICATES, analyze_chain
+    from inspector.lab import make_lab_certificates
+
+    pem = make_lab_certificates("caps.example").cert_pem
+    leaf = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    report = analyze_chain([leaf] * (MAX_CHAIN_CERTIFICATES + 40), "caps.example")
+    assert len(report.chain) == MAX_CHAIN_CERTIFICATES and "chain cut after" in report.trust_error
+    report = analyze_chain([b"\x30" + b"\x00" * MAX_CERTIFICATE_BYTES], "caps.example")
+    assert "over the" in report.trust_error and not report.trusted
