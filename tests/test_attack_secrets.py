@@ -132,8 +132,9 @@ def _echo_everything(password: str, token: str):
     def final(exchange, conn):
         secrets = [password.encode(), token.encode(), *exchange.derived]
         forms = [*_all_forms(secrets).values(), *exchange.lines]
-        for form in forms:
-            line = b"535-5.7.8 echo " + form + b"\r\n"
+        for index, form in enumerate(forms):
+            # every other line ends in a bare LF: its anomaly evidence quotes the line (issue 21)
+            line = b"535-5.7.8 echo " + form + (b"\n" if index % 2 else b"\r\n")
             send_split(conn, line, 15 + len(form) // 2)
         conn.sendall(b"535 5.7.8 Error: authentication failed\r\n")
     return final
