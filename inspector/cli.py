@@ -79,6 +79,10 @@ def _main(argv) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return int(ExitCode.USAGE)
+    if getattr(args, "deadline", None):
+        from .files import limit_reads
+
+        limit_reads(args.deadline)   # reading --cafile or a password file counts against it
     try:
         return args.handler(args)
     except UsageError as exc:

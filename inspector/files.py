@@ -18,12 +18,21 @@ from .errors import UsageError
 MAX_CA_FILE = 8 * 1024 * 1024
 #: What a --password-file or --token-file may hold (an OAuth token is a few KB).
 MAX_SECRET_FILE = 64 * 1024
-#: How long a FIFO or device may take to reach its end.
+#: How long a FIFO or device may take to reach its end (at most; a command's deadline may be less).
 DEFAULT_TIMEOUT = 5.0
+_limit = [DEFAULT_TIMEOUT]
 
 
-def read_limited(path: str, *, what: str, limit: int, timeout: float = DEFAULT_TIMEOUT) -> bytes:
-    """The whole content of ``path``: at most ``limit`` bytes, read within ``timeout`` seconds."""
+def limit_reads(seconds: float | None) -> None:
+    """Bound every later read by the command's deadline too (``--deadline``), if shorter."""
+    if seconds:
+        _limit[0] = min(DEFAULT_TIMEOUT, seconds)
+
+
+def read_limited(path: str, *, what: str, limit: int, timeout: float | None = None) -> bytes:
+    """The whole content of ``path``: at most ``limit`` bytes, read within ``timeout`` seconds
+    (default: 5 s, or the command's deadline when shorter)."""
+    timeout = _limit[0] if timeout is None else timeout
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:

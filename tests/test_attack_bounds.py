@@ -153,10 +153,11 @@ def test_a_fifo_without_writer_does_not_hang(fifo, flag):
 def test_a_fifo_whose_writer_never_writes_is_bounded(fifo):
     opened = os.open(fifo, os.O_RDWR)          # a writer that stays and never writes
     try:
-        done, elapsed, peak = run("probe", "127.0.0.1:9", "--cafile", str(fifo), timeout=30)
+        done, elapsed, peak = run("probe", "127.0.0.1:9", "--cafile", str(fifo), "--deadline", "2",
+                                  timeout=30)
     finally:
         os.close(opened)
-    assert_contained(done, elapsed, peak, deadline=5, codes=(ExitCode.USAGE,), stderr_lines=(1,))
+    assert_contained(done, elapsed, peak, deadline=2, codes=(ExitCode.USAGE,), stderr_lines=(1,))
     assert "did not end" in done.stderr
 
 
