@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ..errors import RemoteProtocolError
 from ..findings import Finding, Severity, make_finding
+from ..redaction import quoted
 from ..rules import plaintext
 from ..smtp.capabilities import Capabilities
 from ..smtp.command_parser import CommandLine, CommandParser, MessageData, SaslResponse
@@ -125,6 +126,7 @@ class SmtpSession:
         self.start = start
         self.keep = keep_transcript
         self.cafile = cafile
+        self.redactor = None   #: secrets learned from AUTH lines (redaction.Redactor), if any
         self.entries: list[Entry] = []
         self.kept = 0
         self.findings: list[Finding] = []
@@ -204,6 +206,12 @@ class SmtpSession:
 
     # -- client side ------------------------------------------------------------
     def _client_item(self, ts: float, item) -> None:
+        if isinstance(item, CommandLine) and self._early_sasl_response():
+            # RFC 4954 §4: until AUTH's final reply, every client line is a SASL response, even
+            # one pipelined before its 334 (never shown as a command: it may be the password).
+            self._auth_state["early"] += 1
+            self._record(ts, SEND, self._sasl_response(item.raw), redacted=True)
+            return
         if isinstance(item, CommandLine):
             self.commands += 1
             shown = item.raw
@@ -226,12 +234,21 @@ class SmtpSession:
                 self.message_bytes = 0
                 self.pending.append(CommandLine(b".\r\n", ".", ""))
 
+    def _early_sasl_response(self) -> bool:
+        """An AUTH exchange is open and its mechanism may still send a line before the next 334."""
+        state = self._auth_state
+        if state is None:
+            return False
+        one_shot = state["mechanism"] in ("PLAIN", "XOAUTH2", "OAUTHBEARER", "EXTERNAL")
+        return not (one_shot and state["initial"])
+
     def _auth_command(self, item: CommandLine) -> bytes:
         """``AUTH mech [initial-response]`` (RFC 4954 §4), with the response redacted."""
         words = item.argument.split()
         mechanism = words[0].upper() if words else "?"
         state = {"mechanism": mechanism, "user": None, "responses": 0,
-                 "in_clear": self.tls_client is None, "recorded": False}
+                 "in_clear": self.tls_client is None, "recorded": False,
+                 "initial": len(words) > 1, "early": 0}
         self._auth_state = state
         if len(words) > 1:
             self._sasl_user(state, words[1].encode())
@@ -271,6 +288,28 @@ class SmtpSession:
         if user:
             state["user"] = user.decode("utf-8", "backslashreplace")
         state["last_was_user"] = user is not None
+        self._learn_secret(mechanism, index, b64, decoded)
+
+    def _learn_secret(self, mechanism: str, index: int, b64: bytes, decoded: bytes) -> None:
+        """What the client's response carries that is secret, so that a server echoing it (in any
+        encoding) is redacted from this session's transcript and findings too."""
+        from ..redaction import Redactor
+
+        if self.redactor is None:
+            self.redactor = Redactor()
+        self.redactor.add(b64)
+        if mechanism == "PLAIN":
+            secrets = decoded.split(b"\0")[2:]
+        elif mechanism == "LOGIN":
+            secrets = [decoded] if index > 1 else []
+        elif mechanism == "CRAM-MD5":
+            secrets = [decoded.rpartition(b" ")[2]]
+        elif mechanism.startswith("SCRAM-"):
+            secrets = re.findall(rb"(?:^|,)p=([^,]*)", decoded)
+        else:
+            secrets = re.findall(rb"auth=Bearer ([^\x01]*)", decoded)
+        for secret in secrets:
+            self.redactor.add_secret(secret)
 
     @staticmethod
     def _redacted(state: dict) -> str:
@@ -330,7 +369,10 @@ class SmtpSession:
         if reply.code == 334:
             # Another round: the command stays pending for the next reply.
             self.pending.appendleft(command)
-            self.commands_parser.expect_sasl_response()
+            if state["early"]:
+                state["early"] -= 1        # its response was pipelined and is already read
+            else:
+                self.commands_parser.expect_sasl_response()
             return
         self._auth_state = None
         self._record_auth(state, reply.code)
@@ -365,7 +407,7 @@ class SmtpSession:
         self._enter_tls("starttls", ts)
         if pipelined:
             self._note(ts, f"the client sent {len(pipelined)} bytes after STARTTLS before TLS began: "
-                           f"{pipelined[:60]!r}", True)
+                           f"{quoted(pipelined)}", True)
             self._tls_data(ts, pipelined, self.tls_client, from_client=True)
 
     def _end_injection_window(self, ts: float) -> None:
@@ -374,7 +416,7 @@ class SmtpSession:
         if injected:
             self._finding("response-injection",
                           f"{len(injected)} bytes after the STARTTLS 220, before the TLS handshake: "
-                          f"{injected[:80]!r}")
+                          f"{quoted(injected, 80)}")
             self._note(ts, f"{len(injected)} bytes after the STARTTLS 220 were discarded unread", False)
         self._note(ts, "TLS begins (STARTTLS accepted, RFC 3207 §4)", False)
 
@@ -395,9 +437,10 @@ class SmtpSession:
             side.opaque = True
             if not from_client and side.bytes <= MAX_FIRST_RECORD and self.tls["mode"] == "starttls":
                 self._finding("response-injection",
-                              f"non-TLS bytes where the server's TLS handshake should begin: {data[:80]!r}")
+                              "non-TLS bytes where the server's TLS handshake should begin: "
+                              f"{quoted(data, 80)}")
             self._note(ts, f"{'client' if from_client else 'server'} bytes are not TLS records: "
-                           f"{data[:60]!r}", from_client)
+                           f"{quoted(data)}", from_client)
             return
         for record in records:
             ctype = record.content_type
@@ -487,6 +530,8 @@ class SmtpSession:
             tls = TlsFacts(mode=t["mode"], sni=t.get("sni"), client_version=t.get("client_version"),
                            offered_suites=t.get("offered", ()), alpn=t.get("alpn", ()),
                            version=t.get("version"), cipher=t.get("cipher"), certificates=len(self.chain))
+        if self.redactor is not None:
+            self._redact_learned()
         return SessionResult(
             flow_index=self.flow_index, client=self.client, server=self.server, start=self.start,
             end=end, packets=packets, bytes_client=self.bytes_client, bytes_server=self.bytes_server,
@@ -494,6 +539,18 @@ class SmtpSession:
             commands=self.commands, messages=self.messages, tls=tls, auth=tuple(self.auth),
             closed=closed, tcp=tcp, findings=tuple(self.findings),
             transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate)
+
+    def _redact_learned(self) -> None:
+        """Secrets learned from the client's AUTH lines, out of what the server echoed."""
+        from dataclasses import replace
+
+        from ..redaction import redact_stream
+
+        self.entries = list(redact_stream(self.entries, self.redactor))
+        scrub = self.redactor.scrub
+        self.findings = [replace(f, evidence=scrub(f.evidence)) for f in self.findings]
+        self.greeting = scrub(self.greeting)
+        self.auth = [replace(a, user=scrub(a.user)) for a in self.auth]
 
     # -- plumbing ---------------------------------------------------------------
     def _record(self, ts: float, direction: str, data: bytes, *, redacted: bool = False) -> None:

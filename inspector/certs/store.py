@@ -60,6 +60,19 @@ def _read_directory(path: str) -> list[x509.Certificate]:
     return list(found.values())
 
 
+_CA_FILES: dict[str, bytes] = {}
+
+
+def _ca_file_bytes(cafile: str) -> bytes:
+    """The CA file, read once per process (non-blocking, bounded: inspector/files.py), so a FIFO
+    is not opened a second time."""
+    if cafile not in _CA_FILES:
+        from ..files import MAX_CA_FILE, read_limited
+
+        _CA_FILES[cafile] = read_limited(cafile, what="CA file", limit=MAX_CA_FILE)
+    return _CA_FILES[cafile]
+
+
 def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     """Trust anchors (RFC 5280 §6.1.1 (d)): the given PEM file only, else the system store.
 
@@ -67,11 +80,7 @@ def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     holds no certificate; the system store yields whatever it can (maybe nothing).
     """
     if cafile is not None:
-        try:
-            with open(cafile, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read CA file {cafile}: {exc.strerror or exc}") from exc
+        data = _ca_file_bytes(cafile)
         anchors = _certificates_from_pem(data)
         if not anchors:
             raise UsageError(f"CA file {cafile} holds no PEM certificate")

@@ -32,11 +32,16 @@ from ..errors import (
     TlsError,
     TransportError,
 )
+from ..redaction import quoted
 from ..tls.records import looks_like_tls, read_handshake_facts
 
 _RECV_SIZE = 65536
 #: How much of the server's handshake bytes we keep for inspection.
 _HANDSHAKE_CAPTURE = 256 * 1024
+
+#: ssl warns that TLS 1.0 is deprecated when a context allows it (we allow it on purpose, to report
+#: tls-legacy-version). Set once at import: ``warnings.catch_warnings()`` is not thread-safe.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,7 @@ def inspection_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.minimum_version = ssl.TLSVersion.TLSv1   # warning silenced at import (thread-safe)
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pass
@@ -219,7 +222,7 @@ class Connection:
         except InspectorError as exc:
             if captured and not looks_like_tls(bytes(captured)):
                 raise TlsError(
-                    f"the server answered the ClientHello with non-TLS bytes: {bytes(captured[:60])!r}",
+                    f"the server answered the ClientHello with non-TLS bytes: {quoted(bytes(captured))}",
                     non_tls_prefix=bytes(captured[:512])) from exc
             raise
         self._tls = tls

@@ -20,6 +20,7 @@ from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity, make_finding
 from ..net.transport import Connection, TlsSession, inspection_context, is_ip_address
+from ..redaction import quoted
 from ..rules import plaintext
 from ..smtp import commands
 from ..smtp.capabilities import Capabilities
@@ -300,7 +301,7 @@ class _Session:
                     if self.config.check_injection else "")
             self._finding("response-injection",
                           f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
-                          f"{injected[:80]!r}{hint}")
+                          f"{quoted(injected, 80)}{hint}")
             self.transcript.note(f"discarded {len(injected)} bytes received before the TLS handshake",
                                  tls=False, step=self._step)
 
@@ -353,7 +354,7 @@ class _Session:
             if prefix:
                 self.transcript.received(prefix, tls=False, step=self._step)
                 self._finding("response-injection",
-                              f"non-TLS bytes where the TLS handshake should begin: {prefix[:80]!r}")
+                              f"non-TLS bytes where the TLS handshake should begin: {quoted(prefix, 80)}")
             self._finding("tls-handshake-failed", self._explain(exc))
             self._fail(self._explain(exc))
         if self.config.mode == STARTTLS:
@@ -409,7 +410,9 @@ class _Session:
         return auth_outcome(self)
 
     def _scrub(self, text):
-        return self.redactor.scrub(text) if self.redactor is not None and text else text
+        from ..redaction import scrub_output
+
+        return scrub_output(text, self.redactor) if self.redactor is not None and text else text
 
     # -- judgement -----------------------------------------------------------
     def _judge_capabilities(self, caps: Capabilities) -> None:

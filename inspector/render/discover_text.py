@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from .text import safe
+from .untrusted import table
 
 ENCRYPTION = {"implicit": "SSL/TLS (implicit TLS, RFC 8314)", "starttls": "STARTTLS (RFC 3207)",
               "none": "none"}
@@ -15,7 +14,7 @@ STATUS_WORDS = {"found": "found", "none": "none", "nxdomain": "no such name", "n
 
 
 def _table(rows, headers) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return table(rows, headers)
 
 
 def render_recommendation(result) -> str:

@@ -15,9 +15,9 @@ nothing derived from a secret survives. ``carries_secret`` tells the caller
 that the wire bytes must never be stored either. Secrets live in
 :class:`Secret`, whose repr and str never show the value.
 
-:class:`Redactor` is the last line of defence: it knows the secrets in every
-encoding that can appear on the wire (raw, base64 at the three alignments, the
-exact messages sent) and scrubs them from any text or bytes kept.
+:class:`inspector.redaction.Redactor` is the last line of defence: it knows
+the secrets (and ``SaslMessage.secret_parts``) in every encoding and scrubs
+them from any text or bytes kept.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
+
+from ..redaction import quoted
 
 #: Password mechanisms, strongest first: what ``--auth auto`` prefers (RFC 5802, RFC 7677,
 #: RFC 5929 channel binding first; CRAM-MD5 before PLAIN/LOGIN because the password
@@ -96,6 +99,9 @@ class SaslMessage:
     data: bytes = field(repr=False)   #: the response, raw (may hold a secret: never store it)
     shown: str                        #: the teaching form, with every secret part redacted
     carries_secret: bool = False      #: True when ``data`` depends on a secret
+    #: the parts of ``data`` derived from a secret that a server could echo alone (the CRAM-MD5
+    #: digest, the SCRAM proof): redacted in every encoding, like the secret itself
+    secret_parts: tuple[bytes, ...] = field(default=(), repr=False)
 
 
 def needs(mechanism: str) -> str:
@@ -151,13 +157,15 @@ class Mechanism:
         self.server_error: str | None = None
         #: Channel binding used (SCRAM-*-PLUS), else None.
         self.channel_binding: str | None = None
+        #: ``() -> seconds`` left before the caller's deadline: CPU-bound steps check it first.
+        self.time_left = None
         self.rounds = 0
 
     def start(self) -> SaslMessage | None:
         return None
 
     def challenge(self, data: bytes) -> SaslMessage:
-        raise SaslError(f"{self.name}: unexpected challenge {visible(data[:60])!r}")
+        raise SaslError(f"{self.name}: unexpected challenge {quoted(visible(data))}")
 
     def accepted(self) -> None:
         """Called on 235; raises when the server's success cannot be trusted."""
@@ -228,7 +236,7 @@ class CramMd5(Mechanism):
         digest = hmac.new(self._password.reveal().encode(), data, hashlib.md5).hexdigest()
         return SaslMessage(f"{self._user} {digest}".encode(),
                            f"{self._user} [HMAC-MD5 digest, redacted: it allows offline password guessing]",
-                           carries_secret=True)
+                           carries_secret=True, secret_parts=(digest.encode(),))
 
 
 class Scram(Mechanism):
@@ -266,35 +274,72 @@ class Scram(Mechanism):
         self.rounds += 1
         text = _utf8(data, self.name)
         if self.rounds == 1:
+            self._check_iterations(text)
             try:
                 self._client.set_server_first(text)
                 final = self._client.get_client_final()
             except ScramException as exc:
                 raise SaslError(f"{self.name} server-first message rejected: {_scram_reason(exc)}") from None
-            without_proof, _, _ = final.rpartition(",p=")
+            without_proof, _, proof = final.rpartition(",p=")
             return SaslMessage(final.encode(), f"{without_proof},p=[client proof, redacted]",
-                               carries_secret=True)
+                               carries_secret=True, secret_parts=(proof.encode(), f"p={proof}".encode()))
         if self.rounds == 2:
             if text.startswith("e="):
-                raise SaslError(f"{self.name}: the server reported error {text[2:60]!r} (RFC 5802 §7)")
+                raise SaslError(f"{self.name}: the server reported error {quoted(text[2:])} (RFC 5802 §7)")
             try:
                 self._client.set_server_final(text)
             except ScramException:
                 raise ServerSignatureInvalid(
-                    f"{self.name}: the server signature (v=) in {text[:60]!r} is wrong; "
+                    f"{self.name}: the server signature (v=) in {quoted(text)} is wrong; "
                     "the server does not know the password (a possible impostor)") from None
             except (KeyError, ValueError):
                 raise ServerSignatureInvalid(f"{self.name}: unreadable server-final message "
-                                             f"{text[:60]!r}") from None
+                                             f"{quoted(text)}") from None
             self.server_verified = True
             return SaslMessage(b"", "(empty response: server signature verified)")
         return super().challenge(data)
+
+    def _check_iterations(self, server_first: str) -> None:
+        """RFC 5802 §5.1: ``i=`` PBKDF2 iterations. Refused before starting when they cannot finish
+        in the time left (PBKDF2 cannot be interrupted), or are not an ASCII number."""
+        found = re.search(r"(?:^|,)i=([^,]*)", server_first)
+        if found is None:
+            return
+        value = found.group(1)
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:
+            raise SaslError(f"{self.name}: iteration count {quoted(value, 20)} is not a number "
+                            "(RFC 5802 §7)")
+        iterations = int(value)
+        if self.time_left is None:
+            return
+        left = self.time_left()
+        rate = pbkdf2_rate(self.name)
+        if iterations > rate * left * 0.8:
+            raise SaslError(f"{self.name}: the server asks for {iterations:,} PBKDF2 iterations "
+                            f"(RFC 5802 §5.1); at about {rate:,.0f}/s here that takes "
+                            f"{iterations / rate:.1f} s, more than the {max(left, 0):.1f} s left "
+                            "before the deadline: refused before starting")
 
     def accepted(self) -> None:
         if not self.server_verified:
             raise ServerSignatureInvalid(
                 f"{self.name}: the server said 235 without sending its signature, so it never "
                 "proved that it knows the password (RFC 5802 §5)")
+
+
+_RATES: dict[str, float] = {}
+
+
+def pbkdf2_rate(mechanism: str) -> float:
+    """PBKDF2-HMAC iterations per second of the mechanism's hash on this machine (measured once)."""
+    digest = mechanism.removeprefix("SCRAM-").removesuffix("-PLUS").replace("-", "").lower()
+    if digest not in _RATES:
+        import time
+
+        started = time.perf_counter()
+        hashlib.pbkdf2_hmac(digest, b"probe", b"salt-of-16-bytes", 20000)
+        _RATES[digest] = 20000 / max(time.perf_counter() - started, 1e-6)
+    return _RATES[digest]
 
 
 class XOAuth2(Mechanism):
@@ -385,12 +430,38 @@ def make_mechanism(name: str, credentials: Credentials, *, host: str = "", port:
 def describe_json_error(data: bytes) -> str:
     """An OAuth error challenge (RFC 7628 §3.2.2) as ``status 401, schemes bearer, ...``."""
     try:
-        document = json.loads(data)
+        document = json_loads_bounded(data)
     except ValueError:
         return visible(data)
     if not isinstance(document, dict):
         return visible(data)
     return "error: " + ", ".join(f"{key} {value}" for key, value in document.items())
+
+
+#: Nesting a JSON document from a server may have (RFC 7628 §3.2.2 errors are flat objects).
+MAX_JSON_DEPTH = 32
+
+
+def json_loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH):
+    """``json.loads`` for untrusted bytes: ValueError (never RecursionError) past ``max_depth``."""
+    depth, in_string, escaped = 0, False, False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:          # backslash
+                escaped = True
+            elif byte == 0x22:          # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):      # [ {
+            depth += 1
+            if depth > max_depth:
+                raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return json.loads(data)
 
 
 def _saslname(user: str) -> str:
@@ -402,7 +473,7 @@ def _utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SaslError(f"{name}: challenge is not UTF-8: {data[:40]!r}") from None
+        raise SaslError(f"{name}: challenge is not UTF-8: {quoted(data, 40)}") from None
 
 
 def _scram_reason(exc: Exception) -> str:
@@ -428,41 +499,5 @@ def base64_forms(secret: bytes) -> tuple[bytes, ...]:
     return tuple(forms)
 
 
-class Redactor:
-    """Replaces every known form of the secrets with ``[redacted]`` in bytes and text."""
-
-    #: Shorter forms are not scrubbed: they would match random text (a secret that
-    #: short is weak anyway, and is still never *sent* to the transcript).
-    MIN_FORM = 4
-
-    def __init__(self, secrets=()) -> None:
-        self._forms: set[bytes] = set()
-        for secret in secrets:
-            if secret:
-                self.add_secret(secret.reveal().encode() if isinstance(secret, Secret) else secret)
-
-    def add_secret(self, raw: bytes) -> None:
-        self.add(raw)
-        for form in base64_forms(raw):
-            self.add(form)
-
-    def add(self, form: bytes) -> None:
-        if len(form) >= self.MIN_FORM:
-            self._forms.add(form)
-
-    def scrub_bytes(self, data: bytes) -> tuple[bytes, bool]:
-        changed = False
-        for form in sorted(self._forms, key=len, reverse=True):
-            if form in data:
-                data = data.replace(form, REDACTED.encode())
-                changed = True
-        return data, changed
-
-    def scrub(self, text: str) -> str:
-        if not self._forms or text is None:
-            return text
-        data, changed = self.scrub_bytes(text.encode("utf-8", "surrogateescape"))
-        return data.decode("utf-8", "surrogateescape") if changed else text
-
-    def __repr__(self) -> str:
-        return f"Redactor({len(self._forms)} forms)"
+#: The redactor moved to inspector/redaction.py (one redaction function for every output).
+from ..redaction import Redactor  # noqa: E402,F401  (re-exported)
