@@ -127,6 +127,18 @@ def error_line(command: str | None, message: str) -> str:
 
 
 def main(argv=None) -> int:
+    """Run one command; every byte it writes to stdout and stderr passes the redactor."""
+    from .redaction import guarded_output
+
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv) -> int:
+    import warnings
+
+    # No library warning reaches the user's terminal: what matters becomes a finding.
+    warnings.simplefilter("ignore")
     parser = build_parser(argv)
     args, extras = parser.parse_known_args(argv)
     command = getattr(args, "command", None)
@@ -136,6 +148,10 @@ def main(argv=None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return int(ExitCode.USAGE)
+    if getattr(args, "deadline", None):
+        from .net.files import limit_reads
+
+        limit_reads(args.deadline)   # reading --cafile or a password file counts against it
     try:
         return args.handler(args)
     except UsageError as exc:

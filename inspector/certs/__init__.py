@@ -18,6 +18,7 @@ import importlib
 #: public name -> submodule; loaded on first use (PEP 562), so that ``probe`` never loads DANE
 _HOMES = {
     "CertificateReport": "analysis", "analyze_chain": "analysis",
+    "MAX_CERTIFICATE_BYTES": "analysis", "MAX_CHAIN_BYTES": "analysis", "MAX_CHAIN_CERTIFICATES": "analysis",
     "CertificateInfo": "describe", "describe_certificate": "describe", "is_self_signed": "describe",
     "signed_by": "describe", "subject_alt_names": "describe",
     "hostname_matches": "names",

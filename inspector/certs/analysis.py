@@ -66,6 +66,24 @@ def _leaf_facts(leaf: x509.Certificate) -> LeafFacts:
                      eku_allows_server=allows)
 
 
+#: Size caps on what a server sends: real certificates are 1-4 KB, real chains 2-5 certificates.
+MAX_CERTIFICATE_BYTES = 64 * 1024
+MAX_CHAIN_CERTIFICATES = 16
+MAX_CHAIN_BYTES = 256 * 1024
+
+
+def _bounded_chain(der_chain) -> tuple[list[bytes], str | None]:
+    """The first certificates of a chain within MAX_CHAIN_CERTIFICATES and MAX_CHAIN_BYTES."""
+    kept, size = [], 0
+    for der in der_chain:
+        size += len(der)
+        if len(kept) >= MAX_CHAIN_CERTIFICATES or size > MAX_CHAIN_BYTES:
+            return kept, (f"chain cut after {len(kept)} of {len(der_chain)} certificates (caps: "
+                          f"{MAX_CHAIN_CERTIFICATES} certificates, {MAX_CHAIN_BYTES:,} bytes)")
+        kept.append(der)
+    return kept, None
+
+
 def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None = None,
                   now: datetime.datetime | None = None, tlsa=()) -> CertificateReport:
     """Describe and judge the certificates a server sent (leaf first). Never raises."""
@@ -74,8 +92,12 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
     now = as_utc(now) if now is not None else datetime.datetime.now(datetime.timezone.utc)
     sent: list[x509.Certificate] = []
     facts_of: list[CertFacts] = []
-    parse_error: str | None = None
+    der_chain, parse_error = _bounded_chain(der_chain)
     for index, der in enumerate(der_chain):
+        if len(der) > MAX_CERTIFICATE_BYTES:
+            parse_error = parse_error or (f"certificate not parsed: chain[{index}] is {len(der):,} "
+                                          f"bytes, over the {MAX_CERTIFICATE_BYTES:,}-byte cap")
+            continue
         try:
             cert = load_der(der)
             info = describe_certificate(cert)

@@ -16,8 +16,7 @@ import ssl
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from inspector.errors import FileAccessError, UsageError
-from inspector.net.files import read_bytes
+from inspector.errors import UsageError
 
 from .describe import der_of, load_pem
 
@@ -41,8 +40,9 @@ def _certificates_from_pem(data: bytes) -> list[x509.Certificate]:
 
 def _read_bundle(path: str) -> list[x509.Certificate]:
     try:
-        return _certificates_from_pem(read_bytes(path, what="CA bundle"))
-    except FileAccessError:
+        with open(path, "rb") as handle:
+            return _certificates_from_pem(handle.read())
+    except OSError:
         return []
 
 
@@ -60,6 +60,19 @@ def _read_directory(path: str) -> list[x509.Certificate]:
     return list(found.values())
 
 
+_CA_FILES: dict[str, bytes] = {}
+
+
+def _ca_file_bytes(cafile: str) -> bytes:
+    """The CA file, read once per process (non-blocking, bounded: inspector/files.py), so a FIFO
+    is not opened a second time."""
+    if cafile not in _CA_FILES:
+        from ..net.files import MAX_CA_FILE, read_limited
+
+        _CA_FILES[cafile] = read_limited(cafile, what="CA file", limit=MAX_CA_FILE)
+    return _CA_FILES[cafile]
+
+
 def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     """Trust anchors (RFC 5280 §6.1.1 (d)): the given PEM file only, else the system store.
 
@@ -67,10 +80,7 @@ def load_trust_anchors(cafile: str | None) -> list[x509.Certificate]:
     holds no certificate; the system store yields whatever it can (maybe nothing).
     """
     if cafile is not None:
-        try:
-            data = read_bytes(cafile, what="CA file")
-        except FileAccessError as exc:
-            raise UsageError(str(exc)) from None
+        data = _ca_file_bytes(cafile)
         anchors = _certificates_from_pem(data)
         if not anchors:
             raise UsageError(f"CA file {cafile} holds no PEM certificate")
@@ -100,8 +110,9 @@ def _pem_ders(data: bytes) -> list[bytes]:
 
 def _file_ders(path: str) -> list[bytes]:
     try:
-        return _pem_ders(read_bytes(path, what="CA bundle"))
-    except FileAccessError:
+        with open(path, "rb") as handle:
+            return _pem_ders(handle.read())
+    except OSError:
         return []
 
 

@@ -41,7 +41,7 @@ class TlsaResult:
 def parse_tlsa(text: str) -> TlsaRecord:
     """``"U S M HEX"`` as in a TLSA RR's presentation form (RFC 6698 §2.2); UsageError if malformed."""
     parts = text.split()
-    if len(parts) < 4 or not all(p.isdigit() for p in parts[:3]):
+    if len(parts) < 4 or not all(p.isascii() and p.isdigit() for p in parts[:3]):
         raise UsageError(f"--tlsa {text!r}: expected \"USAGE SELECTOR MATCHING-TYPE HEX\", "
                          "e.g. \"3 1 1 ab12...\"")
     usage, selector, matching = (int(p) for p in parts[:3])

@@ -111,6 +111,11 @@ def auth_request(args):
                          "--token-file PATH")
     if password is None and (wanted == "password" or (wanted is None and token is None)):
         password = _prompt_password(args.user, mechanism)
+    from ..redaction import default as redactor
+
+    for secret in (password, token):
+        if secret:
+            redactor().add_secret(secret)   # from here on, no output can show it
     return AuthRequest(mechanism=mechanism,
                        credentials=Credentials(args.user, password=password and Secret(password),
                                                token=token and Secret(token)),
@@ -121,15 +126,15 @@ def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | No
     """A file given on the command line wins over the environment; one trailing newline is dropped."""
     if path is None:
         return env_value or None
-    from ..errors import FileAccessError
-    from ..net.files import read_text
+    from ..net.files import MAX_SECRET_FILE, read_limited
     from .common import input_file
 
     input_file(path, flag)
+    data = read_limited(path, what=flag, limit=MAX_SECRET_FILE)
     try:
-        value = read_text(path, what=flag, limit=65536)
-    except FileAccessError as exc:
-        raise UsageError(str(exc)) from None
+        value = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag} {path!r} is not UTF-8 text") from None
     value = value[:-1] if value.endswith("\n") else value
     value = value[:-1] if value.endswith("\r") else value
     if not value:

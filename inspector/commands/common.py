@@ -56,6 +56,25 @@ def exit_codes_help(codes=None, *, title: str = "exit codes") -> str:
 EXIT_CODES_HELP = exit_codes_help()
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also accepts ``²`` and ``١``, which ``int()`` may refuse."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
+def is_decimal(text: str) -> bool:
+    """An ASCII decimal like ``10``, ``0.5`` or ``.5``: no sign, exponent, ``_``, ``inf`` or ``nan``
+    (all of which ``float()`` takes)."""
+    whole, dot, fraction = text.partition(".")
+    return (whole or fraction) != "" and all(not part or is_number(part) for part in (whole, fraction))
+
+
+def ascii_int(text: str) -> int:
+    """argparse type for a whole number written in ASCII digits."""
+    if not is_number(text):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(text)
+
+
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]:port``, ``[v6]`` or a bare IPv6 address (RFC 3986 §3.2.2).
 
@@ -91,7 +110,7 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]
         raise UsageError(f"no host in target {text!r}")
     if not port_text:
         return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not is_number(port_text) or not 0 < int(port_text) < 65536:
         raise UsageError(f"port must be a number from 1 to 65535, not {port_text!r}")
     return host, int(port_text)
 
@@ -147,6 +166,8 @@ def check_ehlo_name(name: str) -> str:
 
 
 def positive_seconds(text: str) -> float:
+    if not is_decimal(text.strip()):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     try:
         value = float(text)
     except ValueError:
@@ -161,7 +182,7 @@ def port_list(text: str) -> list[int]:
     ports = []
     for item in text.split(","):
         item = item.strip()
-        if not item.isdigit() or not 0 < int(item) < 65536:
+        if not is_number(item) or not 0 < int(item) < 65536:
             raise argparse.ArgumentTypeError(f"not a port number: {item!r}")
         ports.append(int(item))
     ports = list(dict.fromkeys(ports))
@@ -180,7 +201,7 @@ def require_raw_sockets(what: str) -> None:
 
 
 def port_number(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) < 65536:
+    if not is_number(text) or not 0 <= int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
     return int(text)
 

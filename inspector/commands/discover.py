@@ -72,7 +72,9 @@ def register(sub) -> None:
 
 
 def _concurrency(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 32:
+    from .common import is_number
+
+    if not is_number(text) or not 1 <= int(text) <= 32:
         raise argparse.ArgumentTypeError(f"must be a number from 1 to 32, not {text!r}")
     return int(text)
 

@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import UsageError
 from . import SUMMARIES
-from .common import check_host_only, port_list, port_number, positive_seconds, resolve_target
+from .common import ascii_int, check_host_only, port_list, port_number, positive_seconds, resolve_target
 from .ports import add_timing_arguments, timing
 
 DEFAULT_PORTS = "25,465,587"
@@ -43,7 +43,7 @@ def register(sub) -> None:
                         help="the SHA-256 of the server's key (hex): any other key means interception")
     parser.add_argument("--hop-timeout", type=positive_seconds, default=1.0, metavar="S",
                         help="wait for answers to one round of traceroute probes (default 1)")
-    parser.add_argument("--max-ttl", type=int, choices=range(1, 31), default=30, metavar="N",
+    parser.add_argument("--max-ttl", type=ascii_int, choices=range(1, 31), default=30, metavar="N",
                         help="longest traceroute (1-30, default 30; stops at the host anyway)")
     add_timing_arguments(parser)
     parser.set_defaults(handler=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import SUMMARIES
-from .common import check_host_only, port_list, positive_seconds, resolve_target
+from .common import ascii_int, check_host_only, port_list, positive_seconds, resolve_target
 
 DEFAULT_PORTS = "25,465,587,2525"
 
@@ -13,7 +13,7 @@ DEFAULT_PORTS = "25,465,587,2525"
 def add_timing_arguments(parser) -> None:
     parser.add_argument("--timeout", type=positive_seconds, default=1.0, metavar="S",
                         help="wait for answers to one round of SYNs, seconds (default 1)")
-    parser.add_argument("--tries", type=int, choices=range(1, 6), default=3, metavar="N",
+    parser.add_argument("--tries", type=ascii_int, choices=range(1, 6), default=3, metavar="N",
                         help="SYNs per port before it counts as filtered (1-5, default 3)")
     parser.add_argument("--session-timeout", type=positive_seconds, default=5.0, metavar="S",
                         help="per-step timeout of the SMTP session on each open port (default 5)")

@@ -148,13 +148,14 @@ def prepare_save_dir(path: str):
 def save(result, directory) -> None:
     import time
 
+    from ..redaction import save_text
     from ..render.json_output import dumps
     from ..render.text import render_probe
 
     cfg = result.config
     stem = f"{cfg.host.replace(':', '_')}-{cfg.port}-{time.strftime('%Y%m%dT%H%M%S')}"
-    (directory / f"{stem}.json").write_text(dumps(result) + "\n")
-    (directory / f"{stem}.txt").write_text(render_probe(result) + "\n")
+    save_text(directory / f"{stem}.json", dumps(result) + "\n")
+    save_text(directory / f"{stem}.txt", render_probe(result) + "\n")
     print(f"saved {directory / stem}.json and .txt", file=sys.stderr)
 
 
@@ -163,6 +164,7 @@ def run_all(config, args, save_dir) -> int:
     import time
 
     from ..probes.auth_all import run_auth_all
+    from ..redaction import save_text
     from ..render.json_output import auth_table as dumps_auth_table_document
     from ..render.json_output import dumps_auth_table
     from ..render.text import render_auth_table
@@ -175,7 +177,7 @@ def run_all(config, args, save_dir) -> int:
     write_html(args, "auth-table", lambda: dumps_auth_table_document(table))
     if save_dir is not None:
         stem = f"{config.host.replace(':', '_')}-{config.port}-auth-all-{time.strftime('%Y%m%dT%H%M%S')}"
-        (save_dir / f"{stem}.json").write_text(dumps_auth_table(table) + "\n")
-        (save_dir / f"{stem}.txt").write_text(render_auth_table(table, verbose=True) + "\n")
+        save_text(save_dir / f"{stem}.json", dumps_auth_table(table) + "\n")
+        save_text(save_dir / f"{stem}.txt", render_auth_table(table, verbose=True) + "\n")
         print(f"saved {save_dir / stem}.json and .txt", file=sys.stderr)
     return int(table.exit_code)

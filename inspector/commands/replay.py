@@ -7,7 +7,7 @@ import sys
 
 from ..errors import UsageError
 from . import SUMMARIES
-from .common import add_html_option, input_file, positive_seconds, write_html
+from .common import add_html_option, ascii_int, input_file, positive_seconds, write_html
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = SUMMARIES["replay"]
@@ -24,7 +24,7 @@ def register(sub) -> None:
                     "probe's engine and print one row per session with its findings.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     replay.add_argument("file", metavar="FILE", help="capture file (pcap or pcapng)")
-    replay.add_argument("--session", type=int, metavar="N",
+    replay.add_argument("--session", type=ascii_int, metavar="N",
                         help="print session N's transcript and details instead of the table")
     replay.add_argument("--json", action="store_true", help="print the result as JSON")
     add_html_option(replay)
@@ -78,14 +78,15 @@ def _run(args) -> int:
     except CaptureError as exc:
         print(_error(args.file, exc), file=sys.stderr)
         return int(ExitCode.CAPTURE)
-    if args.session is not None and args.session > len(result.sessions):
-        if result.error:
+    if args.session is not None and args.session > result.sessions_total:
+        if result.error:   # the capture broke before session N: that is the one error to report
             print(_error(args.file, result.error), file=sys.stderr)
-        raise UsageError(f"--session {args.session}: the capture has {len(result.sessions)} SMTP "
+            return int(ExitCode.CAPTURE)
+        raise UsageError(f"--session {args.session}: the capture has {result.sessions_total} SMTP "
                          "session(s)")
     if result.error:
         code = ExitCode.CAPTURE
-    elif any(f.severity is Severity.ERROR for f in result.findings):
+    elif Severity.ERROR in result.worst_severities:
         code = ExitCode.FINDINGS
     else:
         code = ExitCode.OK

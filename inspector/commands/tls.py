@@ -10,6 +10,8 @@ from .common import (
     add_html_option,
     checked_target,
     input_file,
+    is_decimal,
+    is_number,
     positive_seconds,
     resolve_target,
     write_html,
@@ -17,12 +19,14 @@ from .common import (
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    if not is_number(text) or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {text!r}")
     return int(text)
 
 
 def _rate(text: str) -> float:
+    if not is_decimal(text.strip()):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     try:
         value = float(text)
     except ValueError:

@@ -96,7 +96,7 @@ def parse_dns_server(text: str) -> tuple[str, int]:
         ipaddress.ip_address(host)
     except ValueError:
         raise UsageError(f"--dns-server wants an IP address (optionally :PORT), not {text!r}") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise UsageError(f"--dns-server port must be a number from 1 to 65535, not {port!r}")
     return host, int(port)
 

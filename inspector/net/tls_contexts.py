@@ -5,6 +5,10 @@ from __future__ import annotations
 import ssl
 import warnings
 
+#: ssl warns that TLS 1.0 is deprecated when a context allows it (we allow it on purpose, to report
+#: tls-legacy-version). Set once at import: ``warnings.catch_warnings()`` is not thread-safe.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
+
 
 def inspection_context() -> ssl.SSLContext:
     """A client context that completes handshakes with anything, so the certificate can be judged.
@@ -18,9 +22,7 @@ def inspection_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.minimum_version = ssl.TLSVersion.TLSv1   # warning silenced at import (thread-safe)
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pass
@@ -43,9 +45,7 @@ def pinned_context(version: str, openssl_names: list[str]) -> ssl.SSLContext | N
     # RFC 5746 secure renegotiation are allowed here (SSL_OP_LEGACY_SERVER_CONNECT).
     context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = context.maximum_version = getattr(ssl.TLSVersion, attribute)
+        context.minimum_version = context.maximum_version = getattr(ssl.TLSVersion, attribute)
         if version != "TLSv1.3":
             if not openssl_names:
                 return None

@@ -31,6 +31,7 @@ from ..errors import (
     TlsError,
     TransportError,
 )
+from ..redaction import quoted
 from ..tls.reader import read_handshake_facts
 from ..tls.records import looks_like_tls
 from .address import is_ip_address
@@ -38,6 +39,7 @@ from .address import is_ip_address
 _RECV_SIZE = 65536
 #: How much of the server's handshake bytes we keep for inspection.
 _HANDSHAKE_CAPTURE = 256 * 1024
+
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ class Connection:
         except InspectorError as exc:
             if captured and not looks_like_tls(bytes(captured)):
                 raise TlsError(
-                    f"the server answered the ClientHello with non-TLS bytes: {bytes(captured[:60])!r}",
+                    f"the server answered the ClientHello with non-TLS bytes: {quoted(bytes(captured))}",
                     non_tls_prefix=bytes(captured[:512])) from exc
             raise
         self._tls = tls

@@ -14,6 +14,7 @@ import base64
 import binascii
 import time
 
+from .. import redaction
 from ..rules import auth as rules
 from ..smtp import commands, sasl
 from ..smtp.auth_replies import explain as explain_auth_reply
@@ -38,8 +39,11 @@ from .steps import OK, SKIPPED
 def run_auth_step(session) -> None:
     request = session.config.auth
     creds = request.credentials
-    session.redactor = sasl.Redactor([creds.password, creds.token])
-    session.transcript.scrubber = session.redactor.scrub_bytes
+    session.redactor = redaction.default()
+    for secret in (creds.password, creds.token):
+        if secret:
+            session.redactor.add_secret(secret)
+    session.transcript.redactor = session.redactor
     progress = session.auth = AuthProgress(request.mechanism.upper(), creds.user)
     session.begin("auth", f"authenticating as {creds.user} (--auth {_as_written(request.mechanism)})")
     if session.exit_code is not None:
@@ -71,6 +75,7 @@ def run_auth_step(session) -> None:
                                         certificate_der=chain[0] if chain and secure else None)
     except sasl.SaslError as exc:
         _auth_fail(session, AUTH_ERROR, str(exc))
+    mechanism.time_left = lambda: session.until() - time.monotonic()
     progress.channel_binding = mechanism.channel_binding
     progress.server_verified = mechanism.server_verified
     try:
@@ -157,7 +162,7 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
                 challenge = base64.b64decode(event.challenge_text, validate=True)
             except (binascii.Error, ValueError):
                 raise sasl.SaslError(
-                    f"334 challenge is not base64: {event.challenge_text[:60]!r}") from None
+                    f"334 challenge is not base64: {redaction.quoted(event.challenge_text)}") from None
             session.transcript.note(
                 f"server challenge, decoded: {mechanism.describe_challenge(challenge)}",
                 tls=session.smtp.secure, step="auth")
@@ -196,6 +201,8 @@ def _shown_response(session, message: sasl.SaslMessage, wire: str) -> str:
     if message.carries_secret:
         session.redactor.add(wire.encode("ascii"))
         session.redactor.add(message.data)
+        for part in message.secret_parts:
+            session.redactor.add_secret(part)
         return f"[redacted: base64 of {message.shown}]"
     if message.data:
         session.transcript.note(f"client response, decoded: {message.shown}",

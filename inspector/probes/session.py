@@ -320,7 +320,9 @@ class ProbeSession:
             self.error = self.scrub(f"{step}: {message}")
 
     def scrub(self, text):
-        return self.redactor.scrub(text) if self.redactor is not None and text else text
+        from ..redaction import scrub_output
+
+        return scrub_output(text, self.redactor) if self.redactor is not None and text else text
 
     def scrub_reply(self, reply: Reply | None) -> Reply | None:
         """A reply whose text echoes a secret (hostile server) is kept with it redacted."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .table import simple_table
 from .text import safe
+from .untrusted import table
 
 ENCRYPTION = {"implicit": "SSL/TLS (implicit TLS, RFC 8314)", "starttls": "STARTTLS (RFC 3207)",
               "none": "none"}
@@ -11,6 +11,10 @@ SHORT_MODE = {"implicit": "SSL/TLS", "starttls": "STARTTLS", "plain": "none"}
 #: A source's lookup state in the words of the table (detail says more); unknown is never "none".
 STATUS_WORDS = {"found": "found", "none": "none", "nxdomain": "no such name", "null": 'none (".")',
                 "no-answer": "unknown (no answer)", "error": "error", "refused": "refused"}
+
+
+def _table(rows, headers) -> str:
+    return table(rows, headers)
 
 
 def render_recommendation(result) -> str:
@@ -55,7 +59,7 @@ def render_candidates(result) -> str:
         rows.append([rank, ("* " if outcome.chosen else "") + safe(c.host), c.port, SHORT_MODE[c.mode],
                      outcome.address or "-", tls, verdict, ", ".join(c.sources),
                      safe(outcome.reason)])
-    table = "Candidates (best first):\n" + simple_table(
+    table = "Candidates (best first):\n" + _table(
         rows, ["#", "server", "port", "encryption", "address", "TLS", "result", "source", "reason"])
     return "\n".join([table, *_not_tried(result)])
 
@@ -76,7 +80,7 @@ def _not_tried(result) -> list[str]:
 def render_sources(result) -> str:
     rows = [[s.source, safe(s.query), STATUS_WORDS.get(s.status, s.status), safe(s.detail)[:100]]
             for s in result.sources]
-    return "Sources:\n" + simple_table(rows, ["source", "query", "status", "detail"])
+    return "Sources:\n" + _table(rows, ["source", "query", "status", "detail"])
 
 
 def _no_mx_rows(result) -> str:
@@ -128,8 +132,7 @@ def render_inbound(result) -> str:
             cert = mx.error or mx.certificate_detail or "-"
             rows.append([mx.preference, safe(mx.host), mx.address or "-", safe(cert)[:70], _tlsa_words(mx),
                          safe(mx.tlsa_detail)[:60]])
-        parts.append(simple_table(rows, ["pref", "MX", "address", "certificate (port 25)", "DANE TLSA",
-                                         "detail"]))
+        parts.append(_table(rows, ["pref", "MX", "address", "certificate (port 25)", "DANE TLSA", "detail"]))
     parts.append(_sts_line(result))
     return "\n".join(parts)
 
@@ -138,7 +141,7 @@ def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
     rows = [[f.severity.value, f.id, safe(f.evidence)[:110], f.rfc] for f in result.findings]
-    return "Findings:\n" + simple_table(rows, ["severity", "id", "evidence", "rule"])
+    return "Findings:\n" + _table(rows, ["severity", "id", "evidence", "rule"])
 
 
 def render_discover(result) -> str:

@@ -6,6 +6,7 @@ from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
 from .teaching import STEP_NOTES
+from .untrusted import shown
 
 #: swaks-like direction marks: -> <- in plaintext, ~> <~ inside TLS, === local notes.
 _MARKS = {(SEND, False): "->", (RECV, False): "<-", (SEND, True): "~>", (RECV, True): "<~"}
@@ -78,7 +79,8 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
 def _table(rows, headers) -> str:
     from .table import simple_table
 
-    return simple_table(rows, headers)
+    return simple_table([[shown(c) if isinstance(c, str | bytes) else c for c in row] for row in rows],
+                        [shown(h) for h in headers])
 
 
 def _one_line(reply) -> str:
@@ -111,12 +113,12 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    table = _table(rows, ["capability", "before TLS", "after TLS"])
+    rendered = _table(rows, ["capability", "before TLS", "after TLS"])
     if before is None or after is None:
-        return table
+        return rendered
     added, removed = keyword_changes(before, after)
     changes = [f"+{kw}" for kw in added] + [f"-{kw}" for kw in removed]
-    return table + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
+    return rendered + "\nchanged by TLS: " + shown(" ".join(changes) if changes else "nothing")
 
 
 def render_tls(result) -> str:
@@ -205,13 +207,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-#: C0 and C1 controls and DEL: a hostile server must not drive the user's terminal.
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-
-
-def safe(text: str) -> str:
-    """Escape control characters so that server text cannot move the cursor or recolour."""
-    return text.translate(_CONTROLS)
+#: The one escaping function for untrusted text (render/untrusted.py), under its old name.
+safe = shown
 
 
 def _yes_no(value) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding, FindingList
+from ..redaction import quoted
 from ..rules import auth as auth_rules
 from ..rules import plaintext
 from ..rules import session as rules
@@ -167,7 +168,7 @@ class SmtpSession:
                 self.starttls_offered |= event.capabilities.starttls
             self.auth.reply(event)
         elif isinstance(event, ev.ClientPipelined):
-            self._note(ts, f"the client sent {event.data[:60]!r} after STARTTLS before its reply")
+            self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
         elif isinstance(event, ev.InjectedData):
             self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
         elif isinstance(event, ev.TlsStarted):
@@ -214,7 +215,7 @@ class SmtpSession:
         elif isinstance(event, tls.NotTls):
             if not from_client and event.offset == 0 and self.tls["mode"] == "starttls":
                 self.findings.add(rules.response_injection(non_tls=event.data))
-            self._note(ts, f"{who} bytes are not TLS records: {event.data[:60]!r}")
+            self._note(ts, f"{who} bytes are not TLS records: {quoted(event.data)}")
 
     # -- results -------------------------------------------------------------------
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
@@ -240,6 +241,9 @@ class SmtpSession:
         if self.chain:
             self._certificate()
         self.findings.extend(extra_findings)
+        findings, attempts = self.findings.freeze(), tuple(self.auth.attempts)
+        if self.auth.redactor is not None:
+            findings, attempts = self._redact_learned(findings, attempts)
         observed = None
         if self.tls is not None:
             t = self.tls
@@ -252,8 +256,20 @@ class SmtpSession:
             end=end, packets=packets, bytes_client=self.bytes_client, bytes_server=self.bytes_server,
             greeting=self.greeting, ehlo_name=self.ehlo_name, capabilities=self.capabilities,
             commands=self.commands, messages=self.messages, tls=observed,
-            auth=tuple(self.auth.attempts), closed=closed, tcp=tcp, findings=self.findings.freeze(),
+            auth=attempts, closed=closed, tcp=tcp, findings=findings,
             transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate)
+
+    def _redact_learned(self, findings, attempts):
+        """Secrets learned from the client's AUTH lines, out of what the server echoed."""
+        from dataclasses import replace
+
+        from ..redaction import redact_stream
+
+        redactor = self.auth.redactor
+        self.entries = list(redact_stream(self.entries, redactor))
+        self.greeting = redactor.scrub(self.greeting)
+        return (tuple(replace(f, evidence=redactor.scrub(f.evidence)) for f in findings),
+                tuple(replace(a, user=redactor.scrub(a.user)) for a in attempts))
 
     def _certificate(self) -> None:
         import datetime

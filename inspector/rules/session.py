@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Finding, Severity, make_finding
+from ..redaction import quoted
 from ..smtp.capabilities import Capabilities
 from ..smtp.events import (
     CommandReply,
@@ -140,10 +141,10 @@ def response_injection(*, injected: bytes = b"", non_tls: bytes = b"",
                 if context is not None and context.check_injection else "")
         return make_finding("response-injection",
                             f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
-                            f"{injected[:80]!r}{hint}")
+                            f"{quoted(injected, 80)}{hint}")
     if non_tls:
         return make_finding("response-injection",
-                            f"non-TLS bytes where the TLS handshake should begin: {non_tls[:80]!r}")
+                            f"non-TLS bytes where the TLS handshake should begin: {quoted(non_tls, 80)}")
     return None
 
 
