@@ -283,6 +283,9 @@ def _protected(data: bytes):
         words.update(STEP_NOTES.values())
         for definition in CATALOGUE.values():
             words.update(str(v) for v in vars(definition).values() if isinstance(v, str) and " " in v)
+        # Clauses too, so a phrase of ours that an error line cut or composed is still ours.
+        words.update(clause.strip() for phrase in list(words) for clause in re.split(r"[:;,()]", phrase)
+                     if len(clause.strip()) >= 16 and " " in clause.strip())
         ordered = sorted(words, key=len, reverse=True)
         _own_pattern = re.compile(b"|".join(re.escape(w.encode()) for w in ordered))
     return list(_own_pattern.finditer(data))
