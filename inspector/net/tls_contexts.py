@@ -5,9 +5,15 @@ from __future__ import annotations
 import ssl
 import warnings
 
-#: ssl warns that TLS 1.0 is deprecated when a context allows it (we allow it on purpose, to report
-#: tls-legacy-version). Set once at import: ``warnings.catch_warnings()`` is not thread-safe.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
+
+def _quiet() -> None:
+    """ssl warns that TLS 1.0/1.1 are deprecated when a context allows them (we allow them on
+    purpose, to report tls-legacy-version). A filter, not ``warnings.catch_warnings()``, which is
+    not thread-safe; set again on each call, since test runners reset the filters."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
+
+
+_quiet()
 
 
 def inspection_context() -> ssl.SSLContext:
@@ -18,6 +24,7 @@ def inspection_context() -> ssl.SSLContext:
     versions stay possible so that a server offering only them is reported
     (tls-legacy-version) rather than unreachable.
     """
+    _quiet()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -35,6 +42,7 @@ _TLS_VERSIONS = {"TLSv1": "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "
 
 def pinned_context(version: str, openssl_names: list[str]) -> ssl.SSLContext | None:
     """A client context for ``version`` only, offering ``openssl_names`` (ignored for TLS 1.3)."""
+    _quiet()
     attribute = _TLS_VERSIONS.get(version)
     if attribute is None or not getattr(ssl, f"HAS_{attribute}", False):
         return None

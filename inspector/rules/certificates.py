@@ -160,9 +160,11 @@ def cert_profile_nonconforming(facts: ChainFacts) -> Finding | None:
 def tlsa_unusable(results, where: str = "") -> Finding | None:
     """RFC 7672 §3.1.3: PKIX-TA(0)/PKIX-EE(1) and unknown parameters are not used by SMTP clients.
 
-    ``results``: the TLSA comparison of each record (``certs.tlsa.match_tlsa``);
-    ``where``: the TLSA name, for discover's MX rows.
+    ``results``: the chain's facts, or the TLSA comparison of each record
+    (``certs.tlsa.match_tlsa``, as discover has it); ``where``: the TLSA name
+    for discover's MX rows.
     """
+    results = getattr(results, "tlsa", results)
     parts = [f"{r.record}: {r.detail}" for r in results if not r.usable]
     if where and parts:
         parts = [f"{where}: " + "; ".join(parts)]
@@ -170,8 +172,8 @@ def tlsa_unusable(results, where: str = "") -> Finding | None:
 
 
 def tlsa_mismatch(results, where: str = "") -> Finding | None:
-    """RFC 7672 §3.1: at least one usable TLSA record must match the chain."""
-    usable = [r for r in results if r.usable]
+    """RFC 7672 §3.1: at least one usable TLSA record must match the chain (arguments as above)."""
+    usable = [r for r in getattr(results, "tlsa", results) if r.usable]
     if not usable or any(r.matched for r in usable):
         return None
     shown = "; ".join(f"{r.record.usage} {r.record.selector} {r.record.matching_type} ...: {r.detail}"
@@ -179,18 +181,10 @@ def tlsa_mismatch(results, where: str = "") -> Finding | None:
     return make_finding("tlsa-mismatch", f"{where}: {shown}" if where else shown)
 
 
-def _tlsa_unusable(facts: ChainFacts) -> Finding | None:
-    return tlsa_unusable(facts.tlsa)
-
-
-def _tlsa_mismatch(facts: ChainFacts) -> Finding | None:
-    return tlsa_mismatch(facts.tlsa)
-
-
 RULES = (cert_untrusted, cert_hostname_mismatch, cert_no_san, cert_self_signed, cert_expired,
          cert_not_yet_valid, cert_expiring_soon, cert_weak_key, cert_sha1_signature,
          cert_no_server_auth_eku, cert_missing_intermediate, cert_chain_order,
-         cert_profile_nonconforming, _tlsa_unusable, _tlsa_mismatch)
+         cert_profile_nonconforming, tlsa_unusable, tlsa_mismatch)
 
 
 def judge_chain(facts: ChainFacts) -> tuple[Finding, ...]:
