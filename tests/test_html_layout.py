@@ -103,7 +103,8 @@ def matrix_document(count: int = 200) -> dict:
                 "weakness": s.weakness(), "forward_secret": fs}
 
     versions = [{"version": v, "supported": bool(suites), "server_order": order,
-                 "connections": len(suites) + 1, "error": None, "suites": [suite(s) for s in suites]}
+                 "connections": len(suites) + 1, "error": None, "suites": [suite(s) for s in suites],
+                 "handshake_completed": True if suites else None, "handshake_detail": None, "closed_on": []}
                 for v, suites, order in [("SSLv3", [], None), ("TLSv1", chosen[:40], True),
                                          ("TLSv1.1", chosen[:60], False), ("TLSv1.2", chosen, True),
                                          ("TLSv1.3", [], None)]]
