@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ..exitcodes import ExitCode
-from ..findings import Finding, Severity
+from ..findings import Finding, FindingList, Severity
 from ..rules.auth import auth_refused_plaintext
 from ..smtp import sasl
 from .auth_step import ACCEPTED, AUTH_ERROR, AUTH_SKIPPED, NOT_OFFERED, REFUSED, REJECTED
@@ -62,7 +62,7 @@ def run_auth_all(config: ProbeConfig) -> AuthTable:
         config = replace(config, deadline_at=time.monotonic() + config.deadline)
     request = config.auth
     discovery = run_probe(replace(config, auth=None))
-    findings = list(discovery.findings)
+    findings = FindingList(discovery.findings)
     if discovery.exit_code not in (ExitCode.OK, ExitCode.FINDINGS):
         return AuthTable(config, discovery, (), (), tuple(findings), discovery.exit_code,
                          discovery.error)
@@ -107,21 +107,19 @@ def run_auth_all(config: ProbeConfig) -> AuthTable:
             continue
         rows[name] = row(name, outcome.status, outcome.explanation, outcome.rule, outcome.code,
                          outcome.enhanced_code, probe=index, answer_s=outcome.answer_s)
-        for finding in result.findings:
-            if finding not in findings:
-                findings.append(finding)
+        findings.extend(result.findings)
     ordered = tuple(rows[name] for name in names)
     refused = auth_refused_plaintext(tuple(sorted(usable)), secure=secure,
                                      allowed=request.allow_plaintext)
     if refused is not None:
-        findings.append(refused)
+        findings.add(refused)
     from ..rules.auth_all import answer_delayed
 
     delayed = answer_delayed([(r.mechanism, _reply(r), r.answer_s) for r in ordered if r.probe is not None])
     if delayed is not None:
-        findings.append(delayed)
+        findings.add(delayed)
     exit_code, error = _verdict(ordered, probes, findings)
-    return AuthTable(config, discovery, ordered, tuple(probes), tuple(findings), exit_code, error)
+    return AuthTable(config, discovery, ordered, tuple(probes), findings.freeze(), exit_code, error)
 
 
 def _run_concurrently(config: ProbeConfig, request, names: list[str]) -> list[ProbeResult]:
