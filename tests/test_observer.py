@@ -105,26 +105,30 @@ def observe(chunks, *, implicit: bool) -> list:
     return out + observer.events()
 
 
-def capture_dialog(name: str) -> tuple[int, list[tuple[bool, bytes]]]:
-    """A sample capture's payloads in order, consecutive ones of a side merged."""
-    chunks: list[tuple[bool, bytes]] = []
-    for _ts, from_client, _flags, _ttl, payload in segments(CAPTURES / name):
+def capture_dialogs(name: str) -> tuple[int, list[list[tuple[bool, bytes]]]]:
+    """A sample capture's sessions: each one's payloads in order, consecutive ones of a side merged."""
+    sessions: list[list[tuple[bool, bytes]]] = []
+    for _ts, from_client, flags, _ttl, payload in segments(CAPTURES / name):
+        if flags & 0x02 and not flags & 0x10:  # a client's SYN: a new connection
+            sessions.append([])
         if not payload:
             continue
+        chunks = sessions[-1]
         if chunks and chunks[-1][0] == from_client:
             chunks[-1] = (from_client, chunks[-1][1] + payload)
         else:
             chunks.append((from_client, payload))
-    return server_port(CAPTURES / name), chunks
+    return server_port(CAPTURES / name), sessions
 
 
-#: Sample captures of one session (auth-plain-25 holds two; its first is used whole).
-SAMPLES = sorted(p.name for p in CAPTURES.glob("*.pcap") if p.name != "auth-plain-25.pcap")
+SAMPLES = sorted(p.name for p in CAPTURES.glob("*.pcap"))
 
 
 def _cases():
     for name in SAMPLES:
-        yield pytest.param(*capture_dialog(name), id=name)
+        port, sessions = capture_dialogs(name)
+        for number, chunks in enumerate(sessions, 1):
+            yield pytest.param(port, chunks, id=f"{name}#{number}")
     for name, (port, chunks) in DIALOGS.items():
         yield pytest.param(port, chunks, id=name)
 
