@@ -78,3 +78,9 @@ class TlsError(TransportError):
     def __init__(self, message: str, *, non_tls_prefix: bytes = b"") -> None:
         super().__init__(message)
         self.non_tls_prefix = non_tls_prefix
+
+
+def os_reason(exc: OSError) -> str:
+    """The OS's words for an error, in the case of our messages ("no route to host")."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text

@@ -380,11 +380,12 @@ class guarded_output:
         sys.stdout, sys.stderr = self._saved
 
 
-def save_text(path, text: str) -> None:
-    """Write a saved file (``--save``) through the same boundary as stdout."""
-    import pathlib
+def save_text(path, text: str, *, what: str = "--save file") -> None:
+    """Write a file we were asked for (``--save``, ``--html``) through the same scrub as stdout,
+    and the one file boundary (net/files.py)."""
+    from .net.files import write_text
 
-    pathlib.Path(path).write_text(scrub_output(text))
+    write_text(path, scrub_output(text), what=what)
 
 
 def quoted(text, limit: int = 60) -> str:

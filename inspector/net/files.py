@@ -12,7 +12,7 @@ import os
 import stat
 import time
 
-from ..errors import UsageError
+from ..errors import UsageError, os_reason
 
 #: What a --cafile may hold: the whole Mozilla bundle is about 220 KB.
 MAX_CA_FILE = 8 * 1024 * 1024
@@ -86,3 +86,12 @@ def open_stream(path: str):
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+def write_text(path, text: str, *, what: str) -> None:
+    """Write a file the user named (``--save``, ``--html``); an OS error is one UsageError line."""
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {str(path)!r}: {os_reason(exc)}") from None

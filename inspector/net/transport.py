@@ -30,6 +30,7 @@ from ..errors import (
     StepTimeout,
     TlsError,
     TransportError,
+    os_reason,
 )
 from ..redaction import quoted
 from ..tls.reader import read_handshake_facts
@@ -57,12 +58,6 @@ class TlsSession:
 class TlsFacts:
     session: TlsSession
     chain_der: tuple[bytes, ...]  #: certificates as sent, leaf first
-
-
-def os_reason(exc: OSError) -> str:
-    """The OS's words for an error, in the case of our messages ("no route to host")."""
-    text = exc.strerror or str(exc) or type(exc).__name__
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _translated_oserror(exc: OSError, action: str, connecting: bool) -> TransportError:

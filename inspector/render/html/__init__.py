@@ -47,14 +47,9 @@ def render(kind: str, document: dict) -> str:
 
 def write(path: str, kind: str, document: dict) -> None:
     """Write the report; a file that cannot be written is a one-line UsageError (exit 2)."""
-    from ...errors import UsageError
+    from ...redaction import save_text
 
-    text = render(kind, document)
-    try:
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write --html {path!r}: {exc.strerror}") from None
+    save_text(path, render(kind, document), what="--html")
 
 
 def replay_document(result, exit_code: int, *, session: int | None = None) -> dict:
