@@ -142,8 +142,11 @@ def robot(dialer, version: str, suite: int) -> AttackResult:
         return AttackResult(None, "not determined: the certificate has no RSA key", len(reactions))
     except Unreachable as exc:
         return AttackResult(None, f"not determined: {exc}", len(reactions))
-    pairs = zip(attacks.ROBOT_VARIANTS, reactions, strict=False)
-    names = "; ".join(f"{name}: {reaction}" for name, reaction in pairs)
+    if not attacks.robot_oracle(reactions):
+        names = f"all {len(reactions)} premaster secrets (one well-formed): {reactions[0]}"
+    else:
+        pairs = zip(attacks.ROBOT_VARIANTS, reactions, strict=False)
+        names = "; ".join(f"{name}: {reaction}" for name, reaction in pairs)
     return AttackResult(attacks.robot_oracle(reactions), f"{version} {suite:#06x}: {names}", used)
 
 
