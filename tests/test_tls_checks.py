@@ -332,7 +332,7 @@ def test_requiretls_from_the_ehlo_inside_tls(tmp_path, advertise):
     assert ("REQUIRETLS" in tls_resumption.ehlo_keywords(reply)) is advertise
 
 
-def test_help_names_the_malformed_input_checks(run_cli):
+def test_help_names_the_malformed_input_checks():
     """The checks that send malformed records are named in --help, with the option that skips them."""
     import subprocess
     import sys
@@ -341,6 +341,6 @@ def test_help_names_the_malformed_input_checks(run_cli):
                           text=True, timeout=30)
     text = " ".join(done.stdout.split())
     assert "--no-attacks" in text and "Heartbleed" in text and "CCS injection" in text and "ROBOT" in text
-    done = subprocess.run([sys.executable, "-m", "inspector", "tls", "127.0.0.1:1", "--dns-server", "127.0.0.1"],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run([sys.executable, "-m", "inspector", "tls", "127.0.0.1:1",
+                           "--dns-server", "127.0.0.1"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "--dns-server is used only with --domain" in done.stderr
