@@ -109,11 +109,12 @@ def ccs_injection(dialer, version: str, suite: int) -> AttackResult:
     return AttackResult(False, f"{version}: an early ChangeCipherSpec got {reaction}", 1)
 
 
-def robot(dialer, version: str, suite: int) -> AttackResult:
+def robot(dialer, version: str, suite: int, pool=None) -> AttackResult:
     """ROBOT: the answers to one well-formed and four malformed RSA premaster secrets, compared.
 
-    Five connections; when the answers differ, the differing ones are asked
-    once more, and only answers that repeat count (a flaky server is no oracle).
+    Five connections (at once when ``pool`` is given); when the answers
+    differ, the differing ones are asked once more, and only answers that
+    repeat count (a flaky server is no oracle).
     """
     def variant(index):
         def payload(answer):
@@ -125,11 +126,15 @@ def robot(dialer, version: str, suite: int) -> AttackResult:
 
     reactions = []
     try:
-        for index in range(len(attacks.ROBOT_VARIANTS)):
-            reactions.append(variant(index))
-            if reactions[-1] is None:
-                return AttackResult(None, f"not determined: no {version} ServerHello this time",
-                                    len(reactions))
+        indexes = range(len(attacks.ROBOT_VARIANTS))
+        if pool is not None:
+            futures = [pool.submit(variant, index) for index in indexes]
+            reactions = [future.result() for future in futures]
+        else:
+            reactions = [variant(index) for index in indexes]
+        if None in reactions:
+            return AttackResult(None, f"not determined: no {version} ServerHello this time",
+                                len(reactions))
         used = len(reactions)
         if attacks.robot_oracle(reactions):
             for index in range(1, len(reactions)):

@@ -29,7 +29,7 @@ from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate
 from ..tls.hello import VERSIONS
 from ..tls.registry import LEGACY_VERSIONS
 from ..tls.suites import SUITES, describe_code
-from .tls_checks import check_findings, run_checks
+from .tls_checks import check_findings, run_checks, start_resumption
 from .tls_dialer import Dialer, Fatal
 from .tls_verify import Verification, handshake_findings, verify_all
 
@@ -162,7 +162,7 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
     extra = None
     groups = GroupOutcome()
     interrupted = False
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(config.versions) + 2,
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(config.versions) + 6,
                                                  thread_name_prefix="tls-audit")
     try:
         cert_future = pool.submit(certificate_task)
@@ -170,12 +170,15 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
         futures = {pool.submit(version_task, v): v for v in sorted(config.versions, key=_ORDER.get,
                                                                     reverse=True)}
         groups_future = pool.submit(groups_task)
+        resumption = start_resumption(pool, dialer)
         for future, version in futures.items():
             outcomes[version] = future.result()
         groups = groups_future.result()
         cert_future.result()
+        # The checks and the complete handshakes need only the enumeration: both at once.
+        extra_future = pool.submit(run_checks, pool, dialer, outcomes, cert_box.get("facts"), resumption)
         checks = verify_all(pool, dialer, outcomes, cert_box.get("facts"))
-        extra = run_checks(pool, dialer, outcomes, cert_box.get("facts"))
+        extra = extra_future.result()
     except KeyboardInterrupt:
         interrupted = True
         dialer.fatal = Fatal("interrupted", ExitCode.INTERRUPTED)

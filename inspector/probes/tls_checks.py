@@ -100,8 +100,24 @@ def tls_rpt(domain: str, dns_server, timeout: float, deadline_at: float) -> TlsR
                   f"{name}: {lookup.detail if not answer.rdatas else 'no v=TLSRPTv1 record'}")
 
 
-def run_checks(pool, dialer, outcomes, cert_facts) -> TlsChecks:
-    """Every check, concurrently under the dialer's limits; never raises Unreachable."""
+def start_resumption(pool, dialer) -> dict:
+    """The resumption pairs need no enumeration: started with it (kind -> future).
+
+    Only kinds whose version the audit asks about; the EHLO inside TLS is
+    read on the TLS 1.3 pair (else on the session-id pair).
+    """
+    versions = dialer.config.versions
+    kinds = [k for k in tls_resumption.KINDS if ("TLSv1.3" if k == "tls13_ticket" else "TLSv1.2") in versions]
+    ehlo_kind = "tls13_ticket" if "tls13_ticket" in kinds else (kinds[0] if kinds else None)
+    return {kind: pool.submit(tls_resumption.resume, dialer, kind, read_ehlo=kind == ehlo_kind)
+            for kind in kinds}
+
+
+def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) -> TlsChecks:
+    """Every check, concurrently under the dialer's limits; never raises Unreachable.
+
+    ``early``: the futures of :func:`start_resumption`, if started with the enumeration.
+    """
     config = dialer.config
     by_version = {v: o.answers for v, o in outcomes.items() if v != "TLSv1.3"}
     features = read_features(by_version)
@@ -119,15 +135,12 @@ def run_checks(pool, dialer, outcomes, cert_facts) -> TlsChecks:
         rsa = next(((v, code) for v in _best(outcomes) if v != "TLSv1.3"
                     for code in outcomes[v].picks if family(code) == "RSA"), None)
         if rsa is not None:
-            futures["robot"] = pool.submit(tls_attacks.robot, dialer, *rsa)
+            futures["robot"] = pool.submit(tls_attacks.robot, dialer, *rsa, pool=pool)
         else:
             futures["robot"] = None
     supported = set(_best(outcomes))
-    kinds = [k for k in tls_resumption.KINDS if (k == "tls13_ticket" and "TLSv1.3" in supported)
-             or (k != "tls13_ticket" and "TLSv1.2" in supported)]
-    ehlo_kind = "tls13_ticket" if "tls13_ticket" in kinds else (kinds[0] if kinds else None)
-    resumption = {kind: pool.submit(tls_resumption.resume, dialer, kind, read_ehlo=kind == ehlo_kind)
-                  for kind in kinds}
+    resumption = {kind: future for kind, future in (early or start_resumption(pool, dialer)).items()
+                  if ("TLSv1.3" if kind == "tls13_ticket" else "TLSv1.2") in supported}
     rpt = None
     if config.domain:
         rpt = tls_rpt(config.domain, config.dns_server, config.timeout, dialer.deadline)
