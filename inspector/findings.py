@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .findings_tls_checks import TLS_CHECK_KINDS
+
 
 class Severity(str, enum.Enum):
     INFO = "info"
@@ -287,63 +289,9 @@ _KINDS = [
                 rule="tls_audit.no_server_cipher_order"),
 ]
 
-#: The TLS vulnerability and protocol-feature checks of ``tls`` (issue 20).
-_KINDS += [
-    FindingKind("tls-insecure-renegotiation", Severity.ERROR,
-                "The server does not support secure renegotiation (no renegotiation_info): "
-                "renegotiation can be spliced (CVE-2009-3555)", "RFC 5746 §3.6",
-                rule="tls_vulnerabilities.insecure_renegotiation"),
-    FindingKind("tls-client-renegotiation", Severity.WARNING,
-                "The server accepts client-initiated renegotiation (one client can make it redo the "
-                "handshake's public-key work at will: a denial-of-service lever)",
-                "RFC 5746 §1; RFC 5246 §7.4.1.1",
-                rule="tls_vulnerabilities.client_renegotiation"),
-    FindingKind("tls-fallback-scsv-ignored", Severity.WARNING,
-                "The server answers a downgraded ClientHello carrying TLS_FALLBACK_SCSV instead of "
-                "refusing it with inappropriate_fallback", "RFC 7507 §3",
-                rule="tls_vulnerabilities.fallback_scsv_ignored"),
-    FindingKind("tls-heartbleed", Severity.ERROR,
-                "Heartbleed: the server answers an over-long heartbeat request with its memory "
-                "(CVE-2014-0160)", "RFC 6520 §4; CVE-2014-0160",
-                rule="tls_vulnerabilities.heartbleed"),
-    FindingKind("tls-ccs-injection", Severity.ERROR,
-                "CCS injection: the server takes a ChangeCipherSpec before the key exchange "
-                "(CVE-2014-0224)", "RFC 5246 §7.1; CVE-2014-0224",
-                rule="tls_vulnerabilities.ccs_injection"),
-    FindingKind("tls-robot", Severity.ERROR,
-                "ROBOT: the server answers malformed RSA premaster secrets differently (a Bleichenbacher "
-                "oracle; Böck, Somorovsky, Young 2018)", "RFC 5246 §7.4.7.1; CVE-2017-13099",
-                rule="tls_vulnerabilities.robot"),
-    FindingKind("tls-compression", Severity.ERROR,
-                "The server uses TLS compression (CRIME, CVE-2012-4929)", "RFC 7457 §2.6; RFC 9325 §3.3",
-                rule="tls_vulnerabilities.compression"),
-    FindingKind("tls-sweet32", Severity.WARNING,
-                "The server accepts 64-bit block ciphers (SWEET32, CVE-2016-2183)", "RFC 9325 §4.1",
-                rule="tls_vulnerabilities.sweet32"),
-    FindingKind("tls-logjam", Severity.WARNING,
-                "The server uses DHE groups under 2048 bits (LOGJAM, CVE-2015-4000)",
-                "RFC 9325 §4.1; RFC 7919",
-                rule="tls_vulnerabilities.logjam"),
-    FindingKind("tls-export-ciphers", Severity.ERROR,
-                "The server accepts export cipher suites (FREAK CVE-2015-0204, LOGJAM)", "RFC 9325 §4.1",
-                rule="tls_vulnerabilities.export_ciphers"),
-    FindingKind("tls-poodle", Severity.ERROR,
-                "The server accepts SSL 3.0 with CBC suites (POODLE, CVE-2014-3566)", "RFC 7568 §3",
-                rule="tls_vulnerabilities.poodle"),
-    FindingKind("tls-rc4", Severity.ERROR,
-                "The server accepts RC4 cipher suites", "RFC 7465 §2",
-                rule="tls_vulnerabilities.rc4"),
-    FindingKind("tls-no-extended-master-secret", Severity.WARNING,
-                "The server does not support the extended master secret", "RFC 7627 §5.2",
-                rule="tls_vulnerabilities.no_extended_master_secret"),
-    FindingKind("tls-ocsp-stapled-invalid", Severity.WARNING,
-                "The stapled OCSP response is not a current 'good' response for the certificate",
-                "RFC 6066 §8; RFC 6960 §4.2.2.1",
-                rule="tls_vulnerabilities.ocsp_stapled_invalid"),
-    FindingKind("tls-rpt-missing", Severity.INFO,
-                "The domain publishes no TLS-RPT record (_smtp._tls TXT v=TLSRPTv1)", "RFC 8460 §3",
-                rule="tls_vulnerabilities.tls_rpt_missing"),
-]
+#: The TLS vulnerability checks' part of the catalogue (its own module: this one is at 400 lines).
+_KINDS += [FindingKind(i, Severity(sev), title, rfc, rule=rule) for i, sev, title, rfc, rule in
+           TLS_CHECK_KINDS]
 
 CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}
 

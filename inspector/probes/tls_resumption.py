@@ -12,13 +12,12 @@ is advertised, RFC 8689 §4).
 from __future__ import annotations
 
 import re
-import ssl
 import time
-import warnings
 from dataclasses import dataclass
 
 from ..errors import DeadlineExceeded, InspectorError
 from ..net.address import is_ip_address
+from ..net.tls_contexts import resumption_context
 from ..smtp.addresses import address_literal
 from ..tls.enumerate import Unreachable
 
@@ -35,24 +34,6 @@ class Resumption:
     kind: str
     resumed: bool | None          #: None: could not be tried (``detail`` says why)
     detail: str
-
-
-def _context(kind: str) -> ssl.SSLContext | None:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
-    version = ssl.TLSVersion.TLSv1_3 if kind == "tls13_ticket" else ssl.TLSVersion.TLSv1_2
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = context.maximum_version = version
-        if kind == "session_id":
-            context.options |= ssl.OP_NO_TICKET
-        context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        return None
-    return context
 
 
 def _smtp_reply(connection, until: float) -> bytes:
@@ -103,7 +84,7 @@ def _handshake(dialer, context, session, read_ehlo: bool):
 
 def resume(dialer, kind: str, *, read_ehlo: bool = False) -> tuple[Resumption, bytes | None]:
     """Two connections: get a session, offer it back. Also the EHLO reply inside TLS if asked."""
-    context = _context(kind)
+    context = resumption_context(kind)
     if context is None:
         return Resumption(kind, None, "this Python/OpenSSL cannot offer it"), None
     try:
