@@ -218,6 +218,17 @@ def test_gnutls_sweet32_and_rc4(tls_peer, priority, finding, suite):
     assert finding not in plain.finding_ids
 
 
+def test_s_server_tls13_only(s_server):
+    """``-tls1_3``: Heartbleed, CCS injection and ROBOT do not apply to TLS 1.3 (RFC 8446: no
+    heartbeat, no RSA key transport, ChangeCipherSpec only for middlebox compatibility); no
+    connection is spent on them and they are not 'skipped'."""
+    result = s_server("-tls1_3")()
+    got = states(result)
+    assert (got["heartbleed"], got["ccs_injection"], got["robot"]) == ("not-vulnerable",) * 3
+    assert "not applicable" in result.checks.robot.detail
+    assert got["resumption_tls13_ticket"] == "yes" and "resumption_ticket" not in got
+
+
 def test_no_attacks_skips_the_malformed_records(s_server, run_cli):
     """--no-attacks: Heartbleed, CCS injection and ROBOT are 'skipped' and cost no connection;
     the JSON validates against the schema."""
@@ -257,20 +268,12 @@ def _testssl(port: int, tmp_path) -> dict:
     return {entry["id"]: entry for entry in json.load(open(out))}
 
 
-def test_lab_postfix_matches_sslyze_and_testssl(mail_lab, sslyze, tmp_path):
-    """The lab's Postfix 3.7 on 587: every check sslyze and testssl.sh both make has the same answer.
-
-    (testssl.sh's LOGJAM looks at authenticated DHE only; ours also counts the lab's anonymous DH
-    suites, whose group ``openssl s_client -cipher ADH-AES128-GCM-SHA256`` shows as 1024 bits.)
-    """
-    port = mail_lab.ports["submission"]
-    ours = run_tls_audit(TlsAuditConfig("127.0.0.1", port, servername=mail_lab.servername,
-                                        cafile=mail_lab.cafile))
-    got = states(ours)
-    theirs = _sslyze(sslyze, port)
+def _sslyze_answers(tool: str, port: int) -> dict[str, bool]:
+    """sslyze's answers to the checks both tools make, as booleans keyed like our ``checks``."""
+    theirs = _sslyze(tool, port)
     reneg, resum = theirs["session_renegotiation"], theirs["session_resumption"]
     cert = theirs["certificate_info"]["certificate_deployments"][0]
-    expected = {
+    return {
         "secure_renegotiation": reneg["supports_secure_renegotiation"],
         "client_renegotiation": reneg["is_vulnerable_to_client_renegotiation_dos"],
         "fallback_scsv": theirs["tls_fallback_scsv"]["supports_fallback_scsv"],
@@ -283,8 +286,37 @@ def test_lab_postfix_matches_sslyze_and_testssl(mail_lab, sslyze, tmp_path):
         "ocsp_stapling": cert["ocsp_response"] is not None,
         "certificate_transparency": bool(cert["leaf_certificate_signed_certificate_timestamps_count"]),
     }
-    as_bool = {"yes": True, "vulnerable": True, "no": False, "not-vulnerable": False}
-    assert {name: as_bool[got[name]] for name in expected} == expected
+
+
+AS_BOOL = {"yes": True, "vulnerable": True, "no": False, "not-vulnerable": False}
+
+
+def test_dovecot_submission_matches_sslyze(dovecot_submission, sslyze):
+    """Dovecot 2.3's submission service (scripts/dovecot-submission): same answers as sslyze. It
+    refuses a TLS 1.2 hello carrying TLS_FALLBACK_SCSV by closing the connection without its alert
+    (``openssl s_client -tls1_2 -fallback_scsv`` gets "unexpected eof"); the same hello without the
+    SCSV is accepted, so that close is the refusal, as sslyze counts it."""
+    port = dovecot_submission.ports["submission"]
+    ours = run_tls_audit(TlsAuditConfig("127.0.0.1", port, servername=dovecot_submission.servername,
+                                        cafile=dovecot_submission.cafile, deadline=90.0))
+    got = states(ours)
+    expected = _sslyze_answers(sslyze, port)
+    assert {name: AS_BOOL.get(got[name]) for name in expected} == expected
+
+
+def test_lab_postfix_matches_sslyze_and_testssl(mail_lab, sslyze, tmp_path):
+    """The lab's Postfix 3.7 on 587: every check sslyze and testssl.sh both make has the same answer.
+
+    (testssl.sh's LOGJAM looks at authenticated DHE only; ours also counts the lab's anonymous DH
+    suites, whose group ``openssl s_client -cipher ADH-AES128-GCM-SHA256`` shows as 1024 bits.)
+    """
+    port = mail_lab.ports["submission"]
+    ours = run_tls_audit(TlsAuditConfig("127.0.0.1", port, servername=mail_lab.servername,
+                                        cafile=mail_lab.cafile))
+    got = states(ours)
+    expected = _sslyze_answers(sslyze, port)
+    assert {name: AS_BOOL[got[name]] for name in expected} == expected
+    assert got["requiretls"] == "no"          # Postfix 3.7 has no REQUIRETLS
     report = _testssl(port, tmp_path)
     ok = {name: report[key]["severity"] in ("OK", "INFO") for name, key in (
         ("heartbleed", "heartbleed"), ("ccs_injection", "CCS"), ("robot", "ROBOT"),

@@ -119,7 +119,7 @@ def robot(dialer, version: str, suite: int, pool=None) -> AttackResult:
     def variant(index):
         def payload(answer):
             numbers = rsa_public_numbers(answer.chain_der[0] if answer.chain_der else None)
-            if numbers is None:
+            if numbers is None or numbers[0].bit_length() < 512:   # PKCS#1 needs k >= 11 + 48 bytes
                 raise _NoRsaKey()
             return attacks.robot_messages(numbers[0], numbers[1], VERSIONS[version])[index]
         return after_flight(dialer, version, suite, payload, "attacks")[1]

@@ -69,15 +69,23 @@ def fallback(dialer, outcomes) -> Fallback:
     lower = _ORDER[_ORDER.index(supported[0]) - 1]
     if lower == "SSLv3" and lower not in supported:
         return Fallback(None, "not applicable: the server accepts only one version")
-    picks = outcomes[lower].picks if lower in outcomes and outcomes[lower].picks else [
+    accepted = lower in outcomes and bool(outcomes[lower].picks)
+    picks = outcomes[lower].picks if accepted else [
         s.code for s in SUITES if not s.scsv and _ORDER.index(s.min_version) <= _ORDER.index(lower)
         <= _ORDER.index(s.max_version)]
     try:
-        answer = dialer.exchange(Offer(lower, tuple(picks), fallback_scsv=True), "fallback")
+        # A close is an answer here: the same suites without the SCSV got a ServerHello.
+        answer = dialer.exchange(Offer(lower, tuple(picks), fallback_scsv=True, retry_drops=not accepted),
+                                 "fallback")
     except Unreachable as exc:
         return Fallback(None, f"not determined: {exc}")
     if answer.kind == "alert" and answer.alert == "inappropriate_fallback":
         return Fallback(True, f"a {lower} hello with TLS_FALLBACK_SCSV got alert inappropriate_fallback")
+    if answer.kind in ("alert", "none") and accepted:
+        # Dovecot 2.3 closes without sending its alert; sslyze counts any refusal as support.
+        what = f"alert {answer.alert}" if answer.kind == "alert" else "the connection closed"
+        return Fallback(True, f"a {lower} hello with TLS_FALLBACK_SCSV was refused ({what}), the same "
+                        "hello without it accepted")
     if answer.kind == "hello":
         return Fallback(False, f"a {lower} hello with TLS_FALLBACK_SCSV got a {answer.version} ServerHello "
                         f"although the server accepts {supported[0]}")
@@ -134,10 +142,7 @@ def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) ->
         futures["heartbleed"] = pool.submit(tls_attacks.heartbleed, dialer, heartbeat_versions(by_version))
         rsa = next(((v, code) for v in _best(outcomes) if v != "TLSv1.3"
                     for code in outcomes[v].picks if family(code) == "RSA"), None)
-        if rsa is not None:
-            futures["robot"] = pool.submit(tls_attacks.robot, dialer, *rsa, pool=pool)
-        else:
-            futures["robot"] = None
+        futures["robot"] = pool.submit(tls_attacks.robot, dialer, *rsa, pool=pool) if rsa else None
     supported = set(_best(outcomes))
     resumption = {kind: future for kind, future in (early or start_resumption(pool, dialer)).items()
                   if ("TLSv1.3" if kind == "tls13_ticket" else "TLSv1.2") in supported}
@@ -148,6 +153,10 @@ def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) ->
     for name, future in futures.items():
         results[name] = future.result() if future is not None else tls_attacks.AttackResult(
             False, "the server picks no RSA key-exchange suite (ROBOT needs one)")
+    if config.attacks and features.version is None:
+        # TLS 1.3 only: no heartbeat (RFC 8446 §4.2 has none), no early CCS to take, no RSA key transport.
+        for name in ("heartbleed", "ccs", "robot"):
+            results[name] = tls_attacks.AttackResult(False, "not applicable: no TLS <= 1.2 ServerHello")
     resumed, ehlo = [], None
     for future in resumption.values():
         outcome, reply = future.result()

@@ -33,11 +33,14 @@ def read_ocsp(der: bytes, leaf_der: bytes | None, now: datetime.datetime | None 
         return StapledOcsp(False, f"the stapled OCSP response does not parse: {exc}")
     if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
         return StapledOcsp(False, f"OCSP response status {response.response_status.name}")
-    status = response.certificate_status.name.lower()
-    this_update = response.this_update_utc
-    next_update = response.next_update_utc
-    scts = sum(len(ext.value) for ext in getattr(response, "single_extensions", ())
-               if ext.oid.dotted_string == OCSP_SCT_OID)
+    try:
+        status = response.certificate_status.name.lower()
+        this_update = response.this_update_utc
+        next_update = response.next_update_utc
+        scts = sum(len(ext.value) for ext in response.single_extensions
+                   if ext.oid.dotted_string == OCSP_SCT_OID)
+    except ValueError as exc:   # more than one SingleResponse, a bad extension
+        return StapledOcsp(False, f"the stapled OCSP response does not read: {exc}")
     nxt = next_update.isoformat() if next_update else None
     if leaf_der is not None:
         try:
