@@ -49,7 +49,12 @@ def register(sub) -> None:
         description="Check the certificate chain, then find every accepted protocol version (SSLv3 to "
                     "TLS 1.3), cipher suite (the full IANA registry, including export, RC4, NULL and "
                     "anonymous suites) and key-exchange group with crafted ClientHellos, using about one "
-                    "connection per accepted suite. STARTTLS except on 465 (implicit TLS).",
+                    "connection per accepted suite. Then the vulnerability and feature checks: secure and "
+                    "client-initiated renegotiation, TLS_FALLBACK_SCSV, Heartbleed, CCS injection, ROBOT, "
+                    "compression (CRIME), SWEET32, LOGJAM, export suites (FREAK), POODLE, RC4, session "
+                    "resumption (IDs, tickets, TLS 1.3), extended master secret, encrypt-then-MAC, OCSP "
+                    "stapling, certificate transparency, signature algorithms, REQUIRETLS and, with "
+                    "--domain, TLS-RPT. STARTTLS except on 465 (implicit TLS).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     tls.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = tls.add_mutually_exclusive_group()
@@ -71,6 +76,14 @@ def register(sub) -> None:
                      help="per-step timeout in seconds (default 10)")
     tls.add_argument("--deadline", type=positive_seconds, default=120.0, metavar="S",
                      help="deadline for the whole audit in seconds (default 120)")
+    tls.add_argument("--no-attacks", dest="attacks", action="store_false",
+                     help="skip the checks that send deliberately malformed records: Heartbleed "
+                          "(CVE-2014-0160), CCS injection (CVE-2014-0224) and ROBOT (Bleichenbacher oracle)")
+    tls.add_argument("--domain", metavar="DOMAIN",
+                     help="the mail domain the server serves: look up its TLS-RPT record "
+                          "(TXT _smtp._tls.DOMAIN, RFC 8460)")
+    tls.add_argument("--dns-server", metavar="IP[:PORT]",
+                     help="DNS server for --domain (default: the first of /etc/resolv.conf)")
     tls.add_argument("--json", action="store_true", help="print the result as JSON")
     add_html_option(tls)
     tls.set_defaults(handler=run)
@@ -93,10 +106,17 @@ def audit_config(args):
             raise UsageError(f"--versions: unknown version(s) {', '.join(unknown) or '(none)'}; "
                              f"choose from {','.join(ALL_VERSIONS)}")
     mode = args.mode or (IMPLICIT if port in IMPLICIT_TLS_PORTS else STARTTLS)
+    dns_server = None
+    if args.domain:
+        from ..discover.dns import parse_dns_server, system_dns_server
+        dns_server = parse_dns_server(args.dns_server) if args.dns_server else system_dns_server()
+    elif args.dns_server:
+        raise UsageError("--dns-server is used only with --domain")
     return TlsAuditConfig(host=host, port=port, mode=mode, servername=args.servername, cafile=args.cafile,
                           tlsa=tuple(parse_tlsa(text) for text in args.tlsa), ehlo_name=args.ehlo,
                           timeout=args.timeout, deadline=args.deadline, concurrency=args.concurrency,
-                          rate=args.rate, versions=versions)
+                          rate=args.rate, versions=versions, attacks=args.attacks, domain=args.domain,
+                          dns_server=dns_server)
 
 
 def _json_document(result) -> dict:

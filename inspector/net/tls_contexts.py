@@ -61,3 +61,27 @@ def pinned_context(version: str, openssl_names: list[str]) -> ssl.SSLContext | N
     except (ValueError, ssl.SSLError):
         return None
     return context
+
+
+def resumption_context(kind: str) -> ssl.SSLContext | None:
+    """A client context for one resumption check (inspector.probes.tls_resumption).
+
+    ``kind``: "session_id" (TLS 1.2, tickets off: ``OP_NO_TICKET``), "ticket"
+    (TLS 1.2, RFC 5077) or "tls13_ticket" (TLS 1.3 PSK). None when this
+    Python/OpenSSL cannot offer the version.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
+    version = ssl.TLSVersion.TLSv1_3 if kind == "tls13_ticket" else ssl.TLSVersion.TLSv1_2
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = context.maximum_version = version
+        if kind == "session_id":
+            context.options |= ssl.OP_NO_TICKET
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return None
+    return context

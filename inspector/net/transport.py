@@ -121,6 +121,13 @@ class Connection:
     def secure(self) -> bool:
         return self._tls is not None
 
+    @property
+    def tls_session(self) -> tuple[ssl.SSLSession | None, bool]:
+        """The TLS session (to resume later) and whether this handshake resumed one."""
+        if self._tls is None:
+            return None, False
+        return self._tls.session, self._tls.session_reused
+
     # -- plain or TLS data -------------------------------------------------
     def send(self, data: bytes, *, until: float) -> None:
         with _translated("sending", until, self.deadline):
@@ -162,8 +169,10 @@ class Connection:
 
     # -- TLS ---------------------------------------------------------------
     def start_tls(self, context: ssl.SSLContext, server_hostname: str | None, *,
-                  until: float) -> TlsFacts:
+                  until: float, session: ssl.SSLSession | None = None) -> TlsFacts:
         """Run the TLS handshake over this connection (STARTTLS or implicit TLS).
+
+        ``session``: a session of an earlier handshake with the same context, to resume.
 
         Raises:
             TlsError: the handshake failed; ``non_tls_prefix`` is set on it when
@@ -176,7 +185,7 @@ class Connection:
             # An ASCII name goes in as bytes: ssl would run it through the idna codec,
             # whose import (unicodedata, stringprep) costs more than the handshake on loopback.
             name = sni.encode("ascii") if sni is not None and sni.isascii() else sni
-            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=name)
+            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=name, session=session)
         except (ValueError, UnicodeError) as exc:
             raise TlsError(f"cannot use {sni!r} as the TLS server name: {exc}") from None
         captured = bytearray()
@@ -206,6 +215,21 @@ class Connection:
         session = TlsSession(version=tls.version() or "unknown", cipher=name, bits=bits,
                              group=facts.group, alpn=tls.selected_alpn_protocol())
         return TlsFacts(session=session, chain_der=chain)
+
+    def send_close_notify(self, *, until: float) -> None:
+        """Send our TLS close_notify alert (RFC 8446 §6.1) without waiting for the server's.
+
+        OpenSSL servers forget a session whose connection ended without one,
+        so a session to be resumed later must be closed this way.
+        """
+        if self._tls is None:
+            return
+        with contextlib.suppress(ssl.SSLError, ValueError), _translated("closing TLS", until, self.deadline):
+            try:
+                self._tls.unwrap()
+            except ssl.SSLWantReadError:
+                pass
+            self._flush(until)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -29,6 +29,7 @@ from ..tls.enumerate import GroupOutcome, Unreachable, VersionOutcome, enumerate
 from ..tls.hello import VERSIONS
 from ..tls.registry import LEGACY_VERSIONS
 from ..tls.suites import SUITES, describe_code
+from .tls_checks import check_findings, run_checks, start_resumption
 from .tls_dialer import Dialer, Fatal
 from .tls_verify import Verification, handshake_findings, verify_all
 
@@ -52,6 +53,9 @@ class TlsAuditConfig:
     rate: float | None = None          #: connection starts per minute
     retries: int = 6                   #: per connection, for 4xx / refused / dropped
     versions: tuple[str, ...] = ALL_VERSIONS
+    attacks: bool = True               #: Heartbleed, CCS injection, ROBOT (False: --no-attacks)
+    domain: str | None = None          #: TLS-RPT lookup for this domain (--domain)
+    dns_server: tuple[str, int] | None = None
 
     @property
     def expected_name(self) -> str:
@@ -103,6 +107,7 @@ class TlsAuditResult:
     findings: tuple[Finding, ...]
     exit_code: ExitCode
     error: str | None
+    checks: object | None = None        #: inspector.probes.tls_checks.TlsChecks
 
     @property
     def finding_ids(self) -> set[str]:
@@ -154,9 +159,10 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
 
     outcomes: dict[str, VersionOutcome] = {}
     checks: dict[str, Verification] = {}
+    extra = None
     groups = GroupOutcome()
     interrupted = False
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(config.versions) + 2,
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(config.versions) + 6,
                                                  thread_name_prefix="tls-audit")
     try:
         cert_future = pool.submit(certificate_task)
@@ -164,11 +170,15 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
         futures = {pool.submit(version_task, v): v for v in sorted(config.versions, key=_ORDER.get,
                                                                     reverse=True)}
         groups_future = pool.submit(groups_task)
+        resumption = start_resumption(pool, dialer)
         for future, version in futures.items():
             outcomes[version] = future.result()
         groups = groups_future.result()
         cert_future.result()
+        # The checks and the complete handshakes need only the enumeration: both at once.
+        extra_future = pool.submit(run_checks, pool, dialer, outcomes, cert_box.get("facts"), resumption)
         checks = verify_all(pool, dialer, outcomes, cert_box.get("facts"))
+        extra = extra_future.result()
     except KeyboardInterrupt:
         interrupted = True
         dialer.fatal = Fatal("interrupted", ExitCode.INTERRUPTED)
@@ -190,11 +200,11 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
                       checks[v].detail if v in checks else None, tuple(outcomes[v].closed_on))
         for v in sorted(outcomes, key=_ORDER.get))
     findings = _judge(config, versions, certificate, cert_box.get("error")) \
-        + handshake_findings(outcomes, checks)
+        + handshake_findings(outcomes, checks) + (check_findings(extra, versions) if extra else [])
     exit_code, error = _verdict(dialer, versions, cert_box.get("error"), groups, findings, interrupted)
     return TlsAuditResult(config, started_at, round(time.monotonic() - started, 3), dialer.peer_address,
                           session, certificate, versions, tuple(groups.groups), groups.version,
-                          dialer.connections, dialer.retried, tuple(findings), exit_code, error)
+                          dialer.connections, dialer.retried, tuple(findings), exit_code, error, extra)
 
 
 def _judge(config, versions, certificate, cert_error) -> list[Finding]:

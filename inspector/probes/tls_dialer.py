@@ -187,7 +187,7 @@ class Dialer:
     def exchange(self, offer, label: str | None = None) -> ServerAnswer:
         """Send one crafted ClientHello and read the server's first flight."""
         hello = client_hello(offer.version, offer.suites, servername=self._sni(),
-                             key_share_group=offer.key_share_group,
+                             key_share_group=offer.key_share_group, fallback_scsv=offer.fallback_scsv,
                              **({"groups": offer.groups} if offer.groups is not None else {}))
         drops = 0
         while True:
@@ -226,6 +226,11 @@ class Dialer:
 
     def handshake(self, connection: Connection):
         return connection.start_tls(inspection_context(), self.config.expected_name, until=self.until())
+
+    @property
+    def sni(self) -> str | None:
+        """The server_name a crafted ClientHello carries (none for an IP address, RFC 6066 §3)."""
+        return self._sni()
 
     def _sni(self) -> str | None:
         name = self.config.expected_name

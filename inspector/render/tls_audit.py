@@ -8,6 +8,7 @@ import json
 from .json_output import certificate_report, finding
 from .table import simple_table
 from .text import render_findings, render_outcome, safe
+from .tls_checks import checks_json, render_checks
 
 SCHEMA_ID = "smtp-inspector/tls-audit/1"
 
@@ -70,6 +71,8 @@ def render_tls_audit(result) -> str:
         parts += [render_version(version), ""]
     if result.groups:
         parts += [f"key exchange groups ({result.groups_version}): {', '.join(result.groups)}", ""]
+    if result.checks is not None:
+        parts += [render_checks(result.checks, result.versions), ""]
     parts += [f"connections: {result.connections} ({result.retried} retried), "
               f"{result.duration_s:.2f} s", "", render_findings(result), "", render_outcome(result)]
     return "\n".join(parts)
@@ -102,6 +105,7 @@ def tls_audit_result(result) -> dict:
                         "weakness": s.weakness, "forward_secret": s.forward_secret} for s in v.suites],
         } for v in result.versions],
         "groups": {"version": result.groups_version, "accepted": list(result.groups)},
+        "checks": checks_json(result.checks, result.versions),
         "findings": [finding(f) for f in result.findings],
     }
 

@@ -51,6 +51,7 @@ class Offer:
     key_share_group: int | None = 0x001D
     #: False: a close is taken as the answer at once (a narrowing probe, not a verdict)
     retry_drops: bool = True
+    fallback_scsv: bool = False                #: add TLS_FALLBACK_SCSV (RFC 7507)
 
 
 @dataclass

@@ -39,6 +39,11 @@ class ServerAnswer:
     detail: str = ""
     #: an alert after the ServerHello: the server picked, then aborted (OpenSMTPD 6.8 + OpenSSL 3)
     late_alert: str | None = None
+    #: what inspector.tls.checks reads: the ServerHello itself (extensions, compression,
+    #: session id), the stapled OCSP response, the ServerKeyExchange's SignatureScheme
+    server_hello: object | None = None
+    ocsp_response: bytes | None = None
+    signature: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -55,6 +60,8 @@ class FlightReader:
         self._late_alert: str | None = None
         self._chain: tuple[bytes, ...] = ()
         self._ske_group: str | None = None
+        self._ske_signature: int | None = None
+        self._ocsp: bytes | None = None
         self._hello_done = False
         self._malformed = False
         self.garbage: bytes = b""
@@ -84,7 +91,9 @@ class FlightReader:
         elif isinstance(event, tls.Certificates) and self._hello is not None:
             self._chain = event.chain
         elif isinstance(event, tls.KeyExchangeGroup):
-            self._ske_group = event.group
+            self._ske_group, self._ske_signature = event.group, event.signature
+        elif isinstance(event, tls.CertificateStatus):
+            self._ocsp = event.ocsp_response
         elif isinstance(event, tls.ServerHelloDone):
             self._hello_done = True
         elif isinstance(event, tls.NotTls):
@@ -106,7 +115,8 @@ class FlightReader:
             info = self._hello.info
             group = info.group_name or self._ske_group
             return ServerAnswer("retry" if info.retry else "hello", version_name(info.version),
-                                info.suite, group, None, self._chain, late_alert=self._late_alert)
+                                info.suite, group, None, self._chain, late_alert=self._late_alert,
+                                server_hello=info, ocsp_response=self._ocsp, signature=self._ske_signature)
         if self._alert is not None:
             return ServerAnswer("alert", alert=self._alert)
         if self.garbage:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .registry import group_name, is_grease
 
 CLIENT_HELLO, SERVER_HELLO, CERTIFICATE, SERVER_KEY_EXCHANGE, SERVER_HELLO_DONE = 1, 2, 11, 12, 14
+CERTIFICATE_STATUS = 22              #: RFC 6066 §8: the stapled OCSP response (TLS <= 1.2)
 FINISHED = 20
 _SNI, _ALPN, _SUPPORTED_VERSIONS, _KEY_SHARE = 0x0000, 0x0010, 0x002B, 0x0033
 
@@ -43,6 +44,10 @@ class ServerHelloInfo:
     suite: int
     group: int | None = None         #: key_share (or the HRR's selected_group)
     retry: bool = False              #: a HelloRetryRequest (RFC 8446 §4.1.4)
+    #: every extension as (type, data), in the order sent (read by inspector.tls.checks)
+    extensions: tuple[tuple[int, bytes], ...] = ()
+    compression: int = 0             #: compression_method (RFC 5246 §7.4.1.3; 1: DEFLATE, RFC 3749)
+    session_id: bytes = b""
 
     @property
     def group_name(self) -> str | None:
@@ -124,20 +129,24 @@ def parse_server_hello(body: bytes) -> ServerHelloInfo | None:
         version = int.from_bytes(body[0:2], "big")
         random = body[2:34]
         pos = 34
+        session_id = body[pos + 1:pos + 1 + body[pos]]
         pos += 1 + body[pos]
         if pos + 3 > len(body):
             return None
         suite = int.from_bytes(body[pos:pos + 2], "big")
+        compression = body[pos + 2]
         pos += 3
     except IndexError:
         return None
     group = None
-    for ext_type, data in _extensions(body, pos):
+    extensions = tuple(_extensions(body, pos))
+    for ext_type, data in extensions:
         if ext_type == _SUPPORTED_VERSIONS and len(data) >= 2:
             version = int.from_bytes(data[0:2], "big")
         elif ext_type == _KEY_SHARE and len(data) >= 2:
             group = int.from_bytes(data[0:2], "big")
-    return ServerHelloInfo(version, suite, group, random == HRR_RANDOM)
+    return ServerHelloInfo(version, suite, group, random == HRR_RANDOM, extensions, compression,
+                           bytes(session_id))
 
 
 def parse_certificate_list(body: bytes) -> tuple[bytes, ...]:
@@ -173,3 +182,24 @@ def group_from_server_key_exchange(body: bytes) -> str | None:
         if 0 < p_len <= len(body) - 2:
             return f"DHE-{p_len * 8}"
     return None
+
+
+def server_key_exchange_signature(body: bytes) -> int | None:
+    """The SignatureScheme of a TLS 1.2 ECDHE or DHE ServerKeyExchange (RFC 5246 §7.4.3).
+
+    The signature follows the parameters: ``03 curve(2) point<1..255>``
+    (RFC 8422 §5.4) or ``p<2> g<2> Ys<2>`` (RFC 5246 §7.4.3), then
+    ``SignatureAndHashAlgorithm(2) signature<2>``. None before TLS 1.2 or
+    when the body does not read (no algorithm field then).
+    """
+    if len(body) >= 4 and body[0] == 3 and body[1] == 0 and body[2] < 0x80:
+        pos = 4 + body[3]
+    else:
+        pos = 0
+        for _ in range(3):
+            if pos + 2 > len(body):
+                return None
+            pos += 2 + int.from_bytes(body[pos:pos + 2], "big")
+    if pos + 4 > len(body) or pos + 4 + int.from_bytes(body[pos + 2:pos + 4], "big") != len(body):
+        return None
+    return int.from_bytes(body[pos:pos + 2], "big")

@@ -57,6 +57,15 @@ class KeyExchangeGroup(TlsEvent):
     """The group of an ECDHE/DHE ServerKeyExchange (TLS <= 1.2)."""
 
     group: str | None
+    #: the SignatureScheme that signed it (TLS 1.2, RFC 5246 §7.4.3); None before 1.2
+    signature: int | None = None
+
+
+@dataclass(frozen=True)
+class CertificateStatus(TlsEvent):
+    """RFC 6066 §8: the server staples an OCSP response (status_type 1) in clear (TLS <= 1.2)."""
+
+    ocsp_response: bytes
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,10 @@ def _message(msg_type: int, body: bytes) -> TlsEvent | None:
     if msg_type == msg.CERTIFICATE:
         return Certificates(msg.parse_certificate_list(body))
     if msg_type == msg.SERVER_KEY_EXCHANGE:
-        return KeyExchangeGroup(msg.group_from_server_key_exchange(body))
+        return KeyExchangeGroup(msg.group_from_server_key_exchange(body),
+                                msg.server_key_exchange_signature(body))
+    if msg_type == msg.CERTIFICATE_STATUS and len(body) >= 4 and body[0] == 1:
+        return CertificateStatus(body[4:4 + int.from_bytes(body[1:4], "big")])
     if msg_type == msg.SERVER_HELLO_DONE:
         return ServerHelloDone()
     return None

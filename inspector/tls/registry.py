@@ -30,13 +30,30 @@ GROUP_NAMES: dict[int, str] = {
 
 #: TLS alert descriptions (RFC 8446 §6, RFC 5246 §7.2), by code.
 ALERT_NAMES: dict[int, str] = {
-    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure",
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
+    22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure",
     42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
     45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter",
     48: "unknown_ca", 50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
     71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback",
-    90: "user_canceled", 109: "missing_extension", 112: "unrecognized_name",
+    90: "user_canceled", 100: "no_renegotiation", 109: "missing_extension",
+    110: "unsupported_extension", 112: "unrecognized_name",
     116: "certificate_required", 120: "no_application_protocol"}
+
+
+#: IANA TLS SignatureScheme registry (RFC 8446 §4.2.3; the TLS 1.2 hash/signature pairs, RFC 5246 §7.4.1.4.1).
+SIGNATURE_SCHEMES: dict[int, str] = {
+    0x0401: "rsa_pkcs1_sha256", 0x0501: "rsa_pkcs1_sha384", 0x0601: "rsa_pkcs1_sha512",
+    0x0403: "ecdsa_secp256r1_sha256", 0x0503: "ecdsa_secp384r1_sha384", 0x0603: "ecdsa_secp521r1_sha512",
+    0x0804: "rsa_pss_rsae_sha256", 0x0805: "rsa_pss_rsae_sha384", 0x0806: "rsa_pss_rsae_sha512",
+    0x0807: "ed25519", 0x0808: "ed448", 0x0809: "rsa_pss_pss_sha256", 0x080A: "rsa_pss_pss_sha384",
+    0x080B: "rsa_pss_pss_sha512", 0x0201: "rsa_pkcs1_sha1", 0x0203: "ecdsa_sha1",
+    0x0101: "rsa_pkcs1_md5", 0x0301: "sha224_rsa", 0x0303: "sha224_ecdsa", 0x0402: "dsa_sha256",
+    0x0202: "dsa_sha1", 0x0302: "sha224_dsa", 0x0502: "dsa_sha384", 0x0602: "dsa_sha512"}
+
+
+def signature_scheme_name(code: int) -> str:
+    return SIGNATURE_SCHEMES.get(code, f"0x{code:04x}")
 
 
 def is_grease(code: int) -> bool:
