@@ -22,6 +22,10 @@ EXIT_CODES_HELP = """exit codes:
   16  AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused
       without TLS (see --allow-plaintext-auth), or the SCRAM server signature
       was wrong
+  17  send: MAIL FROM refused, or the message cannot go to this server as it
+      is (over SIZE, 8-bit or UTF-8 without the extension, REQUIRETLS)
+  18  send: every recipient refused at RCPT TO
+  19  send: the message refused (DATA, BDAT, or the reply after the final dot)
   20  discover: no submission server with TLS
   21  replay: capture unreadable, not pcap/pcapng, truncated or corrupt
   130 interrupted

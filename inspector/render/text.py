@@ -168,7 +168,8 @@ def render_findings(result) -> str:
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} ({cfg.mode}"
+    command = "send" if getattr(cfg, "transaction", None) is not None else "probe"
+    parts = [f"smtp-inspector {command} {cfg.host}:{cfg.port} ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''})",
              "",
              render_transcript(result.transcript, teach=teach, chunks=verbose),
@@ -182,6 +183,9 @@ def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
         parts += ["", render_certificate(result)]
     if getattr(result, "auth", None) is not None:
         parts += ["", render_auth(result)]
+    if getattr(result, "transaction", None) is not None:
+        from .send_output import render_transaction
+        parts += ["", render_transaction(result)]
     parts += ["", render_findings(result), "", render_outcome(result)]
     return "\n".join(parts)
 
@@ -214,7 +218,8 @@ def _yes_no(value) -> str:
 def render_auth_table(table, *, verbose: bool = False) -> str:
     """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
     cfg = table.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
+    command = "send" if getattr(cfg, "transaction", None) is not None else "probe"
+    parts = [f"smtp-inspector {command} {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
     sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
     for result in sessions:
