@@ -192,7 +192,7 @@ class _Run:
     # -- the steps ----------------------------------------------------------------
     def run(self) -> None:
         s, req = self.s, self.req
-        s.begin("mail", f"MAIL FROM:<{req.sender}> for {len(req.recipients)} recipient(s)")
+        s.begin("mail", f"the mail transaction: from <{req.sender}> to {len(req.recipients)} recipient(s)")
         mail_params, rcpt_params = self.parameters()
         mail = smtp.mail_from(req.sender, mail_params)
         rcpts = [smtp.rcpt_to(a, rcpt_params) for a in req.recipients]
@@ -235,7 +235,9 @@ class _Run:
 
     def rcpt_step(self, address: str, rcpt) -> None:
         s = self.s
-        s.begin("rcpt", f"RCPT TO:<{address}>")
+        s.begin("rcpt", f"recipient <{address}>")
+        if not self.pipelined:
+            self.send(rcpt)
         event = self.read("RCPT")
         verdict = self.verdict("RCPT", event, f"RCPT <{address}>")
         retried = None
