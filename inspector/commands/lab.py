@@ -21,7 +21,8 @@ def register(sub) -> None:
     lab.add_argument("--hostname", help="name in the banner, EHLO reply and certificate")
     lab.add_argument("--fault", metavar="NAME",
                      help="strip-starttls, mask-starttls, starttls-454, inject-after-starttls, "
-                          "plain-auth-before-tls, slow-greeting")
+                          "plain-auth-before-tls, slow-greeting, pipelining-out-of-order, "
+                          "pipelining-missing-reply, ...")
     lab.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte")
     lab.set_defaults(handler=run)
 

@@ -48,6 +48,7 @@ __all__ = [
     "FAULTS",
     "INJECTED_AFTER_STARTTLS",
     "SLOW_GREETING_SECONDS",
+    "TRANSACTION_FAULTS",
     "LabMessage",
     "LabServer",
 ]
@@ -91,7 +92,17 @@ FAULTS: dict[str, str] = {
         "SCRAM answers with a wrong server signature (v=): an impostor that "
         "does not know the password"
     ),
+    "pipelining-out-of-order": (
+        "the reply to MAIL FROM is held back and sent after the first RCPT's "
+        "reply: a pipelined group answered out of order (RFC 2920 §3.1)"
+    ),
+    "pipelining-missing-reply": (
+        "the first RCPT TO gets no reply at all: a pipelined group with a reply missing"
+    ),
 }
+
+#: Faults that act only inside a mail transaction (``send``); ``probe`` never gets that far.
+TRANSACTION_FAULTS = ("pipelining-out-of-order", "pipelining-missing-reply")
 
 DEMO_USER = "demo@lab.test"
 DEMO_PASSWORD = "demo-password"
@@ -170,6 +181,8 @@ class _LabHandler:
         return server.lab_ehlo_lines()
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if server.fault == "pipelining-out-of-order":
+            server.lab_reply_fault = "hold"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender OK"
@@ -177,6 +190,10 @@ class _LabHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
+        if server.fault == "pipelining-missing-reply" and len(envelope.rcpt_tos) == 1:
+            server.lab_reply_fault = "drop"
+        elif server.lab_held_reply is not None:
+            server.lab_reply_fault = "release"
         return "250 2.1.5 Recipient OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -245,6 +262,10 @@ class _LabSMTP(SMTP):
         self.implicit_tls = implicit_tls
         self._greeted = False
         self._starttls_reply: bytes | None = None
+        #: the pipelining faults: "hold" (keep the next reply), "release" (send it after
+        #: the next one), "drop" (never send the next one)
+        self.lab_reply_fault: str | None = None
+        self.lab_held_reply: str | None = None
 
     # -- state -----------------------------------------------------------------
 
@@ -301,7 +322,16 @@ class _LabSMTP(SMTP):
             # TCP segment with the 220, like a hostile middlebox would send them.
             await self._write_raw(reply)
             return
+        fault, self.lab_reply_fault = self.lab_reply_fault, None
+        if fault == "hold":
+            self.lab_held_reply = status
+            return
+        if fault == "drop":
+            return
         await super().push(status)
+        if fault == "release":
+            held, self.lab_held_reply = self.lab_held_reply, None
+            await super().push(held)
 
     async def _send_greeting(self, status: str) -> None:
         if self.fault == "slow-greeting":
@@ -536,6 +566,8 @@ class LabServer:
         self.password = password
         self.token = token
         self.messages: list[LabMessage] = []
+        #: called as ``on_message(number, message)`` for each message received (``lab`` prints it)
+        self.on_message = None
 
         self._id = next(_server_ids)
         self._state = "new"  # new -> running -> stopped
@@ -584,6 +616,8 @@ class LabServer:
 
     def _record(self, message: LabMessage) -> int:
         self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(len(self.messages), message)
         return len(self.messages)
 
     def __repr__(self) -> str:
