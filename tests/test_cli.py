@@ -17,8 +17,11 @@ from inspector.findings import CATALOGUE
 SCHEMA = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
 
 
-def validate(document):
-    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+SEND_SCHEMA = json.loads(resources.files("inspector").joinpath("schema/send.schema.json").read_text())
+
+
+def validate(document, schema=SCHEMA):
+    jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -101,6 +104,9 @@ def test_demo_teaches_and_succeeds(run_cli):
     assert "RFC 3207 §4.2" in out and "  | " in out
     assert "~> EHLO" in out and "<~ 221" in out
     assert "~> AUTH PLAIN [redacted" in out and "<~ 235 " in out  # the login is taught too
+    assert "dot-stuffing" in out and "~> ..This line begins with a dot" in out  # so is the message
+    assert "~> MAIL FROM:<demo@lab.test>" in out and "<~ 354 " in out
+    assert "received message 1: from <demo@lab.test> to <student@lab.test>" in out
     from inspector.lab import DEMO_PASSWORD
     assert DEMO_PASSWORD not in out
     assert out.strip().splitlines()[-1] == "Result: exit 0 (ok)"
@@ -110,8 +116,9 @@ def test_demo_json_validates(run_cli):
     completed, document = run_cli("demo", "--json")
 
     assert completed.returncode == 0
-    validate(document)
-    assert document["findings"] == []
+    validate(document, SEND_SCHEMA)   # demo submits a message: the send result
+    assert [f["id"] for f in document["findings"]] == ["queue-id"]
+    assert document["transaction"]["status"] == "queued"
     assert document["capabilities"]["after_tls"]["auth_mechanisms"] == ["PLAIN", "LOGIN"]
     assert document["auth"]["status"] == "accepted" and document["auth"]["mechanism"] == "PLAIN"
 
