@@ -17,8 +17,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..lab import DEMO_PASSWORD, DEMO_USER, LabServer
-    from ..probes.auth_step import AuthRequest
     from ..lab.run import describe_message
+    from ..probes.auth_step import AuthRequest
     from ..probes.message import generated_message
     from ..probes.session import STARTTLS, ProbeConfig, run_probe
     from ..probes.transaction import TransactionRequest

@@ -186,7 +186,7 @@ class _Run:
         encoded = s.driver.send_group(group, s.until())
         s.transcript.note(f"PIPELINING: {len(group)} commands in one write; replies come back in "
                           "order (RFC 2920 §3.1)", tls=s.smtp.secure, step=s.step_name)
-        for data, step in zip(encoded, steps):
+        for data, step in zip(encoded, steps, strict=True):
             s.transcript.sent(data, tls=s.smtp.secure, step=step)
 
     # -- the steps ----------------------------------------------------------------
@@ -204,7 +204,7 @@ class _Run:
         else:
             self.send(mail)
         self.mail_step(mail)
-        for address, rcpt in zip(req.recipients, rcpts):
+        for address, rcpt in zip(req.recipients, rcpts, strict=True):
             self.rcpt_step(address, rcpt)
         s.finding(rules.submission_without_auth(s.config.port, _authenticated(s), len(self.accepted)))
         if data_in_group:

@@ -71,7 +71,8 @@ def message_rejected(stage: str, code, enhanced, explanation: str, advice: str) 
     return make_finding("message-rejected", f"{stage}: " + _said(code, enhanced, explanation, advice))
 
 
-def greylisted(stage: str, kind: str, retried_after: float | None, accepted_then: bool | None) -> Finding | None:
+def greylisted(stage: str, kind: str, retried_after: float | None,
+               accepted_then: bool | None) -> Finding | None:
     """RFC 6647 §2.1: a temporary refusal of a first attempt (greylisting)."""
     if kind != "greylisting":
         return None
