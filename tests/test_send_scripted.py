@@ -99,3 +99,49 @@ def test_queue_id_of_another_server_and_size_declared(run_cli):
     mail = next(line for line in received if line.startswith(b"MAIL"))
     assert mail.startswith(b"MAIL FROM:<a@example.org> SIZE=")
     assert document["transaction"]["status"] == "queued"
+
+
+def test_a_final_reply_that_never_comes_is_reported_within_the_timeout(run_cli):
+    """Postfix's EHLO, but the server goes silent after the end-of-data dot (a hung content filter)."""
+    postfix_ehlo = (b"250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+                    b"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n")
+
+    def script(sock, stop):
+        sock.sendall(b"220 mail.example.org ESMTP Postfix\r\n")
+        seen = b""
+        while not stop.is_set():
+            data = sock.recv(65536)
+            if not data:
+                return
+            seen += data
+            if seen.endswith(b"EHLO [127.0.0.1]\r\n"):
+                sock.sendall(postfix_ehlo)
+            elif seen.endswith(b"DATA\r\n"):
+                sock.sendall(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n")
+            # after the dot: silence
+
+    import time
+    with ScriptedServer(script) as server:
+        started = time.monotonic()
+        done, document = run_cli("send", f"127.0.0.1:{server.port}", "--plain", "--json", "--timeout",
+                                 "1.5", "--from", "a@example.org", "--to", "b@example.org")
+        elapsed = time.monotonic() - started
+    assert done.returncode == 19, document["error"]
+    assert "pipelining-reply-missing" in _ids(document)
+    assert "no answer within the step timeout" in document["error"] and elapsed < 10
+
+
+def test_submission_without_auth_rule():
+    from inspector.rules.transaction import submission_without_auth
+    assert submission_without_auth(587, False, 1).id == "submission-without-auth"
+    assert submission_without_auth(587, True, 1) is None
+    assert submission_without_auth(25, False, 1) is None
+    assert submission_without_auth(465, False, 0) is None
+
+
+def test_recipient_bounced_in_data_rule():
+    from inspector.rules.transaction import recipient_bounced_in_data
+    finding = recipient_bounced_in_data(("a@example.org",), 554, "5.6.0")
+    assert finding.id == "recipient-bounced-in-data" and "<a@example.org>" in finding.evidence
+    assert recipient_bounced_in_data(("a@example.org",), 250, "2.0.0") is None
+    assert recipient_bounced_in_data((), 554, None) is None

@@ -27,6 +27,8 @@ def run_and_emit_sniffed(config, args):
         raise UsageError(f"cannot capture packets for {config.host}: {exc.strerror or exc}") from None
     if args.json:
         from ..render.json_output import probe_result
+        if result.config.transaction is not None:
+            from ..render.send_output import send_result as probe_result
         document = probe_result(result)
         document["packets"] = packets_json(evidence)
         print(json.dumps(document, indent=2))
