@@ -113,3 +113,35 @@ def test_non_ascii_address_without_smtputf8_is_refused_clearly(lab_server, send,
     done, document = send(lab, "--to", "jörg@lab.test")
     assert done.returncode == 0
     assert lab.messages[0].rcpt_tos == ["jörg@lab.test"]
+
+
+def test_attachment_and_message_from_standard_input(lab_server, tmp_path):
+    import subprocess
+    import sys
+
+    lab = lab_server()
+    attachment = tmp_path / "report.pdf"
+    attachment.write_bytes(b"%PDF-1.4 not really\n")
+    common = [sys.executable, "-m", "inspector", "send", f"127.0.0.1:{lab.port}", "--servername",
+              lab.hostname, "--cafile", lab.ca_path, "--from", "a@lab.test", "--to", "b@lab.test"]
+    done = subprocess.run([*common, "--attach", str(attachment)], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stdout[-400:]
+    content = lab.messages[-1].content
+    assert b"multipart/mixed" in content and b'filename="report.pdf"' in content
+    done = subprocess.run([*common, "--data", "-"], input=b"Subject: stdin\r\n\r\nfrom a pipe\r\n",
+                          capture_output=True, timeout=30)
+    assert done.returncode == 0
+    assert lab.messages[-1].content == b"Subject: stdin\r\n\r\nfrom a pipe\r\n"
+
+
+def test_lab_prints_what_it_receives(lab_server, send):
+    from inspector.lab.run import describe_message
+
+    lab = lab_server()
+    printed = []
+    lab.on_message = lambda number, message: printed.append(describe_message(number, message))
+    done, _ = send(lab, "--to", "a@lab.test", "--body", "printed by lab")
+    assert done.returncode == 0
+    [text] = printed
+    assert text.startswith("received message 1: from <demo@lab.test> to <a@lab.test>")
+    assert "  | printed by lab" in text

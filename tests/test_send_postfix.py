@@ -202,3 +202,29 @@ def test_pipelined_and_one_at_a_time_give_the_same_result(mail_lab, held):
                         [(r["command"], r["reply"]["code"]) for r in tx["replies"]]))
         assert tx["pipelined"] is (not extra)
     assert results[0] == results[1]
+
+
+def test_dsn_parameters_and_8bitmime_are_declared(mail_lab, tmp_path, held):
+    user, password = mail_lab.users[0]
+    message = tmp_path / "message.eml"
+    message.write_bytes(MESSAGE)
+    done, document = _send(mail_lab, _port("submission"), "--from", user, "--to", "carol@lab.test",
+                           "--data", str(message), "--notify", "success,failure", "--ret", "hdrs",
+                           "--envid", "env-42", user=user, password=password)
+    tx = document["transaction"]
+    assert done.returncode == 0, document["error"]
+    held.append(tx["queue_id"])
+    sent = [e["text"] for e in document["transcript"] if e["direction"] == "send"]
+    mail = next(t for t in sent if t.startswith("MAIL FROM"))
+    rcpt = next(t for t in sent if t.startswith("RCPT TO"))
+    assert "BODY=8BITMIME" in mail and "RET=HDRS" in mail and "ENVID=env-42" in mail
+    assert "NOTIFY=SUCCESS,FAILURE" in rcpt
+    assert "dsn-not-offered" not in _ids(document)
+
+
+def test_requiretls_is_not_offered_by_postfix(mail_lab):
+    user, password = mail_lab.users[0]
+    done, document = _send(mail_lab, _port("submission"), "--from", user, "--to", "carol@lab.test",
+                           "--requiretls", user=user, password=password)
+    assert done.returncode == 17 and "requiretls-not-offered" in _ids(document)
+    assert document["transaction"]["status"] == "not-sent"
