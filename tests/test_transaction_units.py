@@ -122,3 +122,24 @@ def test_transaction_reply_table(code, enhanced, text, kind):
     assert meaning.kind == kind
     if code // 100 in (4, 5):
         assert meaning.advice   # every refusal says what to do
+
+
+@pytest.mark.parametrize("body, attachments", [(None, ()), ("Grüße\n", ()), ("x\n", (("a.txt", b"hi"),))])
+def test_generated_message_is_valid_rfc5322(body, attachments):
+    """The hand-written ASCII message and the email-package ones parse the same way."""
+    import email
+    import email.policy
+    import email.utils
+
+    from inspector.probes.message import generated_message
+    from inspector.smtp.transaction import line_endings
+
+    data = generated_message("a@example.org", ("b@example.org",), ("c@example.org",), body=body,
+                             headers=(("X-Test", "1"),), attachments=attachments)
+    assert line_endings(data).clean and data.endswith(b"\r\n")
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert parsed["From"] == "a@example.org" and parsed["Cc"] == "c@example.org"
+    assert parsed["X-Test"] == "1" and parsed["Subject"].startswith("smtp-inspector test message")
+    assert email.utils.parsedate_to_datetime(parsed["Date"]) is not None
+    assert parsed["Message-ID"].startswith("<") and "Bcc" not in parsed
+    assert (parsed.get_body(("plain",)).get_content() == body) if body else True
