@@ -141,5 +141,5 @@ def test_generated_message_is_valid_rfc5322(body, attachments):
     assert parsed["From"] == "a@example.org" and parsed["Cc"] == "c@example.org"
     assert parsed["X-Test"] == "1" and parsed["Subject"].startswith("smtp-inspector test message")
     assert email.utils.parsedate_to_datetime(parsed["Date"]) is not None
-    assert parsed["Message-ID"].startswith("<") and "Bcc" not in parsed
+    assert str(parsed["Message-ID"]).strip().startswith("<") and "Bcc" not in parsed
     assert (parsed.get_body(("plain",)).get_content() == body) if body else True
