@@ -54,6 +54,8 @@ TRANSACTION_REPLY_MEANINGS = (
     M(554, "5.6.0", "content-refused", "the message content was rejected (malformed MIME, "
       "spam or virus filter)", "check the message (headers, attachments) and the server's text",
       "RFC 3463 §3.7"),
+    M(554, "5.5.1", "no-recipients", "DATA refused: no recipient of this transaction was accepted",
+      "see the RCPT replies above", "RFC 5321 §3.3"),
     M(354, None, "send-body", "the server waits for the message body, ended by a line with one dot",
       "send the body", "RFC 5321 §4.1.1.4"),
     M(250, "2.1.0", "sender-ok", "the sender address is accepted", "", "RFC 5321 §4.1.1.2"),
