@@ -177,6 +177,21 @@ def test_greylisting_by_postgrey_then_accepted_after_the_retry(mail_lab, held):
     assert "retried after 3" in grey["evidence"] and "accepted" in grey["evidence"]
 
 
+def test_greylisted_recipients_of_a_pipelined_group_are_retried_after_the_group(mail_lab, held):
+    """Each RCPT of the group is answered first; the retries follow, one wait for all."""
+    sender = _unique("grey") + "@sender.test"
+    done, document = _send(mail_lab, _port("greylist"), "--from", sender, "--to", "erin@lab.test",
+                           "--to", "frank@lab.test", "--plain", "--retry-greylist", "3")
+    tx = document["transaction"]
+    assert done.returncode == 0, document["error"]
+    held.append(tx["queue_id"])
+    assert tx["pipelined"] and tx["accepted"] == ["erin@lab.test", "frank@lab.test"]
+    assert [(r["command"], r["reply"]["code"]) for r in tx["replies"] if r["command"].startswith("RCPT")] == [
+        ("RCPT <erin@lab.test>", 450), ("RCPT <frank@lab.test>", 450),
+        ("RCPT <erin@lab.test>", 250), ("RCPT <frank@lab.test>", 250)]
+    assert 3 <= tx["greylist_delay_s"] < 6   # one wait, not one per recipient
+
+
 def test_smtputf8_addresses(mail_lab, held):
     user, password = mail_lab.users[0]
     done, document = _send(mail_lab, _port("submission"), "--from", user, "--to", "jörg@lab.test",

@@ -145,3 +145,33 @@ def test_recipient_bounced_in_data_rule():
     assert finding.id == "recipient-bounced-in-data" and "<a@example.org>" in finding.evidence
     assert recipient_bounced_in_data(("a@example.org",), 250, "2.0.0") is None
     assert recipient_bounced_in_data((), 554, None) is None
+
+
+def test_a_refused_mail_in_a_pipelined_group_leaves_quit_its_own_reply(run_cli):
+    """Postfix's order of replies when MAIL is refused: 553 to MAIL, 503 to each RCPT and DATA."""
+    def script(sock, stop):
+        sock.sendall(b"220 mail.example.org ESMTP Postfix\r\n")
+        seen = b""
+        while not stop.is_set():
+            data = sock.recv(65536)
+            if not data:
+                return
+            seen += data
+            if seen.endswith(b"EHLO [127.0.0.1]\r\n"):
+                sock.sendall(b"250-mail.example.org\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n")
+            elif seen.endswith(b"DATA\r\n"):
+                sock.sendall(b"553 5.1.8 <a@bad.invalid>: Sender address rejected: Domain not found\r\n"
+                             b"503 5.5.1 Error: need MAIL command\r\n503 5.5.1 Error: need MAIL command\r\n")
+            elif seen.endswith(b"QUIT\r\n"):
+                sock.sendall(b"221 2.0.0 Bye\r\n")
+                return
+
+    with ScriptedServer(script) as server:
+        done, document = run_cli("send", f"127.0.0.1:{server.port}", "--plain", "--json", "--timeout", "3",
+                                 "--from", "a@bad.invalid", "--to", "b@example.org")
+    assert done.returncode == 17
+    assert [r["reply"]["code"] for r in document["transaction"]["replies"]] == [553, 503, 503]
+    assert document["transaction"]["replies"][0]["kind"] == "sender-domain-bad"
+    quit_step = document["steps"][-1]
+    assert quit_step["name"] == "quit" and quit_step["status"] == "ok"
+    assert quit_step["reply"]["code"] == 221

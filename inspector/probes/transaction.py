@@ -99,6 +99,7 @@ class _Run:
         self.greylist_delay: float | None = None
         self.method = "DATA"
         self.pipelined = False
+        self.last_refusal = ""
 
     # -- before anything is sent: extensions against the EHLO reply -----------
     def parameters(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -204,8 +205,12 @@ class _Run:
         else:
             self.send(mail)
         self.mail_step(mail)
+        deferred: list = []
         for address, rcpt in zip(req.recipients, rcpts, strict=True):
-            self.rcpt_step(address, rcpt)
+            self.rcpt_step(address, rcpt, deferred)
+        self.retry_deferred(deferred)
+        if not self.accepted:
+            s.record_failure("rcpt", f"every recipient was refused: {self.last_refusal}")
         s.finding(rules.submission_without_auth(s.config.port, _authenticated(s), len(self.accepted)))
         if data_in_group:
             self.data_step_pipelined()
@@ -221,6 +226,10 @@ class _Run:
         verdict = self.verdict("MAIL", event)
         if verdict.kind == "greylisting":
             first, retried = verdict, None
+            if self.req.retry_greylist is not None and self.pipelined:
+                # The RCPTs behind it were answered 503: read them, then go on one at a time.
+                self.drain()
+                self.pipelined = False
             if self.retry("MAIL", mail):
                 event = self.read("MAIL")
                 verdict = self.verdict("MAIL", event)
@@ -230,16 +239,27 @@ class _Run:
         s.finding(rules.mail_rejected(code, event.reply.enhanced_code, verdict.explanation, verdict.advice))
         if code // 100 != 2:
             self.status = "rejected"
+            self.drain()
             s.fail(f"MAIL FROM refused: {verdict.explanation}", reply=event.reply)
         s.end(OK, reply=event.reply, detail=verdict.explanation)
 
-    def rcpt_step(self, address: str, rcpt) -> None:
+    def drain(self) -> None:
+        """Read the replies still due to a pipelined group (so QUIT gets its own reply)."""
+        for command in self.s.smtp.pending_commands:
+            self.verdict(command.verb, self.read(command.verb))
+
+    def rcpt_step(self, address: str, rcpt, deferred: list) -> None:
         s = self.s
         s.begin("rcpt", f"recipient <{address}>")
         if not self.pipelined:
             self.send(rcpt)
         event = self.read("RCPT")
         verdict = self.verdict("RCPT", event, f"RCPT <{address}>")
+        if verdict.kind == "greylisting" and self.req.retry_greylist is not None and self.pipelined:
+            # Later replies of the group are still due: retry once they are read.
+            deferred.append((address, rcpt, event, verdict))
+            s.end("failed", reply=event.reply, detail=f"<{address}>: {verdict.explanation}; retried below")
+            return
         retried = None
         if verdict.kind == "greylisting":
             first = verdict
@@ -249,6 +269,28 @@ class _Run:
                 retried = self.greylist_delay
             s.finding(rules.greylisted(f"RCPT <{address}>", first.kind, retried,
                                        event.reply.code // 100 == 2))
+        self.rcpt_outcome(address, event, verdict)
+
+    def retry_deferred(self, deferred: list) -> None:
+        """Greylisted recipients of a pipelined group: one wait, then each RCPT once more."""
+        s = self.s
+        waited = False
+        for address, rcpt, event, first in deferred:
+            s.begin("rcpt", f"recipient <{address}>, again after greylisting")
+            verdict, retried = first, None
+            if waited:
+                self.send(rcpt)
+            if waited or self.retry("RCPT", rcpt):
+                waited = True
+                event = self.read("RCPT")
+                verdict = self.verdict("RCPT", event, f"RCPT <{address}>")
+                retried = self.greylist_delay
+            s.finding(rules.greylisted(f"RCPT <{address}>", first.kind, retried,
+                                       event.reply.code // 100 == 2))
+            self.rcpt_outcome(address, event, verdict)
+
+    def rcpt_outcome(self, address: str, event: CommandReply, verdict: ReplyVerdict) -> None:
+        s = self.s
         code = event.reply.code
         s.finding(rules.recipient_rejected(address, code, event.reply.enhanced_code,
                                            verdict.explanation, verdict.advice))
@@ -256,9 +298,8 @@ class _Run:
             self.accepted.append(address)
             s.end(OK, reply=event.reply, detail=verdict.explanation)
         else:
+            self.last_refusal = verdict.explanation
             s.end("failed", reply=event.reply, detail=f"<{address}>: {verdict.explanation}")
-            if not self.accepted and address == self.req.recipients[-1]:
-                s.record_failure("rcpt", f"every recipient was refused: {verdict.explanation}")
 
     def retry(self, verb: str, command) -> bool:
         """--retry-greylist: wait, then send the same command once more (the same session)."""
