@@ -27,6 +27,11 @@ def register(sub) -> None:
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_probe_arguments(send)
     add_auth_arguments(send, allow_all=False)
+    for action in send._actions:   # the shared group words --auth for discover's candidates
+        if "--auth" in action.option_strings:
+            action.help = ("log in before MAIL FROM: a mechanism (PLAIN, LOGIN, CRAM-MD5, "
+                           "SCRAM-SHA-1/256/512[-PLUS], XOAUTH2, OAUTHBEARER) or auto (the strongest "
+                           "offered); without it the message goes unauthenticated")
     env = send.add_argument_group("envelope (RFC 5321 §3.3)")
     env.add_argument("--from", dest="sender", required=True, metavar="ADDR",
                      help="MAIL FROM address and From: of the generated message ('' for the null sender)")
