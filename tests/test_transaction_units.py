@@ -144,3 +144,24 @@ def test_generated_message_is_valid_rfc5322(body, attachments):
     assert str(parsed["Message-ID"]).strip().startswith("<") and "Bcc" not in parsed
     content = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert content == body if body else "smtp-inspector send" in content
+
+
+GROUP_REPLIES = (b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <c@example.org>: unknown\r\n"
+                 b"354 End data with <CR><LF>.<CR><LF>\r\n")
+
+
+@pytest.mark.parametrize("cut", range(1, len(GROUP_REPLIES)))
+def test_pipelined_group_replies_split_at_every_offset(cut):
+    """The same replies, in the same order, and the DATA state, however TCP cut the bytes."""
+    conn = _ready()
+    group = [mail_from("a@example.org"), rcpt_to("b@example.org"), rcpt_to("c@example.org"),
+             commands.Command("DATA")]
+    for command in group:
+        conn.send(command)
+    events = []
+    for piece in (GROUP_REPLIES[:cut], GROUP_REPLIES[cut:]):
+        conn.receive_data(piece)
+        events += _drain(conn)
+    assert [(e.command.verb, e.reply.code, e.reply.enhanced_code) for e in events] == [
+        ("MAIL", 250, "2.1.0"), ("RCPT", 250, "2.1.5"), ("RCPT", 550, "5.1.1"), ("DATA", 354, None)]
+    assert conn.state is State.MESSAGE_BODY
