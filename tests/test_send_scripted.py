@@ -175,3 +175,24 @@ def test_a_refused_mail_in_a_pipelined_group_leaves_quit_its_own_reply(run_cli):
     quit_step = document["steps"][-1]
     assert quit_step["name"] == "quit" and quit_step["status"] == "ok"
     assert quit_step["reply"]["code"] == 221
+
+
+def test_requiretls_rule():
+    """RFC 8689 §4.1: REQUIRETLS needs both the extension and a TLS session."""
+    from inspector.rules.transaction import requiretls_not_offered
+    assert requiretls_not_offered(True, True, True) is None
+    assert "no TLS" in requiretls_not_offered(True, True, False).evidence
+    assert "does not offer" in requiretls_not_offered(True, False, True).evidence
+    assert requiretls_not_offered(False, False, False) is None
+
+
+def test_reply_out_of_order_rule():
+    from inspector.rules.transaction import reply_out_of_order
+    assert reply_out_of_order("RCPT", 354, None).id == "pipelining-reply-mismatch"
+    assert reply_out_of_order("MAIL", 250, "2.1.5") is not None
+    assert reply_out_of_order("RCPT", 250, "2.1.0") is not None
+    assert reply_out_of_order("DATA", 250, "2.0.0") is not None
+    # Delayed sender refusals come at RCPT (Postfix smtpd_delay_reject): not a mismatch.
+    assert reply_out_of_order("RCPT", 553, "5.1.8") is None
+    assert reply_out_of_order("RCPT", 553, "5.7.1") is None
+    assert reply_out_of_order("DATA", 354, None) is None
