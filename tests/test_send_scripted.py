@@ -8,6 +8,8 @@ such server is packaged in Debian, so the replies are scripted.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.scripted_server import ScriptedServer
@@ -196,3 +198,30 @@ def test_reply_out_of_order_rule():
     assert reply_out_of_order("RCPT", 553, "5.1.8") is None
     assert reply_out_of_order("RCPT", 553, "5.7.1") is None
     assert reply_out_of_order("DATA", 354, None) is None
+
+
+def test_a_server_that_closes_mid_group_is_reported(run_cli):
+    """A server that answers MAIL, then says 421 and hangs up (Postfix under anvil rate limits)."""
+    def script(sock, stop):
+        sock.sendall(b"220 mail.example.org ESMTP\r\n")
+        seen = b""
+        while not stop.is_set():
+            data = sock.recv(65536)
+            if not data:
+                return
+            seen += data
+            if seen.endswith(b"EHLO [127.0.0.1]\r\n"):
+                sock.sendall(b"250-mail.example.org\r\n250 PIPELINING\r\n")
+            elif seen.endswith(b"DATA\r\n"):
+                sock.sendall(b"250 2.1.0 Ok\r\n421 4.7.0 mail.example.org Error: too many connections\r\n")
+                sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    with ScriptedServer(script) as server:
+        done, document = run_cli("send", f"127.0.0.1:{server.port}", "--plain", "--json", "--timeout", "3",
+                                 "--from", "a@example.org", "--to", "b@example.org", "--to", "c@example.org")
+    rcpt = document["transaction"]["replies"][1]
+    assert (rcpt["reply"]["code"], rcpt["kind"]) == (421, "rate-limited")
+    assert done.returncode == 18
+    missing = next(f for f in document["findings"] if f["id"] == "pipelining-reply-missing")
+    assert "RCPT DATA" in missing["evidence"] and "closed the connection" in missing["evidence"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..rules import transaction as rules
 from ..smtp import transaction as smtp
+from ..smtp.connection import State
 from ..smtp.events import CommandReply
 from ..smtp.reply import Reply
 from ..smtp.transaction_replies import explain
@@ -158,11 +159,12 @@ class _Run:
         A timeout or a closed stream with commands unanswered is reported as missing replies.
         """
         s = self.s
+        unanswered = tuple(c.verb for c in s.smtp.pending_commands)   # (a close forgets them)
         try:
             event = s.next_event()
         except StepFailed:
-            unanswered = tuple(c.verb for c in s.smtp.pending_commands)
-            s.finding(rules.replies_missing(unanswered, self.pipelined))
+            closed = s.smtp.state is State.CLOSED
+            s.finding(rules.replies_missing(unanswered, self.pipelined, closed))
             raise
         if not isinstance(event, CommandReply):
             s.fail(f"expected a reply to {verb}, got {type(event).__name__}")

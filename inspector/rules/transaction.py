@@ -38,13 +38,14 @@ def reply_out_of_order(verb: str, code: int | None, enhanced: str | None) -> Fin
                         "the transaction was abandoned rather than mis-matched")
 
 
-def replies_missing(unanswered: tuple[str, ...], pipelined: bool) -> Finding | None:
+def replies_missing(unanswered: tuple[str, ...], pipelined: bool, closed: bool) -> Finding | None:
     """RFC 2920 §3.1: every command of a pipelined group gets exactly one reply."""
     if not unanswered:
         return None
     how = "pipelined group" if pipelined else "transaction"
+    end = "the server closed the connection" if closed else "the step timeout ended"
     return make_finding("pipelining-reply-missing",
-                        f"no reply to {' '.join(unanswered)} of the {how} before the timeout")
+                        f"no reply to {' '.join(unanswered)} of the {how}: {end}")
 
 
 def mail_rejected(code, enhanced, explanation: str, advice: str) -> Finding | None:
