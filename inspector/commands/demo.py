@@ -21,7 +21,7 @@ def run(args) -> int:
     from ..probes.auth_step import AuthRequest
     from ..probes.message import generated_message
     from ..probes.session import STARTTLS, ProbeConfig, run_probe
-    from ..probes.transaction import TransactionRequest
+    from ..probes.transaction_result import TransactionRequest
     from ..smtp.sasl import Credentials, Secret
     from .probe import emit
 

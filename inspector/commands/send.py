@@ -101,7 +101,7 @@ def transaction_request(args):
     """The TransactionRequest the arguments describe; UsageError before any connection."""
     from ..net.files import read_bytes
     from ..probes.message import PreparedMessage, generated_message, prepared_message
-    from ..probes.transaction import TransactionRequest
+    from ..probes.transaction_result import TransactionRequest
 
     sender = _address(args.sender, "--from", empty_ok=True)
     to = tuple(_address(a, "--to") for a in args.to)

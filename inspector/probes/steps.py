@@ -16,7 +16,7 @@ from ..transcript import Entry
 if TYPE_CHECKING:
     from ..certs import CertificateReport
     from .auth_step import AuthOutcome, AuthRequest
-    from .transaction import TransactionOutcome, TransactionRequest
+    from .transaction_result import TransactionOutcome, TransactionRequest
 
 STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
