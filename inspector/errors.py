@@ -6,7 +6,6 @@ next: a probe turns every ``InspectorError`` into a failed step)::
     InspectorError
     ├── UsageError                  bad command line or option value
     ├── PrivilegeError              needs root or CAP_NET_RAW (exit 4)
-    ├── FileAccessError             a file cannot be read (raised by ``inspector.net.files``)
     ├── ProtocolError
     │   ├── LocalProtocolError      we were asked to send something illegal
     │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
@@ -31,10 +30,6 @@ class UsageError(InspectorError):
 
 class PrivilegeError(InspectorError):
     """The command needs privileges this process lacks (raw sockets: root or CAP_NET_RAW)."""
-
-
-class FileAccessError(InspectorError):
-    """A file named by the user cannot be opened, read or decoded."""
 
 
 class ProtocolError(InspectorError):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.replay.flows import classify
+from inspector.replay.classify import classify
 from inspector.replay.pcap import CaptureError, open_capture
 from inspector.replay.tcp import Reassembler
 from inspector.replay.writer import CaptureWriter

@@ -145,3 +145,17 @@ def test_lab_prints_what_it_receives(lab_server, send):
     [text] = printed
     assert text.startswith("received message 1: from <demo@lab.test> to <a@lab.test>")
     assert "  | printed by lab" in text
+
+
+def test_lab_prints_a_hostile_message_escaped(lab_server, send):
+    """What a client sent is untrusted: ``lab`` prints its controls as escapes (render/untrusted.py)."""
+    from inspector.lab.run import describe_message
+
+    lab = lab_server()
+    printed = []
+    lab.on_message = lambda number, message: printed.append(describe_message(number, message))
+    done, _ = send(lab, "--to", "a@lab.test", "--body", "bell \x07 and \x1b[2J clear \u202e")
+    assert done.returncode == 0
+    [text] = printed
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b[2J" in text and "\\u202e" in text

@@ -11,18 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inspector.tls.reader import HandshakeFacts, read_handshake_facts
 from inspector.tls.records import (
     ALERT,
     APPLICATION_DATA,
     CHANGE_CIPHER_SPEC,
     HANDSHAKE,
     MAX_RECORD_BODY,
-    HandshakeFacts,
     NotTlsRecord,
     Record,
     RecordFramer,
     looks_like_tls,
-    read_handshake_facts,
 )
 
 # ------------------------------------------------------------------- builders

@@ -6,12 +6,16 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments
-from .common import EXIT_CODES_HELP, positive_seconds
+from .common import add_html_option, positive_seconds, resolve_target, write_html
 from .probe import add_probe_arguments, prepare_save_dir
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "submit a message step by step (MAIL, RCPT, DATA) and explain every reply"
+SUMMARY = SUMMARIES["send"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 130)
 
 _DSN_NOTIFY = ("NEVER", "SUCCESS", "FAILURE", "DELAY")
 
@@ -24,14 +28,13 @@ def register(sub) -> None:
                     "reply, time, meaning and what to do. Extensions (PIPELINING, SIZE, 8BITMIME, "
                     "SMTPUTF8, DSN, CHUNKING, REQUIRETLS) are checked against the EHLO reply "
                     "before anything is sent.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_probe_arguments(send)
-    add_auth_arguments(send, allow_all=False)
-    for action in send._actions:   # the shared group words --auth for discover's candidates
-        if "--auth" in action.option_strings:
-            action.help = ("log in before MAIL FROM: a mechanism (PLAIN, LOGIN, CRAM-MD5, "
-                           "SCRAM-SHA-1/256/512[-PLUS], XOAUTH2, OAUTHBEARER) or auto (the strongest "
-                           "offered); without it the message goes unauthenticated")
+    add_html_option(send)
+    add_auth_arguments(send, allow_all=False, auth_help=(
+        "log in before MAIL FROM: a mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1/256/512[-PLUS], "
+        "XOAUTH2, OAUTHBEARER) or auto (the strongest offered); without it the message goes "
+        "unauthenticated"))
     env = send.add_argument_group("envelope (RFC 5321 §3.3)")
     env.add_argument("--from", dest="sender", required=True, metavar="ADDR",
                      help="MAIL FROM address and From: of the generated message ('' for the null sender)")
@@ -97,9 +100,17 @@ def _headers(values) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _stdin_message(limit: int) -> bytes:
+    """``--data -``: standard input, at most ``limit`` bytes (more is refused, not cut)."""
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(f"the message on standard input is over {limit:,} bytes")
+    return data
+
+
 def transaction_request(args):
     """The TransactionRequest the arguments describe; UsageError before any connection."""
-    from ..net.files import read_bytes
+    from ..net.files import MAX_MESSAGE_FILE, read_limited
     from ..probes.message import PreparedMessage, generated_message, prepared_message
     from ..probes.transaction_result import TransactionRequest
 
@@ -114,12 +125,14 @@ def transaction_request(args):
         if args.body is not None or args.attach or args.subject is not None:
             raise UsageError("--data sends a message as it is: --body, --subject and --attach build "
                              "a generated one")
-        raw = sys.stdin.buffer.read() if args.data == "-" else read_bytes(args.data, what="--data file")
+        raw = _stdin_message(MAX_MESSAGE_FILE) if args.data == "-" else read_limited(
+            args.data, what="--data file", limit=MAX_MESSAGE_FILE)
         prepared = prepared_message(raw, fix_line_ends=args.fix_line_ends, headers=headers)
     else:
         if args.fix_line_ends:
             raise UsageError("--fix-line-ends is for --data")
-        attachments = tuple((path.rsplit("/", 1)[-1], read_bytes(path, what="--attach file"))
+        attachments = tuple((path.rsplit("/", 1)[-1], read_limited(path, what="--attach file",
+                                                                          limit=MAX_MESSAGE_FILE))
                             for path in args.attach)
         data = generated_message(sender or "mailer-daemon@smtp-inspector.invalid", to, cc,
                                  subject=args.subject, body=args.body, headers=headers,
@@ -137,16 +150,18 @@ def run(args) -> int:
     import dataclasses
 
     from ..probes.session import run_probe
-    from .probe import emit, probe_config, save
+    from .probe import emit, json_document, probe_config, save
 
     config = dataclasses.replace(probe_config(args), transaction=transaction_request(args))
     save_dir = prepare_save_dir(args.save) if args.save else None
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
     if getattr(args, "sniff", False) or getattr(args, "pcap", None):
         from .sniff_output import run_and_emit_sniffed
         result = run_and_emit_sniffed(config, args)
     else:
         result = run_probe(config)
         emit(result, args, teach=False)
+        write_html(args, "send", lambda: json_document(result))
     if save_dir is not None:
         save(result, save_dir)
     return int(result.exit_code)

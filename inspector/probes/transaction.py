@@ -20,8 +20,7 @@ from ..smtp import transaction as smtp
 from ..smtp.connection import State
 from ..smtp.events import CommandReply
 from ..smtp.transaction_replies import explain
-from .session import StepFailed
-from .steps import OK
+from .steps import OK, StepFailed
 from .transaction_result import ReplyVerdict, TransactionOutcome, TransactionRequest, queue_id_of
 from .transcript_body import shown_message
 

@@ -41,14 +41,19 @@ def dumps(result) -> str:
     return json.dumps(send_result(result), indent=2, ensure_ascii=False)
 
 
+def session_document(result) -> dict:
+    """The ``--json`` document of one session: send's when it ran a transaction, else probe's."""
+    return send_result(result) if result.config.transaction is not None else probe_result(result)
+
+
 def render_transaction(result) -> str:
-    from .text import _clip, _table
+    from .table import clip, escaped_table
 
     value = result.transaction
     rows = [(r.command, r.reply.summary() if r.reply else "-",
-             _clip(r.explanation + (f"; {r.advice}" if r.advice else ""), 80), r.rule)
+             clip(r.explanation + (f"; {r.advice}" if r.advice else ""), 80), r.rule)
             for r in value.replies]
-    table = _table(rows, ["command", "reply", "meaning / what to do", "rule"])
+    table = escaped_table(rows, ["command", "reply", "meaning / what to do", "rule"])
     facts = [f"Message: {value.size} octets by {value.method}"
              + (", pipelined (RFC 2920)" if value.pipelined else "")
              + (f", {value.stuffed_lines} line(s) dot-stuffed" if value.stuffed_lines else ""),

@@ -1,14 +1,13 @@
-"""Plain-text rendering of a probe result: transcript, then tables (tabulate)."""
+"""Plain-text rendering of a probe result: transcript, then tables (tabulate's layout, :mod:`.table`)."""
 
 from __future__ import annotations
 
-import textwrap
-
-from tabulate import tabulate
-
+from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
+from .table import clip, escaped_table
 from .teaching import STEP_NOTES
+from .untrusted import shown
 
 #: swaks-like direction marks: -> <- in plaintext, ~> <~ inside TLS, === local notes.
 _MARKS = {(SEND, False): "->", (RECV, False): "<-", (SEND, True): "~>", (RECV, True): "<~"}
@@ -51,6 +50,8 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
             flush(True)
             taught.add(entry.step)
             out.append("")
+            import textwrap  # only the demo's teaching notes need it
+
             out.extend(textwrap.wrap(STEP_NOTES[entry.step], width=88,
                                      initial_indent="  | ", subsequent_indent="  | "))
         if entry.direction == NOTE:
@@ -76,19 +77,21 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
     return "\n".join(out)
 
 
-def _table(rows, headers) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+def _one_line(reply) -> str:
+    """The reply's code and first line of text, without the continuation dash (``250 mail.example``)."""
+    first = reply.lines[0]
+    return f"{first.code.decode('ascii', 'backslashreplace')} {first.text}".rstrip()
 
 
 def render_steps(result) -> str:
     rows = []
     for step in result.steps:
-        said = step.reply.summary() if step.reply else ""
+        said = _one_line(step.reply) if step.reply else ""
         detail = step.detail or ""
         text = " | ".join(part for part in (said, detail) if part)
         ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
-        rows.append((step.name, step.status, ms, _clip(text, 90)))
-    return _table(rows, ["step", "status", "ms", "reply / detail"])
+        rows.append((step.name, step.status, ms, clip(text, 90)))
+    return escaped_table(rows, ["step", "status", "ms", "reply / detail"])
 
 
 def render_capabilities(result) -> str:
@@ -104,12 +107,12 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    table = _table(rows, ["capability", "before TLS", "after TLS"])
+    rendered = escaped_table(rows, ["capability", "before TLS", "after TLS"])
     if before is None or after is None:
-        return table
+        return rendered
     added, removed = keyword_changes(before, after)
     changes = [f"+{kw}" for kw in added] + [f"-{kw}" for kw in removed]
-    return table + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
+    return rendered + "\nchanged by TLS: " + shown(" ".join(changes) if changes else "nothing")
 
 
 def render_tls(result) -> str:
@@ -118,13 +121,13 @@ def render_tls(result) -> str:
             ("key exchange group", tls.group or "(not seen)")]
     if tls.alpn:
         rows.append(("ALPN", tls.alpn))
-    return _table(rows, ["TLS session", ""])
+    return escaped_table(rows, ["TLS session", ""])
 
 
 def render_certificate(result) -> str:
     report = result.certificate
     if not report.chain:
-        return _table([("certificate", report.trust_error or "none received")], ["certificate", ""])
+        return escaped_table([("certificate", report.trust_error or "none received")], ["certificate", ""])
     leaf = report.chain[0]
     rows = [
         ("subject", leaf.subject),
@@ -139,7 +142,7 @@ def render_certificate(result) -> str:
         ("trust", "trusted" if report.trusted else f"NOT trusted: {report.trust_error}"),
         ("chain sent", f"{len(report.chain)} certificate(s)"),
     ]
-    return _table(rows, ["certificate", ""])
+    return escaped_table(rows, ["certificate", ""])
 
 
 def render_auth(result) -> str:
@@ -156,20 +159,20 @@ def render_auth(result) -> str:
         rows.append(("server signature", "verified" if auth.server_verified else "NOT verified"))
     if auth.channel_binding:
         rows.append(("channel binding", auth.channel_binding))
-    return _table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
+    return escaped_table([(k, clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
 
 
 def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
-    rows = [(f.severity.value, f.id, _clip(f.evidence, 80), f.rfc) for f in result.findings]
-    return _table(rows, ["severity", "finding", "evidence", "rule"])
+    rows = [(f.severity.value, f.id, clip(f.evidence, 80), f.rfc) for f in result.findings]
+    return escaped_table(rows, ["severity", "finding", "evidence", "rule"])
 
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
     cfg = result.config
     command = "send" if getattr(cfg, "transaction", None) is not None else "probe"
-    parts = [f"smtp-inspector {command} {cfg.host}:{cfg.port} ({cfg.mode}"
+    parts = [f"smtp-inspector {command} {host_port(cfg.host, cfg.port)} ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''})",
              "",
              render_transcript(result.transcript, teach=teach, chunks=verbose),
@@ -197,18 +200,8 @@ def render_outcome(result) -> str:
     return f"Result: exit {int(code)} ({code.name.lower()})"
 
 
-def _clip(text: str, width: int) -> str:
-    text = safe(text)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-#: C0 and C1 controls and DEL: a hostile server must not drive the user's terminal.
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-
-
-def safe(text: str) -> str:
-    """Escape control characters so that server text cannot move the cursor or recolour."""
-    return text.translate(_CONTROLS)
+#: The one escaping function for untrusted text (render/untrusted.py), under its old name.
+safe = shown
 
 
 def _yes_no(value) -> str:
@@ -219,7 +212,7 @@ def render_auth_table(table, *, verbose: bool = False) -> str:
     """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
     cfg = table.config
     command = "send" if getattr(cfg, "transaction", None) is not None else "probe"
-    parts = [f"smtp-inspector {command} {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
+    parts = [f"smtp-inspector {command} {host_port(cfg.host, cfg.port)} --auth all ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
     sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
     for result in sessions:
@@ -227,11 +220,12 @@ def render_auth_table(table, *, verbose: bool = False) -> str:
         parts += [f"--- session: {label}", render_transcript(result.transcript, chunks=verbose), ""]
     rows = [(r.mechanism, _yes_no(r.offered_before_tls), _yes_no(r.offered_after_tls), r.status,
              "" if r.code is None else str(r.code), r.enhanced_code or "",
-             _clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
+             "" if r.answer_s is None else f"{r.answer_s:.1f} s",
+             clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
             for r in table.rows]
     if rows:
-        parts.append(_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
-                                   "enhanced", "explanation"]))
+        parts.append(escaped_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
+                                   "enhanced", "answered in", "explanation"]))
     else:
         parts.append(render_steps(table.discovery))
     fake = type("R", (), {"findings": table.findings, "exit_code": table.exit_code, "error": table.error})

@@ -11,17 +11,19 @@ the flow's clock and TTL record.
 
 Memory is bounded by the open flows: a flow closed by FIN or RST is
 finished once the capture moves ``linger`` seconds past its close, an idle
-one after ``idle_timeout``, and per-flow buffers are capped.
+one after ``idle_timeout``, and per-flow buffers are capped. At most
+:data:`MAX_OPEN_FLOWS` flows are open at once: a new one beyond that first
+finishes the flow silent the longest (its session ends "evicted"), and
+``evicted`` counts them so the report can say so.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 import struct
 
 from ..rules import packets as packet_rules
-from ..smtp.ports import IMPLICIT_TLS_PORTS
+from .classify import CLASSIFY_LIMIT, classify
 from .pcap import CaptureError
 from .session import SmtpSession, TcpStats
 from .tcp import Reassembler
@@ -32,57 +34,8 @@ _SEQ = struct.Struct("!II").unpack_from
 _NULL_V4 = (2,)
 _NULL_V6 = (10, 24, 28, 30)
 
-#: Bytes of a flow's start kept while deciding what it is.
-CLASSIFY_LIMIT = 4096
-#: Verbs a client may open an SMTP session with after the greeting (RFC 5321 §4.1).
-_FIRST_VERBS = {b"EHLO", b"HELO", b"LHLO", b"MAIL", b"NOOP", b"RSET", b"QUIT", b"STARTTLS", b"HELP",
-                b"VRFY", b"EXPN"}
-_GREETING = re.compile(rb"^(220|421|554)([ -]|\r?\n)")
-_HELLO = re.compile(rb"^(EHLO|HELO|LHLO)([ \r\n]|$)", re.IGNORECASE)
-
-
-def _could_be_greeting(data: bytes) -> bool:
-    head = data[:4]
-    return head[:3].isdigit() if len(head) < 4 else (head[:3].isdigit() and head[3:4] in b" -\r\n")
-
-
-def _could_be_hello(data: bytes) -> bool:
-    head = data[:5].upper()
-    return any(word.startswith(head) or head.startswith(word.rstrip())
-               for word in (b"EHLO ", b"HELO ", b"LHLO "))
-
-
-def classify(a_data: bytes, b_data: bytes, a_port: int, b_port: int, ended: bool):
-    """What a flow is, from each side's first bytes: (verdict, a_is_client, implicit).
-
-    verdict is "smtp", "other" or None (not known yet). A side that greets
-    with 220/421/554 is the server (RFC 5321 §4.3.1) and the other side's
-    first line must be an SMTP verb; a side that opens with EHLO/HELO is the
-    client; a TLS ClientHello towards port 465 is implicit TLS (RFC 8314 §3.3).
-    """
-    for server_data, client_data, server_is_b in ((a_data, b_data, False), (b_data, a_data, True)):
-        if _GREETING.match(server_data):
-            if not client_data:
-                if ended:
-                    return "smtp", server_is_b, False
-                return None, True, False
-            line_end = client_data.find(b"\n")
-            if line_end < 0 and len(client_data) < 512 and not ended:
-                return None, True, False
-            verb = client_data[:line_end if line_end >= 0 else 512].split(b" ", 1)[0].strip().upper()
-            return ("smtp" if verb in _FIRST_VERBS else "other"), server_is_b, False
-    for client_data, a_is_client in ((a_data, True), (b_data, False)):
-        if _HELLO.match(client_data):
-            return "smtp", a_is_client, False
-        server_port = b_port if a_is_client else a_port
-        if server_port in IMPLICIT_TLS_PORTS and client_data[:2] == b"\x16\x03":
-            return "smtp", a_is_client, True
-    undecided = any(d and (_could_be_greeting(d) or _could_be_hello(d)
-                           or (d[:1] == b"\x16" and len(d) < 2)) for d in (a_data, b_data))
-    if ended or (not undecided and (a_data or b_data)) or len(a_data) + len(b_data) > CLASSIFY_LIMIT:
-        return "other", True, False
-    return None, True, False
-
+#: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
+MAX_OPEN_FLOWS = 4096
 
 class _Side:
     __slots__ = ("stream", "ttl", "ttls", "packets", "fin", "addr")
@@ -140,6 +93,8 @@ class FlowTable:
         self.now = 0.0
         self._sweep_at = 0
         self.open_flows_peak = 0
+        self.evicted = 0            #: flows finished early because MAX_OPEN_FLOWS were open
+        self.max_open_flows = MAX_OPEN_FLOWS
 
     # -- the hot loop ---------------------------------------------------------------
     def run(self, packets) -> None:
@@ -290,6 +245,8 @@ class FlowTable:
     def _new_flow(self, key: bytes, alen: int, ts: float):
         a_addr = (_address(key[:alen]), int.from_bytes(key[2 * alen:2 * alen + 2], "big"))
         b_addr = (_address(key[alen:2 * alen]), int.from_bytes(key[2 * alen + 2:2 * alen + 4], "big"))
+        if len(self.flows) // 2 >= self.max_open_flows:
+            self._evict()
         flow = Flow(self.next_index, a_addr, b_addr, ts)
         self.next_index += 1
         ports = 2 * alen
@@ -301,6 +258,17 @@ class FlowTable:
         flow.keys = (key, reverse)
         self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2)
         return entry
+
+    def _evict(self) -> None:
+        """Finish an eighth of the flows (so eviction stays rare): those already closed and only
+        lingering first, then the open ones silent the longest (counted in ``evicted``)."""
+        unique = {id(flow): flow for flow, _ in self.flows.values()}
+        order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
+        for flow in order[:max(1, self.max_open_flows // 8)]:
+            if flow.closed_at is None:
+                flow.closed = "evicted"
+                self.evicted += 1
+            self._finish(flow)
 
     def _fin(self, flow: Flow, side: _Side, ts: float) -> None:
         side.fin = True
@@ -375,7 +343,8 @@ class FlowTable:
                        cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps,
                        0)
         findings.append(packet_rules.capture_gap(sum(s.stream.gaps for s in (client, server))))
-        closed = flow.closed if flow.closed_at is not None else ("idle" if flow.closed == "idle" else "open")
+        closed = flow.closed if flow.closed_at is not None else (
+            flow.closed if flow.closed in ("idle", "evicted") else "open")
         self.on_session(flow.session.result(end=flow.last_ts, packets=flow.packets, closed=closed,
                                             tcp=tcp, extra_findings=findings))
 

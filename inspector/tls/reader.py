@@ -203,3 +203,23 @@ def read_all(data: bytes) -> list[TlsEvent]:
     """Every event of a whole stream (for bytes already complete, e.g. a captured flight)."""
     reader = TlsReader()
     return reader.feed(data) + reader.feed_eof()
+
+
+@dataclass(frozen=True)
+class HandshakeFacts:
+    group: str | None = None
+
+
+def read_handshake_facts(server_bytes: bytes) -> HandshakeFacts:
+    """The negotiated group from the server's first flight (never raises).
+
+    The ServerHello ``key_share`` (RFC 8446 §4.2.8) wins over the ECDHE or
+    DHE ServerKeyExchange (RFC 8422 §5.4, RFC 5246 §7.4.3).
+    """
+    group = None
+    for event in read_all(server_bytes):
+        if isinstance(event, ServerHello) and event.info.group is not None:
+            group = event.info.group_name
+        elif isinstance(event, KeyExchangeGroup) and group is None:
+            group = event.group
+    return HandshakeFacts(group=group)

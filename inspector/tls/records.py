@@ -1,11 +1,8 @@
-"""TLS record framing (RFC 8446 §5.1 / RFC 5246 §6.2), and the group a live handshake used.
+"""TLS record framing (RFC 8446 §5.1 / RFC 5246 §6.2).
 
 A record is ``type(1) version(2) length(2)`` followed by ``length`` bytes.
 :class:`RecordFramer` cuts complete records; what they mean is read by
-:mod:`inspector.tls.reader`. :func:`read_handshake_facts` reads the
-negotiated key-exchange group from the server's first flight: the
-ServerHello ``key_share`` (RFC 8446 §4.2.8) or the ECDHE ServerKeyExchange
-(RFC 8422 §5.4).
+:mod:`inspector.tls.reader`.
 """
 
 from __future__ import annotations
@@ -23,11 +20,6 @@ class Record:
     content_type: int
     version: int
     body: bytes
-
-
-@dataclass(frozen=True)
-class HandshakeFacts:
-    group: str | None = None
 
 
 def looks_like_tls(data: bytes) -> bool:
@@ -100,16 +92,3 @@ class RecordFramer:
     @property
     def buffered(self) -> int:
         return len(self._buffer)
-
-
-def read_handshake_facts(server_bytes: bytes) -> HandshakeFacts:
-    """Read the negotiated group from the server's first flight (never raises)."""
-    from .reader import KeyExchangeGroup, ServerHello, read_all
-
-    group = None
-    for event in read_all(server_bytes):
-        if isinstance(event, ServerHello) and event.info.group is not None:
-            group = event.info.group_name
-        elif isinstance(event, KeyExchangeGroup) and group is None:
-            group = event.group
-    return HandshakeFacts(group=group)
