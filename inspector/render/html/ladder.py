@@ -148,7 +148,7 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
                     partial, partial_meta = line, line_meta
             continue
         flush_partial()
-        message = message_arrow(entry, items) if direction == "send" else None
+        message = message_arrow(entry, items, tracker.current) if direction == "send" else None
         if message is not None:
             if not continues_message(items):
                 pending += 1  # the reply after the final dot, or to BDAT (RFC 5321 §4.1.1.4, RFC 3030 §2)
@@ -179,7 +179,7 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
 MESSAGE_LINES_SHOWN = 6
 
 
-def message_arrow(entry, items) -> Arrow | None:
+def message_arrow(entry, items, current_step: str) -> Arrow | None:
     """The message a client sent after ``354`` (or with ``BDAT``) as one arrow, not one per line.
 
     Its label says what it is and how big; the first lines go beneath it.
@@ -198,7 +198,7 @@ def message_arrow(entry, items) -> Arrow | None:
     more = tuple(part for line in shown[:MESSAGE_LINES_SHOWN] for part in fold(display(line), LABEL_CHARS))
     if len(shown) > MESSAGE_LINES_SHOWN:
         more += (f"… {len(shown) - MESSAGE_LINES_SHOWN} more line(s)",)
-    return Arrow(len(items), "command", entry["t"], bool(entry.get("tls")), entry.get("step") or "data",
+    return Arrow(len(items), "command", entry["t"], bool(entry.get("tls")), entry.get("step") or current_step,
                  label, more, None, bool(entry.get("redacted")), None, _size(text), message=True)
 
 
