@@ -17,6 +17,9 @@ class ExitCode(enum.IntEnum):
     TLS = 14              #: TLS handshake failed
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
     AUTH = 16             #: authentication failed, refused without TLS, or not offered
+    MAIL = 17             #: send: MAIL FROM refused, or the message cannot be sent to this server
+    RCPT = 18             #: send: every recipient refused (RCPT TO)
+    DATA = 19             #: send: the message refused (DATA, BDAT or after the end-of-data dot)
     NO_SUBMISSION_SERVER = 20  #: discover: no candidate gave a working session with TLS
     CAPTURE = 21          #: replay: the capture file is unreadable, not pcap/pcapng, truncated or corrupt
     INTERRUPTED = 130     #: Ctrl-C

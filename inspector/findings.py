@@ -3,6 +3,8 @@
 The catalogue below is the single list of ids; renderers and the JSON schema
 take ids from here. An id never changes meaning once published. Each entry
 names (``rule=``) the one function in :mod:`inspector.rules` that decides it.
+Where each id applies (the step the HTML ladder pins it to, the side of a
+live/replay comparison that can see it) is in :mod:`inspector.finding_scope`.
 """
 
 from __future__ import annotations
@@ -112,6 +114,50 @@ _KINDS = [
                 "The server took seconds to answer AUTH: it delays logins (a failed-login penalty)",
                 "RFC 4954 §6",
                 rule="auth_all.answer_delayed"),
+    # The mail transaction (``send``): MAIL, RCPT, DATA/BDAT; decided in rules/transaction.py
+    FindingKind("mail-rejected", Severity.ERROR, "MAIL FROM was refused (4xx: temporarily)",
+                "RFC 5321 §4.1.1.2", rule="transaction.mail_rejected"),
+    FindingKind("recipient-rejected", Severity.ERROR, "A recipient was refused at RCPT TO (4xx: temporarily)",
+                "RFC 5321 §4.1.1.3", rule="transaction.recipient_rejected"),
+    FindingKind("message-rejected", Severity.ERROR,
+                "The message was refused (DATA, BDAT or the reply after the end-of-data dot)",
+                "RFC 5321 §4.1.1.4; RFC 3030 §2", rule="transaction.message_rejected"),
+    FindingKind("greylisted", Severity.WARNING, "The server deferred the first attempt (greylisting)",
+                "RFC 6647 §2.1", rule="transaction.greylisted"),
+    FindingKind("submission-without-auth", Severity.ERROR,
+                "A submission port accepted recipients without authentication",
+                "RFC 6409 §4.3; RFC 8314 §3.3", rule="transaction.submission_without_auth"),
+    FindingKind("recipient-bounced-in-data", Severity.WARNING,
+                "Recipients accepted at RCPT TO, then the message was refused in the DATA reply",
+                "RFC 5321 §3.3", rule="transaction.recipient_bounced_in_data"),
+    FindingKind("queue-id", Severity.INFO, "The server queued the message under this id", "RFC 5321 §4.2.2",
+                rule="transaction.queue_id"),
+    FindingKind("message-over-size-limit", Severity.ERROR,
+                "The message is bigger than the SIZE the server advertises", "RFC 1870 §6",
+                rule="transaction.message_over_size_limit"),
+    FindingKind("smtputf8-not-offered", Severity.ERROR,
+                "Non-ASCII addresses need SMTPUTF8, which the server does not offer", "RFC 6531 §3.3",
+                rule="transaction.smtputf8_not_offered"),
+    FindingKind("8bitmime-not-offered", Severity.ERROR,
+                "The message has 8-bit data and the server does not offer 8BITMIME", "RFC 6152 §3",
+                rule="transaction.eightbitmime_not_offered"),
+    FindingKind("chunking-not-offered", Severity.WARNING,
+                "BDAT was asked for, but the server does not offer CHUNKING", "RFC 3030 §2",
+                rule="transaction.chunking_not_offered"),
+    FindingKind("dsn-not-offered", Severity.WARNING,
+                "Delivery status notification parameters were asked for, but DSN is not offered",
+                "RFC 3461 §4", rule="transaction.dsn_not_offered"),
+    FindingKind("requiretls-not-offered", Severity.ERROR,
+                "REQUIRETLS was asked for, but the server or the session cannot honour it", "RFC 8689 §4.1",
+                rule="transaction.requiretls_not_offered"),
+    FindingKind("pipelining-reply-mismatch", Severity.ERROR,
+                "A reply does not fit the command it answers: the pipelined group was answered out "
+                "of order or with a reply missing", "RFC 2920 §3.1", rule="transaction.reply_out_of_order"),
+    FindingKind("pipelining-reply-missing", Severity.ERROR, "Commands of the transaction got no reply",
+                "RFC 2920 §3.1", rule="transaction.replies_missing"),
+    FindingKind("line-ends-fixed", Severity.WARNING,
+                "The message had bare LF or CR line ends; they were sent as CRLF", "RFC 5321 §2.3.8",
+                rule="transaction.line_ends_fixed"),
     FindingKind("tls-not-used", Severity.INFO,
                 "The server offered STARTTLS, but the session ran without TLS (the client did not "
                 "ask, or --plain)", "RFC 8314 §3",
@@ -294,52 +340,6 @@ _KINDS += [FindingKind(i, Severity(sev), title, rfc, rule=rule) for i, sev, titl
            TLS_CHECK_KINDS]
 
 CATALOGUE: dict[str, FindingKind] = {kind.id: kind for kind in _KINDS}
-
-#: finding id -> the step where it is decided (where the HTML ladder pins it; presentation only).
-FINDING_STEP = {
-    "greeting-rejected": "greeting", "greeting-delayed": "greeting",
-    "ehlo-rejected": "ehlo", "starttls-not-offered": "ehlo", "starttls-masked": "ehlo",
-    "auth-before-tls": "ehlo", "starttls-stripped": "ehlo",
-    "starttls-failed": "starttls", "response-injection": "starttls",
-    "command-injection": "injection-check",
-    "tls-handshake-failed": "tls-handshake", "tls-legacy-version": "tls-handshake",
-    "tls-intercepted": "certificate", "cert-untrusted": "certificate",
-    "cert-hostname-mismatch": "certificate", "cert-expired": "certificate",
-    "cert-not-yet-valid": "certificate", "cert-expiring-soon": "certificate",
-    "cert-weak-key": "certificate", "cert-self-signed": "certificate",
-    "cert-sha1-signature": "certificate", "cert-no-san": "certificate",
-    "cert-missing-intermediate": "certificate", "cert-chain-order": "certificate",
-    "cert-no-server-auth-eku": "certificate", "tlsa-mismatch": "certificate",
-    "tlsa-unusable": "certificate",
-    "starttls-readvertised": "ehlo-tls",
-    "auth-refused-plaintext": "auth", "auth-plaintext-allowed": "auth", "auth-not-offered": "auth",
-    "auth-mechanism-not-offered": "auth", "auth-rejected": "auth",
-    "scram-server-signature-invalid": "auth", "credentials-exposed": "auth",
-}
-
-LIVE, REPLAY = "live", "replay"
-_ENCRYPTED_CERTIFICATE = ("in TLS 1.3 the Certificate message is encrypted; replay judges a chain only "
-                          "when TLS <= 1.2 sent it in clear")
-_CLIENT_CHOICE = ("the client's own decisions (which mechanism, whether to send secrets) and, inside "
-                  "TLS, the whole exchange are not visible in a capture")
-_PACKETS = "packet-level facts of the capture file (segments, TTLs, holes)"
-#: Findings only one side can decide when a live ``probe --sniff --pcap F`` is compared with
-#: ``replay F``: id -> (the side that can, why the other cannot). The parity test uses this list.
-ONE_SIDED: dict[str, tuple[str, str]] = {
-    "packet-capture": (LIVE, "the sniffer's summary of the packets it captured; the replay reads them"),
-    "connection-reset": (LIVE, "told from the sniffer's segments; replay judges RSTs by their TTL"),
-    "rst-injected": (LIVE, "told from the sniffer's segments and the SYN-ACK's hop distance"),
-    "command-injection": (LIVE, "the reply to the pipelined NOOP comes inside TLS, encrypted in the capture"),
-    "starttls-readvertised": (LIVE, "the EHLO reply inside TLS is encrypted in the capture"),
-    **{fid: (LIVE, _CLIENT_CHOICE) for fid in (
-        "auth-refused-plaintext", "auth-plaintext-allowed", "auth-not-offered", "auth-mechanism-not-offered",
-        "auth-rejected", "scram-server-signature-invalid")},
-    **{fid: (LIVE, _ENCRYPTED_CERTIFICATE) for fid in CATALOGUE if fid.startswith("cert-")},
-    "credentials-exposed": (REPLAY, "a live probe sends credentials in clear only with "
-                                    "--allow-plaintext-auth, and reports auth-plaintext-allowed then"),
-    **{fid: (REPLAY, _PACKETS) for fid in ("rst-suspicious-ttl", "tcp-segment-conflict", "capture-gap")},
-}
-
 
 def make_finding(finding_id: str, evidence: str, *, severity: Severity | None = None) -> Finding:
     """Build a finding from the catalogue; ``severity`` overrides the default."""

@@ -92,8 +92,16 @@ class Browser:
 
 
 def expected_arrows(transcript) -> int:
-    """Commands (each line the client sent) plus replies (each final reply line the server sent)."""
-    commands = sum(len(e["text"].rstrip("\n").split("\n")) for e in transcript if e["direction"] == "send")
+    """Commands (each line the client sent; a message after 354 or with BDAT is one) plus replies
+    (each final reply line the server sent)."""
+    commands, last_reply = 0, ""
+    for e in transcript:
+        if e["direction"] == "recv":
+            last_reply = e["text"].rstrip("\r\n").rsplit("\n", 1)[-1]
+        elif e["direction"] == "send":
+            message = last_reply.startswith("354") or e["text"].upper().startswith("BDAT ")
+            commands += 1 if message else len(e["text"].rstrip("\n").split("\n"))
+            last_reply = "message" if message else ""
     received = "".join(e["text"] for e in transcript if e["direction"] == "recv")
     replies = sum(1 for line in received.rstrip("\n").split("\n") if not re.match(r"^\d{3}-", line))
     return commands + replies

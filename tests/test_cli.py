@@ -17,8 +17,11 @@ from inspector.findings import CATALOGUE
 SCHEMA = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
 
 
-def validate(document):
-    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+SEND_SCHEMA = json.loads(resources.files("inspector").joinpath("schema/send.schema.json").read_text())
+
+
+def validate(document, schema=SCHEMA):
+    jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -101,17 +104,38 @@ def test_demo_teaches_and_succeeds(run_cli):
     assert "RFC 3207 §4.2" in out and "  | " in out
     assert "~> EHLO" in out and "<~ 221" in out
     assert "~> AUTH PLAIN [redacted" in out and "<~ 235 " in out  # the login is taught too
+    assert "dot-stuffing" in out and "~> ..This line begins with a dot" in out  # so is the message
+    assert "~> MAIL FROM:<demo@lab.test>" in out and "<~ 354 " in out
+    assert "received message 1: from <demo@lab.test> to <student@lab.test>" in out
     from inspector.lab import DEMO_PASSWORD
     assert DEMO_PASSWORD not in out
     assert out.strip().splitlines()[-1] == "Result: exit 0 (ok)"
+
+
+def test_send_schema_is_the_probe_schema_plus_the_transaction():
+    """send.schema.json must not drift from probe-result.schema.json: the same session members,
+    plus ``transaction`` and the transaction's step names."""
+    probe = json.loads(resources.files("inspector").joinpath("schema/probe-result.schema.json").read_text())
+    send = {**SEND_SCHEMA, "properties": dict(SEND_SCHEMA["properties"])}
+    transaction = send["properties"].pop("transaction")
+    assert transaction["oneOf"][0] == {"type": "null"}
+    assert send["required"] == probe["required"] + ["transaction"]
+    steps = send["properties"]["steps"]["items"]["properties"]["name"]["enum"]
+    assert [s for s in steps if s not in ("mail", "rcpt", "data")] == \
+        probe["properties"]["steps"]["items"]["properties"]["name"]["enum"]
+    def session(schema):
+        return {key: value for key, value in schema["properties"].items() if key not in ("schema", "steps")}
+    assert session(send) == session(probe)
+    assert send["properties"]["schema"]["const"] == "smtp-inspector/send/1"
 
 
 def test_demo_json_validates(run_cli):
     completed, document = run_cli("demo", "--json")
 
     assert completed.returncode == 0
-    validate(document)
-    assert document["findings"] == []
+    validate(document, SEND_SCHEMA)   # demo submits a message: the send result
+    assert [f["id"] for f in document["findings"]] == ["queue-id"]
+    assert document["transaction"]["status"] == "queued"
     assert document["capabilities"]["after_tls"]["auth_mechanisms"] == ["PLAIN", "LOGIN"]
     assert document["auth"]["status"] == "accepted" and document["auth"]["mechanism"] == "PLAIN"
 

@@ -3,8 +3,9 @@ data attributes, nested as in the page (text left out). A template change shows 
 tests/golden/html/*.txt; accept it with ``SMTP_INSPECTOR_UPDATE_GOLDEN=1``.
 
 The documents in tests/data/html/ are real outputs (``demo --json``, ``probe --json`` against the lab
-with ``--fault inject-after-starttls``, ``tls --json`` against the lab, ``replay`` of
-captures/auth-plain-25.pcap, ``discover --json`` in the loopback world of tests/discover_world.py).
+with ``--fault inject-after-starttls``, ``send --json --data`` against the lab, ``tls --json`` against
+the lab, ``replay`` of captures/auth-plain-25.pcap, ``discover --json`` in the loopback world of
+tests/discover_world.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from inspector.render.html import render
 
 DATA = pathlib.Path(__file__).parent / "data/html"
 GOLDEN = pathlib.Path(__file__).parent / "golden/html"
-CASES = [("demo", "demo"), ("probe", "probe-injection"), ("tls", "tls"), ("replay", "replay"),
-         ("discover", "discover")]
+CASES = [("demo", "demo"), ("probe", "probe-injection"), ("send", "send"), ("tls", "tls"),
+         ("replay", "replay"), ("discover", "discover")]
 VOID = {"meta", "br", "line", "rect", "path", "input", "img", "link"}
 
 

@@ -84,11 +84,12 @@ def test_demo_report_ladder_teaching_notes_and_screenshot(run_cli, browser, tmp_
     report = tmp_path / "demo.html"
     completed, doc = run_cli("demo", "--json", "--html", str(report))
     assert completed.returncode == 0, completed.stderr
-    jsonschema.validate(doc, json.loads((SCHEMAS / "probe-result.schema.json").read_text()))
+    jsonschema.validate(doc, json.loads((SCHEMAS / "send.schema.json").read_text()))  # demo submits a message
     opened = browser.open(report)
     page = opened.page
     assert_clean(opened)
-    assert arrows(page) == expected_arrows(doc["transcript"]) == 11
+    # 11 for the session, 8 for the submission: MAIL, RCPT, DATA, the message (one arrow) and 4 replies
+    assert arrows(page) == expected_arrows(doc["transcript"]) == 19
     assert page.locator("#ladder-s1 g.arrow.unexpected").count() == 0
     for step in {s["name"] for s in doc["steps"]} & set(STEP_NOTES):
         note = page.locator(f"#ladder-s1 g.teach[data-step='{step}']")
@@ -118,7 +119,7 @@ def test_demo_report_reads_without_javascript(run_cli, browser, tmp_path):
     completed, _ = run_cli("demo", "--html", str(report))
     assert completed.returncode == 0, completed.stderr
     opened = browser.open(report, javascript=False)
-    assert opened.page.locator("#ladder-s1 g.arrow").count() == 11
+    assert opened.page.locator("#ladder-s1 g.arrow").count() == 19
     assert "EHLO client.demo.invalid" in opened.page.locator("#ladder-s1-figure").inner_text()
     assert_clean(opened)
 
@@ -358,3 +359,33 @@ def test_auth_all_report_has_one_ladder_per_mechanism_and_no_secret(browser, mai
     for number, probe in enumerate([doc["discovery"], *doc["probes"]], start=1):
         assert arrows(page, f"s{number}") == expected_arrows(probe["transcript"])
     assert password not in report.read_text()
+
+
+def test_send_report_draws_the_submission_and_pins_its_findings(run_cli, browser, lab_server, tmp_path):
+    """``send --html`` renders like probe (kind "send"): the message after 354 is one arrow, the
+    queue id is pinned at the DATA step, the password appears nowhere."""
+    from inspector.lab import DEMO_PASSWORD, DEMO_USER
+
+    lab = lab_server()
+    secret = tmp_path / "password"
+    secret.write_text(DEMO_PASSWORD)
+    message = tmp_path / "m.eml"
+    message.write_bytes(b"Subject: html\r\n\r\n" + b"".join(b"line %d\r\n" % n for n in range(40)))
+    report = tmp_path / "send.html"
+    completed, doc = run_cli("send", f"{lab.host}:{lab.port}", "--servername", lab.hostname,
+                             "--cafile", lab.ca_path, "--auth", "auto", "--user", DEMO_USER,
+                             "--password-file", str(secret), "--from", DEMO_USER, "--to", "a@lab.test",
+                             "--data", str(message), "--json", "--html", str(report))
+    assert completed.returncode == 0, completed.stderr
+    jsonschema.validate(doc, json.loads((SCHEMAS / "send.schema.json").read_text()))
+    opened = browser.open(report)
+    page = opened.page
+    assert_clean(opened)
+    assert arrows(page) == expected_arrows(doc["transcript"])
+    body = page.locator("#ladder-s1 g.arrow.command[data-step='data']").last.text_content()
+    assert "message:" in body and "octets as sent" in body and "line 39" not in body
+    assert "send" in page.title()
+    assert "queue-id" in {f["id"] for f in doc["findings"]}
+    assert_pins_at_their_steps(page, doc["findings"])
+    assert DEMO_PASSWORD not in page.content()
+    assert_no_overlap(page)

@@ -256,6 +256,8 @@ def test_fault_names():
         "execute-pipelined-starttls",
         "no-starttls-plain-auth",
         "scram-bad-signature",
+        "pipelining-out-of-order",
+        "pipelining-missing-reply",
     }
     assert all(isinstance(d, str) and d and "\n" not in d for d in FAULTS.values())
 

@@ -19,8 +19,9 @@ from inspector.findings import CATALOGUE, FindingList, make_finding
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "inspector"
 #: Where an id may be written besides its rule: the catalogue itself (findings.py, and the part
-#: it reads from findings_tls_checks.py).
-CATALOGUE_FILES = {PACKAGE / "findings.py", PACKAGE / "findings_tls_checks.py"}
+#: it reads from findings_tls_checks.py), and where each id applies (finding_scope.py: the
+#: ladder step, the live/replay side).
+CATALOGUE_FILES = {PACKAGE / "findings.py", PACKAGE / "findings_tls_checks.py", PACKAGE / "finding_scope.py"}
 #: The lab's fault table names the finding each fault is meant to show (``lab --help``, the
 #: README): documentation of the lab, not a decision (checked against the catalogue below).
 DOCUMENTATION = {PACKAGE / "lab" / "faults.py"}

@@ -11,6 +11,7 @@ runs, so ``--help`` stays fast and ``probe`` never imports scapy.
 #: (kept here so that starting one command does not import the others).
 SUMMARIES = {
     "probe": "run one SMTP session step by step and judge it",
+    "send": "submit a message step by step (MAIL, RCPT, DATA) and explain every reply",
     "tls": "audit TLS: certificate chain, versions, every accepted cipher suite, groups",
     "ports": "which SMTP ports answer (open/closed/filtered/prohibited/intercepted)",
     "interference": "diagnose blocked, reset, redirected, stripped or intercepted SMTP (root)",

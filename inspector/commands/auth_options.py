@@ -14,11 +14,13 @@ import sys
 from ..errors import UsageError
 
 
-def add_auth_arguments(parser, *, allow_all: bool, user_help: str = "user name for --auth") -> None:
+def add_auth_arguments(parser, *, allow_all: bool, user_help: str = "user name for --auth",
+                       auth_help: str | None = None) -> None:
     """The ``authentication`` argument group.
 
     ``allow_all`` (``probe``) offers ``--auth all`` and ``--allow-plaintext-auth``;
-    ``discover`` logs in only where TLS came up, so it has neither.
+    ``discover`` logs in only where TLS came up, so it has neither. ``auth_help``
+    words ``--auth`` for a command with one session (``send``).
     """
     auth = parser.add_argument_group(
         "authentication (RFC 4954)",
@@ -33,8 +35,8 @@ def add_auth_arguments(parser, *, allow_all: bool, user_help: str = "user name f
                                "table)")
     else:
         auth.add_argument("--auth", metavar="MECH|auto", type=auth_choice_single,
-                          help="also log in on each candidate that offers AUTH after TLS: a mechanism "
-                               "or auto (the strongest offered)")
+                          help=auth_help or "also log in on each candidate that offers AUTH after TLS: "
+                                            "a mechanism or auto (the strongest offered)")
     auth.add_argument("--user", metavar="NAME", help=user_help)
     auth.add_argument("--password-file", metavar="PATH", help="read the password from this file")
     auth.add_argument("--token-file", metavar="PATH", help="read the OAuth bearer token from this file")

@@ -25,6 +25,10 @@ EXIT_CODE_TEXT = {
     15: "certificate not valid (untrusted, other name, expired)",
     16: "AUTH failed: rejected (e.g. 535 5.7.8), mechanism not offered, refused without TLS, "
         "or the SCRAM server signature was wrong",
+    17: "send: MAIL FROM refused, or the message cannot go to this server as it is "
+        "(over SIZE, 8-bit or UTF-8 without the extension, REQUIRETLS)",
+    18: "send: every recipient refused at RCPT TO",
+    19: "send: the message refused (DATA, BDAT, or the reply after the final dot)",
     20: "discover: no candidate gave a submission session with TLS",
     21: "replay: the capture is unreadable, not pcap/pcapng, truncated or corrupt",
     130: "interrupted (Ctrl-C)",

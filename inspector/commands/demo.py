@@ -15,7 +15,8 @@ EXIT_CODES = (0, 1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 130)
 def register(sub) -> None:
     demo = sub.add_parser("demo", help=SUMMARY,
                           description="Start the lab server on a free loopback port and walk "
-                                      "through an SMTP submission session, step by step.")
+                                      "through an SMTP submission session, step by step: TLS, the login, "
+                                      "then a test message (MAIL, RCPT, DATA) that the lab keeps.")
     demo.add_argument("--json", action="store_true", help="print the result as JSON")
     add_html_option(demo)
     demo.set_defaults(handler=run)
@@ -23,27 +24,41 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..lab import DEMO_PASSWORD, DEMO_USER, LabServer
+    from ..lab.run import describe_message
     from ..net.address import host_port
     from ..probes.auth_step import AuthRequest
+    from ..probes.message import generated_message
     from ..probes.session import STARTTLS, ProbeConfig, run_probe
+    from ..probes.transaction_result import TransactionRequest
     from ..smtp.sasl import Credentials, Secret
     from .common import write_html
     from .probe import emit, json_document
 
     login = AuthRequest(mechanism="AUTO", credentials=Credentials(DEMO_USER, password=Secret(DEMO_PASSWORD)))
+    recipient = "student@lab.test"
+    message = generated_message(DEMO_USER, (recipient,), (), body=(
+        "Hello from smtp-inspector demo.\n.This line begins with a dot: watch it travel as '..'.\n"))
+    submission = TransactionRequest(sender=DEMO_USER, recipients=(recipient,), message=message)
     with LabServer() as server:
         config = ProbeConfig(host=server.host, port=server.port, mode=STARTTLS, require_tls=True,
                              ehlo_name="client.demo.invalid", servername=server.hostname,
-                             cafile=server.ca_path, timeout=5.0, deadline=20.0, auth=login)
+                             cafile=server.ca_path, timeout=5.0, deadline=20.0, auth=login,
+                             transaction=submission)
         if not args.json:
             print(f"Demo: the built-in lab server listens on {host_port(server.host, server.port)} as "
                   f"{server.hostname}, with a certificate from its own fresh CA; its port "
                   "stands in for 587, the submission port.\n"
                   f"After TLS the client logs in as {DEMO_USER} with --auth auto (the strongest "
-                  "mechanism offered); the password never appears below.\n"
+                  "mechanism offered; the password never appears below), then submits a test "
+                  f"message to {recipient}.\n"
                   "Marks: -> client to server, <- server to client, ~> <~ the same inside TLS, "
                   "=== notes.\n")
         result = run_probe(config)
+        received = list(server.messages)
+    if not args.json:
+        for number, kept in enumerate(received, 1):
+            print("The lab server kept what it received (as `smtp-inspector lab` prints it):\n"
+                  + describe_message(number, kept) + "\n")
     emit(result, args, teach=True)
     write_html(args, "demo", lambda: json_document(result))
     return int(result.exit_code)

@@ -32,6 +32,14 @@ def register(sub) -> None:
         description="Connect, read the greeting, EHLO, STARTTLS or implicit TLS, check the "
                     "certificate, EHLO again, QUIT; print the transcript, tables and findings.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_probe_arguments(probe)
+    add_html_option(probe)
+    add_auth_arguments(probe, allow_all=True)
+    probe.set_defaults(handler=run)
+
+
+def add_probe_arguments(probe) -> None:
+    """The session options of ``probe``, shared by ``send`` (target, TLS, names, output)."""
     probe.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = probe.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
@@ -64,9 +72,6 @@ def register(sub) -> None:
     probe.add_argument("--sniff", action="store_true",
                        help="capture the session's packets (root): TTLs, segments, RSTs as findings")
     probe.add_argument("--pcap", metavar="FILE", help="with --sniff: write the packets to FILE (pcap)")
-    add_html_option(probe)
-    add_auth_arguments(probe, allow_all=True)
-    probe.set_defaults(handler=run)
 
 
 def probe_config(args):
@@ -118,14 +123,17 @@ def run(args) -> int:
 
 
 def json_document(result) -> dict:
-    from ..render.json_output import probe_result
-    return probe_result(result)
+    """The ``--json`` document of a probe (or of ``send``/``demo``: with the transaction)."""
+    from ..render.send_output import session_document
+    return session_document(result)
 
 
 def emit(result, args, *, teach: bool) -> None:
     """Print a ProbeResult as JSON (``--json``) or as the text report."""
     if args.json:
         from ..render.json_output import dumps
+        if result.config.transaction is not None:
+            from ..render.send_output import dumps
         print(dumps(result))
     else:
         from ..render.text import render_probe
@@ -153,6 +161,8 @@ def save(result, directory) -> None:
     from ..render.text import render_probe
 
     cfg = result.config
+    if cfg.transaction is not None:
+        from ..render.send_output import dumps
     stem = f"{cfg.host.replace(':', '_')}-{cfg.port}-{time.strftime('%Y%m%dT%H%M%S')}"
     save_text(directory / f"{stem}.json", dumps(result) + "\n")
     save_text(directory / f"{stem}.txt", render_probe(result) + "\n")

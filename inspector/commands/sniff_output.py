@@ -10,7 +10,7 @@ from .common import require_raw_sockets, write_html
 
 
 def run_and_emit_sniffed(config, args):
-    from ..probes.sniffed import packets_json, run_sniffed_probe
+    from ..probes.sniffed import run_sniffed_probe
 
     if args.pcap and not args.sniff:
         raise UsageError("--pcap needs --sniff")
@@ -33,10 +33,7 @@ def run_and_emit_sniffed(config, args):
     except OSError as exc:
         raise UsageError(f"cannot capture packets for {config.host}: {os_reason(exc)}") from None
     if args.json:
-        from ..render.json_output import probe_result
-        document = probe_result(result)
-        document["packets"] = packets_json(evidence)
-        print(json.dumps(document, indent=2))
+        print(json.dumps(_html_document(result, evidence), indent=2))
     else:
         from ..render.text import render_probe
         print(render_probe(result, teach=False, verbose=getattr(args, "verbose", False)))
@@ -44,11 +41,13 @@ def run_and_emit_sniffed(config, args):
         for s in evidence.segments:
             print(f"  {s.t:9.6f} {s.direction:4} {s.flags:4} len {s.payload:5}  TTL {s.ttl:3}  "
                   f"IP-ID {s.ip_id:5}  win {s.window}")
-    write_html(args, "probe", lambda: _html_document(result, evidence))
+    write_html(args, "probe" if result.config.transaction is None else "send",
+               lambda: _html_document(result, evidence))
     return result
 
 
 def _html_document(result, evidence) -> dict:
+    """The ``--json`` document (probe's, or send's with the transaction) plus the packets."""
     from ..probes.sniffed import packets_json
-    from ..render.json_output import probe_result
-    return {**probe_result(result), "packets": packets_json(evidence)}
+    from ..render.send_output import session_document
+    return {**session_document(result), "packets": packets_json(evidence)}

@@ -16,9 +16,10 @@ from typing import NamedTuple
 class Fault(NamedTuple):
     name: str
     does: str                  #: what the server does (one line)
-    reported_as: str           #: what ``probe`` reports against it
+    reported_as: str           #: what ``probe`` (or, for a transaction fault, ``send``) reports
     starttls: bool = True      #: STARTTLS is offered and works (the TLS mode a client can use)
     auth_in_clear: bool = False  #: AUTH is offered and accepted before TLS
+    transaction: bool = False  #: acts only inside a mail transaction (``send``); ``probe`` never gets there
 
 
 FAULT_TABLE: tuple[Fault, ...] = (
@@ -57,11 +58,20 @@ FAULT_TABLE: tuple[Fault, ...] = (
           "SCRAM answers with a wrong server signature (v=): an impostor that does not know the "
           "password",
           "scram-server-signature-invalid (with --auth SCRAM-SHA-256)"),
+    Fault("pipelining-out-of-order",
+          "the reply to MAIL FROM is held back and sent after the first RCPT's reply: a pipelined "
+          "group answered out of order (RFC 2920 §3.1)",
+          "pipelining-reply-mismatch", transaction=True),
+    Fault("pipelining-missing-reply",
+          "the first RCPT TO gets no reply at all: a pipelined group with a reply missing",
+          "pipelining-reply-mismatch or pipelining-reply-missing", transaction=True),
 )
 
 #: Fault name -> what the server does (the one-line description).
 FAULTS: dict[str, str] = {fault.name: fault.does for fault in FAULT_TABLE}
 FAULTS_BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULT_TABLE}
+#: Faults that act only inside a mail transaction (``send``); ``probe`` never gets that far.
+TRANSACTION_FAULTS: tuple[str, ...] = tuple(fault.name for fault in FAULT_TABLE if fault.transaction)
 
 #: Delay between the two lines of the greeting under the ``slow-greeting`` fault.
 SLOW_GREETING_SECONDS = 2.5
@@ -94,10 +104,12 @@ def fault_help() -> str:
     lines = ["faults (--fault NAME):"]
     for fault in FAULT_TABLE:
         lines.append(f"  {fault.name}")
-        lines += textwrap.wrap(f"{fault.does}; probe reports {fault.reported_as}", 78,
+        command = "send" if fault.transaction else "probe"
+        lines += textwrap.wrap(f"{fault.does}; {command} reports {fault.reported_as}", 78,
                                initial_indent="      ", subsequent_indent="      ")
     return "\n".join(lines)
 
 
 __all__ = ["FAULTS", "FAULTS_BY_NAME", "FAULT_TABLE", "INJECTED_AFTER_STARTTLS", "SLOW_GREETING_SECONDS",
-           "Fault", "auth_in_clear", "fault_help", "starttls_advertised", "starttls_offered"]
+           "TRANSACTION_FAULTS", "Fault", "auth_in_clear", "fault_help", "starttls_advertised",
+           "starttls_offered"]

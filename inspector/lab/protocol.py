@@ -90,6 +90,8 @@ class LabHandler:
         return server.lab_ehlo_lines()
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if server.fault == "pipelining-out-of-order":
+            server.lab_reply_fault = "hold"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender OK"
@@ -97,6 +99,10 @@ class LabHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
+        if server.fault == "pipelining-missing-reply" and len(envelope.rcpt_tos) == 1:
+            server.lab_reply_fault = "drop"
+        elif server.lab_held_reply is not None:
+            server.lab_reply_fault = "release"
         return "250 2.1.5 Recipient OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -151,6 +157,10 @@ class LabSMTP(LabSaslMechanisms, SMTP):
         self.fault = fault
         self.implicit_tls = implicit_tls
         self._greeted = False
+        #: the pipelining faults: "hold" (keep the next reply), "release" (send it after
+        #: the next one), "drop" (never send the next one)
+        self.lab_reply_fault: str | None = None
+        self.lab_held_reply: str | None = None
 
     # -- state -----------------------------------------------------------------
 
@@ -201,7 +211,16 @@ class LabSMTP(LabSaslMechanisms, SMTP):
             self._greeted = True
             await self._send_greeting(status)
             return
+        fault, self.lab_reply_fault = self.lab_reply_fault, None
+        if fault == "hold":
+            self.lab_held_reply = status
+            return
+        if fault == "drop":
+            return
         await super().push(status)
+        if fault == "release":
+            held, self.lab_held_reply = self.lab_held_reply, None
+            await super().push(held)
 
     async def _send_greeting(self, status: str) -> None:
         if self.fault == "slow-greeting":

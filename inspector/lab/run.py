@@ -13,7 +13,7 @@ from inspector.lab.sasl import DEMO_PASSWORD, DEMO_USER
 from inspector.lab.server import LabServer
 from inspector.net.address import host_port
 
-__all__ = ["describe_lab", "run_lab"]
+__all__ = ["describe_lab", "describe_message", "run_lab"]
 
 
 def describe_lab(lab: LabServer) -> str:
@@ -51,10 +51,33 @@ def describe_lab(lab: LabServer) -> str:
         "Try:",
         f"  smtp-inspector probe {target}{probe_mode} --servername {lab.hostname} --cafile {lab.ca_path}",
         f"  swaks --server {target} {swaks.strip()} --from {DEMO_USER} --to someone@lab.test",
+        (
+            f"  smtp-inspector send {target}{probe_mode} --servername {lab.hostname} --cafile {lab.ca_path}"
+            f" --auth auto --user {DEMO_USER} --from {DEMO_USER} --to someone@lab.test"
+            "   (password: $SMTP_INSPECTOR_PASSWORD)"
+        ),
+        "Received messages are printed here.",
         "",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+#: Lines of a received message that ``lab`` prints (headers first); the rest is counted.
+MESSAGE_LINES_PRINTED = 20
+
+
+def describe_message(number: int, message) -> str:
+    """A received message as ``lab`` prints it: the envelope, then its first lines."""
+    from inspector.render.untrusted import shown
+
+    lines = message.content.split(b"\r\n")
+    printed = [shown(line) for line in lines[:MESSAGE_LINES_PRINTED]]  # a client chose these bytes
+    more = len(lines) - len(printed)
+    head = (f"received message {number}: from <{shown(message.mail_from)}> to "
+            f"{', '.join(f'<{shown(r)}>' for r in message.rcpt_tos)}, {len(message.content)} octets")
+    return "\n".join([head, *("  | " + line for line in printed),
+                      *([f"  | [{more} more line(s)]"] if more > 0 else [])])
 
 
 def run_lab(
@@ -110,6 +133,14 @@ def run_lab(
     in_main_thread = threading.current_thread() is threading.main_thread()
     if in_main_thread:
         previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    printing = threading.Lock()
+
+    def print_message(number, message):
+        with printing:
+            print(describe_message(number, message), file=out, flush=True)
+
+    for lab in labs:
+        lab.on_message = print_message
     try:
         for lab in labs[:-1]:
             print(describe_lab(lab).rpartition("\n\n")[0], file=out, flush=True)

@@ -112,6 +112,7 @@ class LabServer:
         self.password = password
         self.token = token
         self.messages: list[LabMessage] = []
+        self.on_message = None  #: ``on_message(number, message)`` per message received (``lab`` prints it)
 
         self._id = next(_server_ids)
         self._state = "new"  # new -> running -> stopped
@@ -160,6 +161,8 @@ class LabServer:
 
     def record(self, message: LabMessage) -> int:
         self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(len(self.messages), message)
         return len(self.messages)
 
     def __repr__(self) -> str:

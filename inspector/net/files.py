@@ -18,6 +18,8 @@ from ..errors import UsageError, os_reason
 MAX_CA_FILE = 8 * 1024 * 1024
 #: What a --password-file or --token-file may hold (an OAuth token is a few KB).
 MAX_SECRET_FILE = 64 * 1024
+#: What ``send --data`` or an ``--attach`` file may hold (servers' SIZE limits are tens of MB).
+MAX_MESSAGE_FILE = 64 * 1024 * 1024
 #: How long a FIFO or device may take to reach its end (at most; a command's deadline may be less).
 DEFAULT_TIMEOUT = 5.0
 _limit = [DEFAULT_TIMEOUT]

@@ -71,6 +71,7 @@ class ProbeSession:
         self.error: str | None = None
         self.alive = False
         self.auth = None          #: the AUTH step's progress (auth_step.py)
+        self.transaction = None   #: the mail transaction's progress (transaction.py, send only)
         self.redactor = None      #: set by the AUTH step: scrubs secrets from every text
         self.deadline = 0.0
         self.step_name: str | None = None
@@ -107,6 +108,10 @@ class ProbeSession:
                 from .auth_step import run_auth_step  # SASL is loaded only for --auth
 
                 run_auth_step(self)
+            if self.config.transaction is not None:
+                from .transaction import run_transaction_step  # only send loads it
+
+                run_transaction_step(self)
         except StepFailed:
             pass
         except KeyboardInterrupt:
@@ -349,7 +354,8 @@ class ProbeSession:
             steps=tuple(self.steps), transcript=self.transcript.freeze(),
             capabilities_before=self.caps_before, capabilities_after=self.caps_after, tls=self.tls,
             certificate=self.certificate, findings=findings, exit_code=exit_code, error=self.error,
-            chain_der=tuple(self.chain_der), auth=auth)
+            chain_der=tuple(self.chain_der), auth=auth,
+            transaction=self.transaction.outcome() if self.transaction is not None else None)
 
 
 def run_probe(config: ProbeConfig) -> ProbeResult:

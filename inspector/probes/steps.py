@@ -16,6 +16,7 @@ from ..transcript import Entry
 if TYPE_CHECKING:
     from ..certs import CertificateReport
     from .auth_results import AuthOutcome, AuthRequest
+    from .transaction_result import TransactionOutcome, TransactionRequest
 
 STARTTLS, IMPLICIT, PLAIN = "starttls", "implicit", "plain"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -31,6 +32,9 @@ STEP_EXIT_CODES = {
     "ehlo-tls": ExitCode.EHLO,
     "injection-check": ExitCode.TLS,   #: the TLS session broke right after the handshake
     "auth": ExitCode.AUTH,
+    "mail": ExitCode.MAIL,
+    "rcpt": ExitCode.RCPT,
+    "data": ExitCode.DATA,
 }
 
 
@@ -57,6 +61,8 @@ class ProbeConfig:
     #: send ``STARTTLS\r\nNOOP\r\n`` in one segment to test the server (RFC 3207 §4.2)
     check_injection: bool = False
     auth: AuthRequest | None = None    #: run the AUTH step after EHLO (RFC 4954)
+    #: ``send``: MAIL, RCPT, DATA/BDAT after AUTH (RFC 5321 §3.3)
+    transaction: TransactionRequest | None = None
 
     @property
     def expected_name(self) -> str:
@@ -89,6 +95,7 @@ class ProbeResult:
     #: certificates as the server sent them, leaf first (DANE TLSA matching, RFC 6698 §2.1)
     chain_der: tuple[bytes, ...] = ()
     auth: AuthOutcome | None = None
+    transaction: TransactionOutcome | None = None
 
     def step(self, name: str) -> Step | None:
         """The last step of that name (tls-handshake can appear once per mode)."""

@@ -12,6 +12,8 @@ checks the output against tabulate itself.
 
 from __future__ import annotations
 
+from .untrusted import shown
+
 
 def simple_table(rows, headers) -> str:
     """``rows`` (sequences of cells; None is empty) under ``headers``, as text."""
@@ -39,3 +41,15 @@ def _lines(cell) -> list[str]:
 
 def _join(cells, widths) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def escaped_table(rows, headers) -> str:
+    """:func:`simple_table` with every text cell and header passed through ``shown`` (render/untrusted.py)."""
+    return simple_table([[shown(c) if isinstance(c, str | bytes) else c for c in row] for row in rows],
+                        [shown(h) for h in headers])
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` escaped for a terminal and cut to ``width`` characters (``...`` marks the cut)."""
+    text = shown(text)
+    return text if len(text) <= width else text[: width - 3] + "..."

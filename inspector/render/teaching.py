@@ -32,5 +32,18 @@ STEP_NOTES = {
         "AUTH proves who the client is with a SASL mechanism; each 334 line is a base64 "
         "challenge and each client line a base64 answer, ending in 235 (accepted) or an "
         "error such as 535 5.7.8 (RFC 4954 §4, §6). Secrets are redacted from this transcript."),
+    "mail": (
+        "MAIL FROM starts a transaction and gives the envelope sender, where bounces go; it "
+        "need not match the From: header. With PIPELINING the client sends MAIL, every RCPT and "
+        "DATA in one go and matches the replies in order (RFC 5321 §4.1.1.2, RFC 2920 §3.1)."),
+    "rcpt": (
+        "RCPT TO names one recipient; each gets its own reply. A submission server accepts any "
+        "recipient from a logged-in user and refuses relaying for strangers with 554 5.7.1 "
+        "(RFC 5321 §4.1.1.3, RFC 6409 §4.3)."),
+    "data": (
+        "DATA gets 354, then the message itself: headers, an empty line, the body. It ends with a "
+        "line holding one dot; a body line that begins with a dot is sent with a second one "
+        "(dot-stuffing), which the server removes. The reply after the dot says whether the "
+        "server took responsibility, often with a queue id (RFC 5321 §4.1.1.4, §4.5.2)."),
     "quit": "QUIT ends the session politely; the server answers 221 and closes (RFC 5321 §4.1.1.10).",
 }

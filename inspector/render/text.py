@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
+from .table import clip, escaped_table
 from .teaching import STEP_NOTES
 from .untrusted import shown
 
@@ -76,13 +77,6 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
     return "\n".join(out)
 
 
-def _table(rows, headers) -> str:
-    from .table import simple_table
-
-    return simple_table([[shown(c) if isinstance(c, str | bytes) else c for c in row] for row in rows],
-                        [shown(h) for h in headers])
-
-
 def _one_line(reply) -> str:
     """The reply's code and first line of text, without the continuation dash (``250 mail.example``)."""
     first = reply.lines[0]
@@ -96,8 +90,8 @@ def render_steps(result) -> str:
         detail = step.detail or ""
         text = " | ".join(part for part in (said, detail) if part)
         ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
-        rows.append((step.name, step.status, ms, _clip(text, 90)))
-    return _table(rows, ["step", "status", "ms", "reply / detail"])
+        rows.append((step.name, step.status, ms, clip(text, 90)))
+    return escaped_table(rows, ["step", "status", "ms", "reply / detail"])
 
 
 def render_capabilities(result) -> str:
@@ -113,7 +107,7 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    rendered = _table(rows, ["capability", "before TLS", "after TLS"])
+    rendered = escaped_table(rows, ["capability", "before TLS", "after TLS"])
     if before is None or after is None:
         return rendered
     added, removed = keyword_changes(before, after)
@@ -127,13 +121,13 @@ def render_tls(result) -> str:
             ("key exchange group", tls.group or "(not seen)")]
     if tls.alpn:
         rows.append(("ALPN", tls.alpn))
-    return _table(rows, ["TLS session", ""])
+    return escaped_table(rows, ["TLS session", ""])
 
 
 def render_certificate(result) -> str:
     report = result.certificate
     if not report.chain:
-        return _table([("certificate", report.trust_error or "none received")], ["certificate", ""])
+        return escaped_table([("certificate", report.trust_error or "none received")], ["certificate", ""])
     leaf = report.chain[0]
     rows = [
         ("subject", leaf.subject),
@@ -148,7 +142,7 @@ def render_certificate(result) -> str:
         ("trust", "trusted" if report.trusted else f"NOT trusted: {report.trust_error}"),
         ("chain sent", f"{len(report.chain)} certificate(s)"),
     ]
-    return _table(rows, ["certificate", ""])
+    return escaped_table(rows, ["certificate", ""])
 
 
 def render_auth(result) -> str:
@@ -165,19 +159,20 @@ def render_auth(result) -> str:
         rows.append(("server signature", "verified" if auth.server_verified else "NOT verified"))
     if auth.channel_binding:
         rows.append(("channel binding", auth.channel_binding))
-    return _table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
+    return escaped_table([(k, clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
 
 
 def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
-    rows = [(f.severity.value, f.id, _clip(f.evidence, 80), f.rfc) for f in result.findings]
-    return _table(rows, ["severity", "finding", "evidence", "rule"])
+    rows = [(f.severity.value, f.id, clip(f.evidence, 80), f.rfc) for f in result.findings]
+    return escaped_table(rows, ["severity", "finding", "evidence", "rule"])
 
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} ({cfg.mode}"
+    command = "send" if getattr(cfg, "transaction", None) is not None else "probe"
+    parts = [f"smtp-inspector {command} {host_port(cfg.host, cfg.port)} ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''})",
              "",
              render_transcript(result.transcript, teach=teach, chunks=verbose),
@@ -191,6 +186,9 @@ def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
         parts += ["", render_certificate(result)]
     if getattr(result, "auth", None) is not None:
         parts += ["", render_auth(result)]
+    if getattr(result, "transaction", None) is not None:
+        from .send_output import render_transaction
+        parts += ["", render_transaction(result)]
     parts += ["", render_findings(result), "", render_outcome(result)]
     return "\n".join(parts)
 
@@ -200,11 +198,6 @@ def render_outcome(result) -> str:
     if result.error:
         return f"Result: exit {int(code)} ({code.name.lower()}): {safe(result.error)}"
     return f"Result: exit {int(code)} ({code.name.lower()})"
-
-
-def _clip(text: str, width: int) -> str:
-    text = safe(text)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 #: The one escaping function for untrusted text (render/untrusted.py), under its old name.
@@ -218,7 +211,8 @@ def _yes_no(value) -> str:
 def render_auth_table(table, *, verbose: bool = False) -> str:
     """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
     cfg = table.config
-    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} --auth all ({cfg.mode}"
+    command = "send" if getattr(cfg, "transaction", None) is not None else "probe"
+    parts = [f"smtp-inspector {command} {host_port(cfg.host, cfg.port)} --auth all ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
     sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
     for result in sessions:
@@ -227,10 +221,10 @@ def render_auth_table(table, *, verbose: bool = False) -> str:
     rows = [(r.mechanism, _yes_no(r.offered_before_tls), _yes_no(r.offered_after_tls), r.status,
              "" if r.code is None else str(r.code), r.enhanced_code or "",
              "" if r.answer_s is None else f"{r.answer_s:.1f} s",
-             _clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
+             clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
             for r in table.rows]
     if rows:
-        parts.append(_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
+        parts.append(escaped_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
                                    "enhanced", "answered in", "explanation"]))
     else:
         parts.append(render_steps(table.discovery))

@@ -9,9 +9,10 @@ interference, discover, send and scan all judge with the same code.
 One module per topic: ``session`` (greeting, EHLO, STARTTLS, replies; its
 ``judge_event`` judges one event of the stream the client connection and the
 replay observer both emit), ``plaintext``, ``tls``, ``auth``, ``auth_all``,
-``certificates``, ``tls_audit``, ``packets``, ``interference``, ``discovery``.
+``certificates``, ``tls_audit``, ``packets``, ``interference``, ``discovery``,
+``transaction`` (``send``: MAIL, RCPT, DATA/BDAT).
 Across findings, :class:`inspector.findings.FindingList` is the one
-de-duplication policy; :data:`inspector.findings.ONE_SIDED` lists what only a
+de-duplication policy; :data:`inspector.finding_scope.ONE_SIDED` lists what only a
 live probe or only a replay can see. ``tests/test_rules.py`` checks that each
 id's string literal appears in exactly one module here, inside the function
 its catalogue entry names.

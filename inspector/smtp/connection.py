@@ -25,6 +25,7 @@ States::
                         ▼
                       READY
     READY ──AUTH, 334──▶ SASL_CHALLENGE ──send(SaslResponse)──▶ READY (awaiting reply)
+    READY ──DATA, 354──▶ MESSAGE_BODY ──send(MessageContent)──▶ READY (awaiting reply)
     any state ──EOF──▶ CLOSED           any hard error ──▶ ERROR
 
 Rules:
@@ -43,7 +44,12 @@ Rules:
 3. AUTH (RFC 4954 §4): a 334 reply to AUTH or to a SASL response is an
    :class:`AuthChallenge`; then only a :class:`SaslResponse` (base64 or
    ``*``) may be sent, and nothing else until it is.
-4. A hard protocol error (line or reply over the caps) moves the connection
+4. DATA (RFC 5321 §4.1.1.4): in the CLIENT role, a 354 reply to DATA
+   means only the message body (:class:`~inspector.smtp.transaction.MessageContent`,
+   dot-stuffed, ending with the dot line) may be sent next. A 354 matched to
+   any other command (a pipelined group answered out of order, or a missing
+   reply) changes nothing: the caller's rules report it.
+5. A hard protocol error (line or reply over the caps) moves the connection
    to ERROR and is raised as :class:`RemoteProtocolError`; every later call
    raises too. Anything else that escapes ``next_event`` is a bug.
 """
@@ -69,6 +75,7 @@ from .events import (
     UnsolicitedReply,
 )
 from .reply import Reply, ReplyParser
+from .transaction import MessageContent
 
 #: The command pipelined after STARTTLS by ``send(..., pipelined_noop=True)``.
 NOOP = noop()
@@ -80,6 +87,7 @@ class State(enum.Enum):
     STARTTLS_SENT = "starttls-sent"  #: waiting for the reply to STARTTLS
     TLS_PENDING = "tls-pending"    #: 220 received; the caller must do the handshake
     SASL_CHALLENGE = "sasl-challenge"  #: 334 to AUTH received; a SASL response must follow
+    MESSAGE_BODY = "message-body"  #: 354 to DATA received; the message body must follow
     CLOSED = "closed"
     ERROR = "error"
 
@@ -178,6 +186,10 @@ class ClientConnection:
         if isinstance(command, SaslResponse):
             if self.state is not State.SASL_CHALLENGE:
                 raise LocalProtocolError(f"no AUTH challenge to answer in state {self.state.value}")
+        elif isinstance(command, MessageContent):
+            if self.state is not State.MESSAGE_BODY:
+                raise LocalProtocolError(f"no 354 to DATA: cannot send a message body in state "
+                                         f"{self.state.value}")
         elif self.state is not State.READY:
             raise LocalProtocolError(f"cannot send {command.verb} in state {self.state.value}")
         is_starttls = command.verb.upper() == "STARTTLS"
@@ -250,6 +262,9 @@ class ClientConnection:
         if verb == "AUTH" and reply.code == 334:
             self.state = State.SASL_CHALLENGE
             return AuthChallenge(command, reply)
+        if (verb == "DATA" and reply.code == 354 and self.role == CLIENT
+                and not isinstance(command, MessageContent)):
+            self.state = State.MESSAGE_BODY
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
             return EhloReply(command, reply, self.capabilities)

@@ -57,6 +57,15 @@ class SmtpDriver:
         self._send(data, until)
         return data
 
+    def send_group(self, group: list[Command], until: float | None = None) -> list[bytes]:
+        """Pipelining (RFC 2920 §3.1): encode every command, then write them all at once.
+
+        Returns each command's bytes; the replies come back in order through ``next_event``.
+        """
+        encoded = [self.smtp.send(command) for command in group]
+        self._send(b"".join(encoded), until)
+        return encoded
+
     def command(self, command: Command, until: float | None = None, *,
                 pipelined_noop: bool = False) -> Event:
         """Send one command and return the next event (its reply, or the end of the stream)."""

@@ -9,6 +9,7 @@ PF_LOG=$STATE/postfix.log
 DV_CONF=$STATE/dovecot/dovecot.conf # the lab's own Dovecot (dovecot -c)
 DV_RUN=$STATE/dovecot/run
 DV_LOG=$STATE/dovecot.log
+PG_DIR=$STATE/postgrey             # the lab's postgrey (greylisting policy on 127.0.0.1:10591)
 
 die() {
     echo "mail-lab: ERROR: $*" >&2
@@ -50,3 +51,11 @@ postfix_pid() { pid_from "$PF_QUEUE/pid/master.pid" master; }
 dovecot_pid() { pid_from "$DV_RUN/master.pid" dovecot; }
 postfix_running() { postfix_pid >/dev/null; }
 dovecot_running() { dovecot_pid >/dev/null; }
+# postgrey (Perl) renames its process: its command name starts with "postgrey".
+postgrey_pid() {
+    local pid
+    pid=$(tr -d ' \n' 2>/dev/null <"$PG_DIR/postgrey.pid") || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" &&
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == postgrey* ]] && echo "$pid"
+}
+postgrey_running() { postgrey_pid >/dev/null; }

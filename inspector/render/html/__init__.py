@@ -5,7 +5,7 @@ Rendered with Jinja2, autoescaping on, from the same JSON-shaped documents as
 replay: replay_output.replay_json with every session's transcript; discover:
 discover_json.to_dict; probe --auth all: json_output.auth_table). Every byte
 from a server reaches the page as text.
-A future ``send`` command renders like ``probe``: its document has the same
+``send`` renders like ``probe``: its document has the same
 ``steps``/``transcript``/``findings`` members (kind "send").
 Jinja2 is imported here only, so commands without --html never load it.
 """

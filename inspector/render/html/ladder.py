@@ -53,6 +53,7 @@ class Arrow:
     redacted: bool = False
     code: str | None = None
     size: int = 0                  # bytes on the wire (as the transcript has them, CRLF included)
+    message: bool = False          # message content (after 354, or with BDAT): one arrow, not one per line
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,12 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
                     partial, partial_meta = line, line_meta
             continue
         flush_partial()
-        if direction == "send":
+        message = message_arrow(entry, items, tracker.current) if direction == "send" else None
+        if message is not None:
+            if not continues_message(items):
+                pending += 1  # the reply after the final dot, or to BDAT (RFC 5321 §4.1.1.4, RFC 3030 §2)
+            items.append(message)
+        elif direction == "send":
             after_starttls = False
             for raw in _lines(text) or [text]:
                 line = raw.rstrip("\r\n")
@@ -167,6 +173,39 @@ def arrows_and_notes(entries) -> list[Arrow | Note]:
             items.append(Note(entry["t"], tls, step, fold(display(text), NOTE_ROW_CHARS)))
     flush_partial()
     return items
+
+
+#: Lines of a message drawn beneath its arrow (the transcript itself is already bounded).
+MESSAGE_LINES_SHOWN = 6
+
+
+def message_arrow(entry, items, current_step: str) -> Arrow | None:
+    """The message a client sent after ``354`` (or with ``BDAT``) as one arrow, not one per line.
+
+    Its label says what it is and how big; the first lines go beneath it.
+    """
+    text = entry.get("text", "")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    last = next((item for item in reversed(items) if isinstance(item, Arrow)), None)
+    after_354 = last is not None and ((last.kind == "reply" and last.code == "354")
+                                      or continues_message(items))
+    if not (after_354 or first.upper().startswith("BDAT ")):
+        return None
+    lines = [line.rstrip("\r\n") for line in _lines(text)]
+    head = f"{first} + message" if not after_354 else "message"
+    label = fold(display(f"{head}: {len(lines)} line(s), {_size(text)} octets as sent"), LABEL_CHARS)
+    shown = lines[1:] if not after_354 else lines
+    more = tuple(part for line in shown[:MESSAGE_LINES_SHOWN] for part in fold(display(line), LABEL_CHARS))
+    if len(shown) > MESSAGE_LINES_SHOWN:
+        more += (f"… {len(shown) - MESSAGE_LINES_SHOWN} more line(s)",)
+    return Arrow(len(items), "command", entry["t"], bool(entry.get("tls")), entry.get("step") or current_step,
+                 label, more, None, bool(entry.get("redacted")), None, _size(text), message=True)
+
+
+def continues_message(items) -> bool:
+    """The last arrow is message content with no reply since: a further chunk of the same message."""
+    last = next((item for item in reversed(items) if isinstance(item, Arrow)), None)
+    return last is not None and last.message
 
 
 def _lines(text: str) -> list[str]:

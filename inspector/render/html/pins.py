@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...findings import FINDING_STEP as CATALOGUE_STEPS
+from ...finding_scope import FINDING_STEP as CATALOGUE_STEPS
 from .wrap import display, fold
 
 SESSION_END = "end"
