@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections import deque
 
 from ..rules import packets as packet_rules
 from .classify import CLASSIFY_LIMIT, classify
@@ -53,7 +54,7 @@ class Flow:
     """One TCP connection; side ``a`` sent the first packet seen."""
 
     __slots__ = ("index", "a", "b", "first_ts", "last_ts", "closed_at", "closed", "state", "session",
-                 "a_is_client", "prefix", "packets", "rsts", "syn_from_a", "keys")
+                 "a_is_client", "prefix", "packets", "rsts", "syn_from_a", "keys", "finished")
 
     def __init__(self, index: int, a_addr, b_addr, ts: float) -> None:
         self.index = index
@@ -69,6 +70,7 @@ class Flow:
         self.rsts: list[tuple[float, bool, int]] = []
         self.syn_from_a: bool | None = None
         self.keys: tuple[bytes, ...] = ()
+        self.finished = False
 
 
 def _address(raw: bytes) -> str:
@@ -79,17 +81,21 @@ class FlowTable:
     """Feed frames with :meth:`packet`; finished sessions go to ``on_session``."""
 
     def __init__(self, on_session, *, keep_transcript=None, cafile: str | None = None,
-                 idle_timeout: float = 600.0, linger: float = 5.0) -> None:
+                 idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False) -> None:
         self.on_session = on_session
         self.keep_transcript = keep_transcript     #: None, "all" or a set of flow indexes
         self.cafile = cafile
         self.idle_timeout = idle_timeout
-        self.linger = linger
+        self.linger = 0.0 if live else linger
+        #: Live input: a session is finished at its close, and bare ACKs do not open a flow
+        #: (the last ACK of a finished connection must not open a new one).
+        self.live = live
+        self.closing: deque[Flow] = deque()   #: closed flows in the order they closed
         self.flows: dict[bytes, tuple[Flow, bool]] = {}
         self.next_index = 0
         self.packets = 0
         self.tcp_packets = 0
-        self.skipped = {"link type": 0, "not IP/TCP": 0, "fragment": 0, "short": 0}
+        self.skipped = {"link type": 0, "not IP/TCP": 0, "fragment": 0, "short": 0, "malformed": 0}
         self.now = 0.0
         self._sweep_at = 0
         self.open_flows_peak = 0
@@ -98,23 +104,29 @@ class FlowTable:
 
     # -- the hot loop ---------------------------------------------------------------
     def run(self, packets) -> None:
-        """Consume ``(ts, linktype, buffer, start, end)`` tuples from the reader."""
+        """Consume ``(ts, linktype, buffer, start, end, original length)`` tuples from the reader."""
         flows = self.flows
         skipped = self.skipped
         u16 = _U16
         seq_ack = _SEQ
         count = self.packets
+        closing = self.closing
+        linger = self.linger
+        live = self.live
         try:
-            for ts, linktype, buf, s, e in packets:
+            for ts, linktype, buf, s, e, wire in packets:
                 count += 1
+                # "short": the capture cut the frame (snap length); anything else that does not
+                # hold the headers it announces is "malformed".
+                cut = "short" if e - s < wire else "malformed"
                 # -- link layer
                 if linktype == 1:
                     ip = s + 14
                     if ip > e:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     etype = (buf[s + 12] << 8) | buf[s + 13]
-                    while etype == 0x8100 or etype == 0x88A8:
+                    while etype == 0x8100 or etype == 0x88A8 or etype == 0x9100:  # 802.1Q, QinQ
                         if ip + 4 > e:
                             break
                         etype = (buf[ip + 2] << 8) | buf[ip + 3]
@@ -122,10 +134,24 @@ class FlowTable:
                     if etype != 0x0800 and etype != 0x86DD:
                         skipped["not IP/TCP"] += 1
                         continue
-                elif linktype == 113:
+                elif linktype == 113:       # Linux cooked (SLL): protocol at 14
                     ip = s + 16
-                elif linktype == 276:
+                    if ip > e:
+                        skipped[cut] += 1
+                        continue
+                    etype = (buf[s + 14] << 8) | buf[s + 15]
+                    if etype != 0x0800 and etype != 0x86DD:
+                        skipped["not IP/TCP"] += 1
+                        continue
+                elif linktype == 276:       # Linux cooked v2 (SLL2): protocol at 0
                     ip = s + 20
+                    if ip > e:
+                        skipped[cut] += 1
+                        continue
+                    etype = (buf[s] << 8) | buf[s + 1]
+                    if etype != 0x0800 and etype != 0x86DD:
+                        skipped["not IP/TCP"] += 1
+                        continue
                 elif linktype == 0 or linktype == 108:
                     ip = s + 4
                 elif linktype in (101, 12, 14, 228, 229):
@@ -134,7 +160,7 @@ class FlowTable:
                     skipped["link type"] += 1
                     continue
                 if ip + 20 > e:
-                    skipped["short"] += 1
+                    skipped[cut] += 1
                     continue
                 # -- IP
                 version = buf[ip] >> 4
@@ -147,12 +173,15 @@ class FlowTable:
                         skipped["fragment"] += 1
                         continue
                     ttl = buf[ip + 8]
-                    ip_end = ip + u16(buf, ip + 2)[0]
-                    if ip_end > e:
+                    # Offloaded super-frames (TSO on send, GRO on receive) may exceed the MTU, and
+                    # TSO frames taken before segmentation say 0: the captured bytes decide then.
+                    total = u16(buf, ip + 2)[0]
+                    ip_end = ip + total
+                    if ip_end > e or total == 0:
                         ip_end = e
                     tcp = ip + ihl
                     if tcp + 20 > ip_end:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     if ihl == 20:
                         key = buf[ip + 12:ip + 24]
@@ -161,12 +190,13 @@ class FlowTable:
                     alen = 4
                 elif version == 6:
                     if ip + 40 > e:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     nxt = buf[ip + 6]
                     ttl = buf[ip + 7]
-                    ip_end = ip + 40 + u16(buf, ip + 4)[0]
-                    if ip_end > e:
+                    total = u16(buf, ip + 4)[0]
+                    ip_end = ip + 40 + total
+                    if ip_end > e or total == 0:     # 0: a jumbogram or a GSO super-frame
                         ip_end = e
                     tcp = ip + 40
                     while nxt in (0, 43, 60) and tcp + 8 <= ip_end:
@@ -176,7 +206,7 @@ class FlowTable:
                         skipped["fragment" if nxt == 44 else "not IP/TCP"] += 1
                         continue
                     if tcp + 20 > ip_end:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     key = buf[ip + 8:ip + 40] + buf[tcp:tcp + 4]
                     alen = 16
@@ -188,6 +218,8 @@ class FlowTable:
                 payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 entry = flows.get(key)
                 if entry is None:
+                    if live and payload_at >= ip_end and not flags & 2:
+                        continue
                     entry = self._new_flow(key, alen, ts)
                 flow, from_a = entry
                 flow.last_ts = ts
@@ -199,6 +231,8 @@ class FlowTable:
                     if ttl != side.ttl:
                         side.ttl = ttl
                         side.ttls[ttl] = side.ttls.get(ttl, 0) + 1
+                    if closing and ts - closing[0].closed_at >= linger:
+                        self._finish_closed(ts)
                     if count >= self._sweep_at:
                         self.now = ts
                         self._sweep(count)
@@ -210,6 +244,9 @@ class FlowTable:
                     if flow.closed_at is None:
                         flow.closed_at = ts
                         flow.closed = "rst"
+                        closing.append(flow)
+                        if ts - closing[0].closed_at >= linger:
+                            self._finish_closed(ts)
                     continue
                 if ttl != side.ttl:
                     side.ttl = ttl
@@ -231,6 +268,8 @@ class FlowTable:
                         self._note_gaps(flow, from_a, ts)
                 if flags & 1:
                     self._fin(flow, side, ts)
+                if closing and ts - closing[0].closed_at >= linger:
+                    self._finish_closed(ts)
                 if count >= self._sweep_at:
                     self.now = ts
                     self._sweep(count)
@@ -275,6 +314,7 @@ class FlowTable:
         if flow.a.fin and flow.b.fin and flow.closed_at is None:
             flow.closed_at = ts
             flow.closed = "fin"
+            self.closing.append(flow)
         # Bytes still missing when a side ends will never come.
         if side.stream.has_pending:
             data = side.stream.skip_gap()
@@ -322,7 +362,16 @@ class FlowTable:
         for ts, from_a, data in prefix:
             self._data(flow, from_a, ts, data)
 
+    def _finish_closed(self, ts: float) -> None:
+        """Finish the flows that closed ``linger`` seconds before ``ts`` (the oldest first)."""
+        closing = self.closing
+        while closing and ts - closing[0].closed_at >= self.linger:
+            self._finish(closing.popleft())
+
     def _finish(self, flow: Flow) -> None:
+        if flow.finished:
+            return
+        flow.finished = True
         for key in flow.keys:
             if self.flows.get(key, (None,))[0] is flow:
                 del self.flows[key]
