@@ -65,7 +65,7 @@ def run_streaming(args, error_line) -> int:
     def emit(session) -> None:
         if args.jsonl:
             line = json.dumps({"type": "session",
-                               **session_json(session, with_transcript=args.transcripts)})
+                               "session": session_json(session, with_transcript=args.transcripts)})
         else:
             line = _session_line(session)
         print(line, flush=True)
