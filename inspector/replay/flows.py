@@ -91,6 +91,7 @@ class FlowTable:
         #: (the last ACK of a finished connection must not open a new one).
         self.live = live
         self.closing: deque[Flow] = deque()   #: closed flows in the order they closed
+        self.tombstones = 0                   #: judged flows whose keys linger (cheap; not "open")
         self.flows: dict[bytes, tuple[Flow, bool]] = {}
         self.next_index = 0
         self.packets = 0
@@ -244,9 +245,7 @@ class FlowTable:
                     if flow.closed_at is None:
                         flow.closed_at = ts
                         flow.closed = "rst"
-                        closing.append(flow)
-                        if ts - closing[0].closed_at >= linger:
-                            self._finish_closed(ts)
+                        self._closed(flow, judge=False)
                     continue
                 if ttl != side.ttl:
                     side.ttl = ttl
@@ -284,8 +283,10 @@ class FlowTable:
     def _new_flow(self, key: bytes, alen: int, ts: float):
         a_addr = (_address(key[:alen]), int.from_bytes(key[2 * alen:2 * alen + 2], "big"))
         b_addr = (_address(key[alen:2 * alen]), int.from_bytes(key[2 * alen + 2:2 * alen + 4], "big"))
-        if len(self.flows) // 2 >= self.max_open_flows:
+        if len(self.flows) // 2 - self.tombstones >= self.max_open_flows:
             self._evict()
+        elif self.tombstones > 4 * self.max_open_flows:
+            self._finish_closed(float("inf"), self.max_open_flows // 8)
         flow = Flow(self.next_index, a_addr, b_addr, ts)
         self.next_index += 1
         ports = 2 * alen
@@ -295,13 +296,13 @@ class FlowTable:
         if reverse != key:
             self.flows[reverse] = (flow, False)
         flow.keys = (key, reverse)
-        self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2)
+        self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2 - self.tombstones)
         return entry
 
     def _evict(self) -> None:
         """Finish an eighth of the flows (so eviction stays rare): those already closed and only
         lingering first, then the open ones silent the longest (counted in ``evicted``)."""
-        unique = {id(flow): flow for flow, _ in self.flows.values()}
+        unique = {id(flow): flow for flow, _ in self.flows.values() if not flow.finished}
         order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
         for flow in order[:max(1, self.max_open_flows // 8)]:
             if flow.closed_at is None:
@@ -310,11 +311,9 @@ class FlowTable:
             self._finish(flow)
 
     def _fin(self, flow: Flow, side: _Side, ts: float) -> None:
+        if flow.finished:
+            return
         side.fin = True
-        if flow.a.fin and flow.b.fin and flow.closed_at is None:
-            flow.closed_at = ts
-            flow.closed = "fin"
-            self.closing.append(flow)
         # Bytes still missing when a side ends will never come.
         if side.stream.has_pending:
             data = side.stream.skip_gap()
@@ -322,6 +321,22 @@ class FlowTable:
             self._note_gaps(flow, from_a, ts)
             if data:
                 self._data(flow, from_a, ts, data)
+        if flow.a.fin and flow.b.fin and flow.closed_at is None:
+            flow.closed_at = ts
+            flow.closed = "fin"
+            self._closed(flow, judge=True)
+
+    def _closed(self, flow: Flow, *, judge: bool) -> None:
+        """FIN both ways: judge the session now (its memory goes) and keep only a tombstone under
+        the flow's keys for ``linger`` seconds, so late ACKs and retransmissions do not open a
+        new flow. A RST: judge it after ``linger`` (an injected RST may be followed by more of
+        the real dialog)."""
+        if judge:
+            self._judge(flow)
+            self.tombstones += 1
+        self.closing.append(flow)
+        if flow.closed_at - self.closing[0].closed_at >= self.linger:
+            self._finish_closed(flow.closed_at)
 
     def _note_gaps(self, flow: Flow, from_a: bool, ts: float) -> None:
         side = flow.a if from_a else flow.b
@@ -362,19 +377,40 @@ class FlowTable:
         for ts, from_a, data in prefix:
             self._data(flow, from_a, ts, data)
 
-    def _finish_closed(self, ts: float) -> None:
-        """Finish the flows that closed ``linger`` seconds before ``ts`` (the oldest first)."""
+    def _finish_closed(self, ts: float, count: int = -1) -> None:
+        """Finish the flows that closed ``linger`` seconds before ``ts`` (the oldest first; at most
+        ``count`` of them when it is not -1)."""
         closing = self.closing
-        while closing and ts - closing[0].closed_at >= self.linger:
+        while closing and count and ts - closing[0].closed_at >= self.linger:
             self._finish(closing.popleft())
+            count -= 1
 
     def _finish(self, flow: Flow) -> None:
+        """Judge the flow if that is not done yet, and forget it."""
         if flow.finished:
-            return
-        flow.finished = True
+            if flow.keys:
+                self.tombstones -= 1
+        else:
+            self._judge(flow)
         for key in flow.keys:
             if self.flows.get(key, (None,))[0] is flow:
                 del self.flows[key]
+        flow.keys = ()
+
+    def _judge(self, flow: Flow) -> None:
+        """Hand the flow's session (if SMTP) to ``on_session``, then drop its state."""
+        if flow.finished:
+            return
+        flow.finished = True
+        try:
+            self._result(flow)
+        finally:
+            flow.state = "other"       # later packets of a tombstone cost one lookup
+            flow.session = None
+            flow.prefix = []
+            flow.a.stream = flow.b.stream = None
+
+    def _result(self, flow: Flow) -> None:
         if flow.state == "undecided" and flow.prefix:
             self._decide(flow, ended=True)
         if flow.state != "smtp":
