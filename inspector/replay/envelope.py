@@ -12,7 +12,7 @@ bound.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from ..smtp import events as ev
 
@@ -64,10 +64,19 @@ def _path(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     return path[1:-1] if path.startswith("<") and path.endswith(">") else path, tuple(rest.split())
 
 
-@dataclass
 class _Open:
-    tx: Transaction
-    recipients: list = field(default_factory=list)
+    """A transaction being built (mutable; frozen into a Transaction at its end)."""
+
+    __slots__ = ("mail_from", "parameters", "mail_reply", "recipients", "omitted", "command",
+                 "size", "final")
+
+    def __init__(self, mail_from=None, parameters=(), mail_reply=None) -> None:
+        self.mail_from, self.parameters, self.mail_reply = mail_from, parameters, mail_reply
+        self.recipients: list[Recipient] = []
+        self.omitted = 0
+        self.command: str | None = None
+        self.size: int | None = None
+        self.final: ReplyInfo | None = None
 
 
 class EnvelopeTracker:
@@ -84,16 +93,15 @@ class EnvelopeTracker:
         if isinstance(event, ev.CommandReply):
             self._reply(event.command, event.reply)
         elif isinstance(event, ev.MessageBody) and event.complete and self.current is not None:
-            tx = self.current.tx
-            if tx.data_command == "DATA":
-                self.current.tx = replace(tx, size=event.size)
+            if self.current.command == "DATA":
+                self.current.size = event.size
 
     def _reply(self, command, reply) -> None:
         verb = command.verb.upper()
         if verb == "MAIL":
             self._close("open")
             address, params = _path(command.args)
-            self.current = _Open(Transaction(address, params, ReplyInfo.of(reply)))
+            self.current = _Open(address, params, ReplyInfo.of(reply))
             if not reply.is_positive:
                 self._close("replied")
             return
@@ -104,29 +112,27 @@ class EnvelopeTracker:
         if cur is None:
             if verb not in ("RCPT", "DATA", "BDAT"):
                 return
-            cur = self.current = _Open(Transaction(None))
-        tx = cur.tx
+            cur = self.current = _Open()
         if verb == "RCPT":
             if len(cur.recipients) < MAX_RECIPIENTS:
                 address, params = _path(command.args)
                 cur.recipients.append(Recipient(address, params, ReplyInfo.of(reply)))
             else:
-                cur.tx = replace(tx, recipients_omitted=tx.recipients_omitted + 1)
+                cur.omitted += 1
         elif verb == "DATA":
-            cur.tx = replace(tx, data_command="DATA")
+            cur.command = "DATA"
             if reply.code != 354:
-                cur.tx = replace(cur.tx, final_reply=ReplyInfo.of(reply))
+                cur.final = ReplyInfo.of(reply)
                 self._close("replied")
         elif verb == ".":
-            cur.tx = replace(tx, final_reply=ReplyInfo.of(reply))
+            cur.final = ReplyInfo.of(reply)
             self._close("replied")
         elif verb == "BDAT":
             try:
                 chunk = int(command.args[0]) if command.args else 0
             except ValueError:
                 chunk = 0
-            cur.tx = replace(tx, data_command="BDAT", size=(tx.size or 0) + chunk,
-                             final_reply=ReplyInfo.of(reply))
+            cur.command, cur.size, cur.final = "BDAT", (cur.size or 0) + chunk, ReplyInfo.of(reply)
             last = len(command.args) > 1 and command.args[1].upper() == "LAST"
             if last or not reply.is_positive:
                 self._close("replied")
@@ -138,7 +144,9 @@ class EnvelopeTracker:
         if len(self.done) >= MAX_TRANSACTIONS:
             self.omitted += 1
             return
-        self.done.append(replace(cur.tx, recipients=tuple(cur.recipients), ended=how))
+        self.done.append(Transaction(cur.mail_from, cur.parameters, cur.mail_reply,
+                                     tuple(cur.recipients), cur.omitted, cur.command, cur.size,
+                                     cur.final, how))
 
     def transactions(self) -> tuple[Transaction, ...]:
         self._close("open")
