@@ -25,9 +25,9 @@ from collections import deque
 
 from ..rules import packets as packet_rules
 from .classify import CLASSIFY_LIMIT, classify
+from .flow_state import Flow, Side, packet_findings, tcp_stats
 from .pcap import CaptureError
-from .session import SmtpSession, TcpStats
-from .tcp import Reassembler
+from .session import SmtpSession
 
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 _U16 = struct.Struct("!H").unpack_from
@@ -37,41 +37,6 @@ _NULL_V6 = (10, 24, 28, 30)
 
 #: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
 MAX_OPEN_FLOWS = 4096
-
-class _Side:
-    __slots__ = ("stream", "ttl", "ttls", "packets", "fin", "addr")
-
-    def __init__(self, addr) -> None:
-        self.stream = Reassembler()
-        self.ttl = -1          #: TTL of the last non-RST packet
-        self.ttls: dict[int, int] = {}
-        self.packets = 0
-        self.fin = False
-        self.addr = addr
-
-
-class Flow:
-    """One TCP connection; side ``a`` sent the first packet seen."""
-
-    __slots__ = ("index", "a", "b", "first_ts", "last_ts", "closed_at", "closed", "state", "session",
-                 "a_is_client", "prefix", "packets", "rsts", "syn_from_a", "keys", "finished")
-
-    def __init__(self, index: int, a_addr, b_addr, ts: float) -> None:
-        self.index = index
-        self.a, self.b = _Side(a_addr), _Side(b_addr)
-        self.first_ts = self.last_ts = ts
-        self.closed_at: float | None = None
-        self.closed = "open"
-        self.state = "undecided"       #: "undecided", "smtp", "other"
-        self.session: SmtpSession | None = None
-        self.a_is_client = True
-        self.prefix: list[tuple[float, bool, bytes]] = []
-        self.packets = 0
-        self.rsts: list[tuple[float, bool, int]] = []
-        self.syn_from_a: bool | None = None
-        self.keys: tuple[bytes, ...] = ()
-        self.finished = False
-
 
 def _address(raw: bytes) -> str:
     return str(ipaddress.ip_address(raw))
@@ -310,7 +275,7 @@ class FlowTable:
                 self.evicted += 1
             self._finish(flow)
 
-    def _fin(self, flow: Flow, side: _Side, ts: float) -> None:
+    def _fin(self, flow: Flow, side: Side, ts: float) -> None:
         if flow.finished:
             return
         side.fin = True
@@ -422,28 +387,13 @@ class FlowTable:
                 self._note_gaps(flow, side is flow.a, flow.last_ts)
                 if data:
                     self._data(flow, side is flow.a, flow.last_ts, data)
-        findings = list(self._packet_findings(flow, client, server))
-        cs, ss = client.stream, server.stream
-        tcp = TcpStats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
-                       cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps,
-                       0)
-        findings.append(packet_rules.capture_gap(sum(s.stream.gaps for s in (client, server))))
+        findings = list(packet_findings(flow, client, server))
+        tcp = tcp_stats(client, server)
+        findings.append(packet_rules.capture_gap(tcp.gaps))
         closed = flow.closed if flow.closed_at is not None else (
             flow.closed if flow.closed in ("idle", "evicted") else "open")
         self.on_session(flow.session.result(end=flow.last_ts, packets=flow.packets, closed=closed,
                                             tcp=tcp, extra_findings=findings))
-
-    @staticmethod
-    def _packet_findings(flow: Flow, client: _Side, server: _Side):
-        """Segment conflicts, and RSTs whose TTL no other packet of the claimed sender had."""
-        for side, name in ((server, "server"), (client, "client")):
-            yield packet_rules.tcp_segment_conflict(name, side.stream.conflicts,
-                                                    side.stream.conflict_evidence)
-        for ts, from_a, ttl in flow.rsts:
-            side = flow.a if from_a else flow.b
-            name = "client" if side is client else "server"
-            yield packet_rules.rst_suspicious_ttl(name, f"{side.addr[0]}:{side.addr[1]}",
-                                                  ts - flow.first_ts, ttl, side.ttls)
 
     def _sweep(self, count: int) -> None:
         """Finish flows closed ``linger`` seconds ago or idle for ``idle_timeout``."""
