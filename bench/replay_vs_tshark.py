@@ -205,7 +205,12 @@ def main() -> None:
     parser.add_argument("--jsonl", action="store_true", help="run replay --jsonl (streaming)")
     parser.add_argument("--no-tshark", action="store_true", help="replay alone (memory curve)")
     parser.add_argument("--keep", metavar="DIR", help="write the captures here and keep them")
+    parser.add_argument("--curve", metavar="N,N,...",
+                        help="peak memory against sessions: replay alone on short captures of "
+                             "these many sessions (e.g. 25000,100000,250000)")
     args = parser.parse_args()
+    if args.curve:
+        return curve([int(n) for n in args.curve.split(",")], args)
     if shutil.which("tshark") is None and not args.no_tshark:
         raise SystemExit("tshark is not installed (scripts/setup-system installs it)")
     directory = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="replay-bench-"))
@@ -224,6 +229,25 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def curve(sizes: list[int], args) -> None:
+    """Peak RSS of replay (table, and --jsonl) against the number of sessions in the capture."""
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="replay-curve-"))
+    try:
+        print(f"{'sessions':>9} {'packets':>10} {'table s':>8} {'table MiB':>10} {'jsonl s':>8} "
+              f"{'jsonl MiB':>10}")
+        for size in sizes:
+            path = directory / f"short-{size}.pcap"
+            packets, _ = generate_short(path, size)
+            base = [sys.executable, "-m", "inspector", "replay", str(path)]
+            t_seconds, t_rss, _ = measure(base)
+            j_seconds, j_rss, _ = measure(base + ["--jsonl"])
+            print(f"{size:9d} {packets:10d} {t_seconds:8.1f} {t_rss / 1024:10.1f} {j_seconds:8.1f} "
+                  f"{j_rss / 1024:10.1f}", flush=True)
+            path.unlink()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def compare(path: pathlib.Path, packets: int, sessions: int, args) -> None:

@@ -56,6 +56,7 @@ class FlowTable:
         #: (the last ACK of a finished connection must not open a new one).
         self.live = live
         self.closing: deque[Flow] = deque()   #: closed flows in the order they closed
+        self.sessions_ended = 0               #: SMTP sessions handed to on_session so far
         self.tombstones = 0                   #: judged flows whose keys linger (cheap; not "open")
         self.flows: dict[bytes, tuple[Flow, bool]] = {}
         self.next_index = 0
@@ -392,8 +393,10 @@ class FlowTable:
         findings.append(packet_rules.capture_gap(tcp.gaps))
         closed = flow.closed if flow.closed_at is not None else (
             flow.closed if flow.closed in ("idle", "evicted") else "open")
+        self.sessions_ended += 1
         self.on_session(flow.session.result(end=flow.last_ts, packets=flow.packets, closed=closed,
-                                            tcp=tcp, extra_findings=findings))
+                                            tcp=tcp, extra_findings=findings,
+                                            number=self.sessions_ended))
 
     def _sweep(self, count: int) -> None:
         """Finish flows closed ``linger`` seconds ago or idle for ``idle_timeout``."""

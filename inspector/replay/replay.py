@@ -116,10 +116,9 @@ def replay_stream(stream, *, source: str = "-", keep_transcript=None, cafile: st
                           limit=0 if on_session is not None else MAX_SESSIONS_KEPT)
     add = store.add
     if on_session is not None:
-        def add(result, _ended=[0]):  # noqa: B006  (the counter of ended sessions)
-            _ended[0] += 1
+        def add(result):  # numbered by the table in the order sessions end
             store.add(result)
-            on_session(replace(result, number=_ended[0]))
+            on_session(result)
     table = FlowTable(add, keep_transcript=keep_transcript, cafile=cafile,
                       idle_timeout=idle_timeout, live=live)
     error, truncated, interrupted = None, False, False

@@ -227,7 +227,7 @@ class SmtpSession:
 
     # -- results -------------------------------------------------------------------
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
-               extra_findings=()) -> SessionResult:
+               extra_findings=(), number: int = 0) -> SessionResult:
         self.observer.close()
         self._drain(end)
         self.auth.close()
@@ -268,7 +268,7 @@ class SmtpSession:
             commands=self.commands, messages=self.messages, tls=observed,
             auth=attempts, closed=closed, tcp=tcp, findings=findings,
             transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate,
-            transactions=transactions, transactions_omitted=self.envelope.omitted)
+            transactions=transactions, transactions_omitted=self.envelope.omitted, number=number)
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""
