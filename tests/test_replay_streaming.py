@@ -143,3 +143,14 @@ def test_auth_login_prompts_decoded_and_secrets_redacted(tmp_path):
                           capture_output=True, text=True, timeout=60).stdout
     assert "Username:" in text and "s3cr3t-pass" not in text
     assert os.path.getsize(path) > 0
+
+
+def test_pipe_errors_are_one_line_with_their_exit_codes():
+    empty = subprocess.run([sys.executable, "-m", "inspector", "replay", "-"], input=b"",
+                           capture_output=True, timeout=60)
+    assert empty.returncode == 21
+    assert empty.stderr.decode().strip() == ("smtp-inspector replay: error: -: empty file: not a "
+                                             "pcap or pcapng capture")
+    both = subprocess.run([sys.executable, "-m", "inspector", "replay", "-", "--json"], input=b"",
+                          capture_output=True, timeout=60)
+    assert both.returncode == 2 and b"use --jsonl" in both.stderr and b"Traceback" not in both.stderr

@@ -76,6 +76,8 @@ def _run(args) -> int:
         raise UsageError(f"--session must be 1 or more, not {args.session}")
     if args.json and args.jsonl:
         raise UsageError("--json and --jsonl cannot be combined")
+    if args.json and args.file == "-":
+        raise UsageError("replay - writes each session as it ends: use --jsonl, not --json")
     if args.file == "-" or args.jsonl:
         if args.session is not None or args.html:
             raise UsageError("--session and --html need a capture file (not - or --jsonl)")
