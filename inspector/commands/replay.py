@@ -8,6 +8,7 @@ import sys
 from ..errors import UsageError
 from . import SUMMARIES
 from .common import add_html_option, ascii_int, input_file, positive_seconds, write_html
+from .replay_stream import Unreadable
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = SUMMARIES["replay"]
@@ -48,10 +49,6 @@ def _html_document(result, code: int, session) -> dict:
     return replay_document(result, code, session=session)
 
 
-class _Unreadable(Exception):
-    """The capture file cannot be opened as a file (missing, a directory, a FIFO): exit 21."""
-
-
 def _error(path: str, problem) -> str:
     """One line naming the file once, whether or not the reader's message names it already."""
     text = str(problem)
@@ -61,7 +58,7 @@ def _error(path: str, problem) -> str:
 def run(args) -> int:
     try:
         return _run(args)
-    except _Unreadable as exc:
+    except Unreadable as exc:
         from ..exitcodes import ExitCode
         print(f"smtp-inspector replay: error: {exc}", file=sys.stderr)
         return int(ExitCode.CAPTURE)
@@ -86,7 +83,7 @@ def _run(args) -> int:
             load_trust_anchors(args.cafile)
         from .replay_stream import run_streaming
         return run_streaming(args, _error)
-    input_file(args.file, "capture", error=_Unreadable)
+    input_file(args.file, "capture", error=Unreadable)
     if args.cafile:
         from ..certs import load_trust_anchors
         load_trust_anchors(args.cafile)

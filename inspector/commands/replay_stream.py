@@ -13,14 +13,8 @@ import os
 import sys
 
 
-def _session_line(s) -> str:
-    from ..render.replay_output import _addr, _iso, auth_cell, tls_cell
-    from ..render.text import safe
-
-    ids = ", ".join(dict.fromkeys(f.id for f in s.findings)) or "-"
-    return (f"{s.number}  {_addr(s.client)}:{s.client[1]} -> {_addr(s.server)}:{s.server[1]}  "
-            f"{_iso(s.start)[11:23]}  {s.duration:.3f} s  closed {s.closed}  TLS {tls_cell(s)}  "
-            f"AUTH {safe(auth_cell(s))}  findings: {ids}")
+class Unreadable(Exception):
+    """The capture file cannot be opened as a file (missing, a directory, a FIFO): exit 21."""
 
 
 def _summary_line(result) -> str:
@@ -44,7 +38,7 @@ def _summary_findings(result) -> str:
 def run_streaming(args, error_line) -> int:
     from ..exitcodes import ExitCode
     from ..findings import Severity
-    from ..render.replay_output import SCHEMA_ID, capture_json, session_json
+    from ..render.replay_output import SCHEMA_ID, capture_json, session_json, session_line
     from ..replay import CaptureError
     from ..replay.replay import replay_stream
 
@@ -55,19 +49,18 @@ def run_streaming(args, error_line) -> int:
         from ..net.files import open_stream
         from ..net.transport import os_reason
         from .common import input_file
-        from .replay import _Unreadable
-        input_file(args.file, "capture", error=_Unreadable)
+        input_file(args.file, "capture", error=Unreadable)
         try:
             stream = open_stream(args.file)
         except OSError as exc:
-            raise _Unreadable(f"cannot read {args.file}: {os_reason(exc)}") from None
+            raise Unreadable(f"cannot read {args.file}: {os_reason(exc)}") from None
 
     def emit(session) -> None:
         if args.jsonl:
             line = json.dumps({"type": "session",
                                "session": session_json(session, with_transcript=args.transcripts)})
         else:
-            line = _session_line(session)
+            line = session_line(session)
         print(line, flush=True)
 
     try:

@@ -53,6 +53,14 @@ def session_rows(result) -> list[tuple]:
     return rows
 
 
+def session_line(s) -> str:
+    """One line for a session as it ends (``replay -``)."""
+    ids = ", ".join(dict.fromkeys(f.id for f in s.findings)) or "-"
+    return (f"{s.number}  {_addr(s.client)}:{s.client[1]} -> {_addr(s.server)}:{s.server[1]}  "
+            f"{_iso(s.start)[11:23]}  {s.duration:.3f} s  closed {s.closed}  TLS {tls_cell(s)}  "
+            f"AUTH {safe(auth_cell(s))}  findings: {ids}")
+
+
 def render_table(result) -> str:
     if not result.sessions:
         return "No SMTP sessions found."

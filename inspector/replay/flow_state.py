@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..rules import packets as packet_rules
+from .classify import CLASSIFY_LIMIT, classify
 from .session import SmtpSession, TcpStats
 from .tcp import Reassembler
 
@@ -60,3 +61,25 @@ def packet_findings(flow: Flow, client: Side, server: Side):
         name = "client" if side is client else "server"
         yield packet_rules.rst_suspicious_ttl(name, f"{side.addr[0]}:{side.addr[1]}",
                                               ts - flow.first_ts, ttl, side.ttls)
+
+
+def decide(table, flow: Flow, *, ended: bool) -> None:
+    """Classify an undecided flow by its first bytes; an SMTP one gets its session."""
+    a_data = b"".join(d for _, from_a, d in flow.prefix if from_a)[:CLASSIFY_LIMIT]
+    b_data = b"".join(d for _, from_a, d in flow.prefix if not from_a)[:CLASSIFY_LIMIT]
+    verdict, a_is_client, implicit = classify(a_data, b_data, flow.a.addr[1], flow.b.addr[1], ended)
+    if verdict is None:
+        return
+    prefix, flow.prefix = flow.prefix, []
+    if verdict == "other":
+        flow.state = "other"
+        return
+    flow.state = "smtp"
+    flow.a_is_client = a_is_client
+    client, server = (flow.a, flow.b) if a_is_client else (flow.b, flow.a)
+    keep = table.keep_transcript
+    keep = keep == "all" or (keep is not None and keep != "all" and flow.index in keep)
+    flow.session = SmtpSession(flow.index, client.addr, server.addr, flow.first_ts,
+                               implicit_tls=implicit, keep_transcript=keep, cafile=table.cafile)
+    for ts, from_a, data in prefix:
+        table.deliver(flow, from_a, ts, data)

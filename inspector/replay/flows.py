@@ -24,10 +24,8 @@ import struct
 from collections import deque
 
 from ..rules import packets as packet_rules
-from .classify import CLASSIFY_LIMIT, classify
-from .flow_state import Flow, Side, packet_findings, tcp_stats
+from .flow_state import Flow, Side, decide, packet_findings, tcp_stats
 from .pcap import CaptureError
-from .session import SmtpSession
 
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 _U16 = struct.Struct("!H").unpack_from
@@ -101,22 +99,12 @@ class FlowTable:
                     if etype != 0x0800 and etype != 0x86DD:
                         skipped["not IP/TCP"] += 1
                         continue
-                elif linktype == 113:       # Linux cooked (SLL): protocol at 14
-                    ip = s + 16
+                elif linktype == 113 or linktype == 276:  # Linux cooked SLL, SLL2: protocol field
+                    ip, proto = (s + 16, s + 14) if linktype == 113 else (s + 20, s)
                     if ip > e:
                         skipped[cut] += 1
                         continue
-                    etype = (buf[s + 14] << 8) | buf[s + 15]
-                    if etype != 0x0800 and etype != 0x86DD:
-                        skipped["not IP/TCP"] += 1
-                        continue
-                elif linktype == 276:       # Linux cooked v2 (SLL2): protocol at 0
-                    ip = s + 20
-                    if ip > e:
-                        skipped[cut] += 1
-                        continue
-                    etype = (buf[s] << 8) | buf[s + 1]
-                    if etype != 0x0800 and etype != 0x86DD:
+                    if buf[proto:proto + 2] not in (b"\x08\x00", b"\x86\xdd"):
                         skipped["not IP/TCP"] += 1
                         continue
                 elif linktype == 0 or linktype == 108:
@@ -228,7 +216,7 @@ class FlowTable:
                 if payload_at < ip_end:
                     data = side.stream.segment(seq, buf[payload_at:ip_end])
                     if data:
-                        self._data(flow, from_a, ts, data)
+                        self.deliver(flow, from_a, ts, data)
                     if side.stream.gaps and side.stream.gap_bytes:
                         self._note_gaps(flow, from_a, ts)
                 if flags & 1:
@@ -286,7 +274,7 @@ class FlowTable:
             from_a = side is flow.a
             self._note_gaps(flow, from_a, ts)
             if data:
-                self._data(flow, from_a, ts, data)
+                self.deliver(flow, from_a, ts, data)
         if flow.a.fin and flow.b.fin and flow.closed_at is None:
             flow.closed_at = ts
             flow.closed = "fin"
@@ -311,7 +299,8 @@ class FlowTable:
         if missing and flow.session is not None:
             flow.session.gap(ts, from_a == flow.a_is_client, missing)
 
-    def _data(self, flow: Flow, from_a: bool, ts: float, data: bytes) -> None:
+    def deliver(self, flow: Flow, from_a: bool, ts: float, data: bytes) -> None:
+        """Bytes now in order from one side: to the session, or kept until the flow is classified."""
         if flow.state == "smtp":
             if from_a == flow.a_is_client:
                 flow.session.client_data(ts, data)
@@ -321,27 +310,7 @@ class FlowTable:
         if flow.state == "other":
             return
         flow.prefix.append((ts, from_a, data))
-        self._decide(flow, ended=False)
-
-    def _decide(self, flow: Flow, *, ended: bool) -> None:
-        a_data = b"".join(d for _, from_a, d in flow.prefix if from_a)[:CLASSIFY_LIMIT]
-        b_data = b"".join(d for _, from_a, d in flow.prefix if not from_a)[:CLASSIFY_LIMIT]
-        verdict, a_is_client, implicit = classify(a_data, b_data, flow.a.addr[1], flow.b.addr[1], ended)
-        if verdict is None:
-            return
-        prefix, flow.prefix = flow.prefix, []
-        if verdict == "other":
-            flow.state = "other"
-            return
-        flow.state = "smtp"
-        flow.a_is_client = a_is_client
-        client, server = (flow.a, flow.b) if a_is_client else (flow.b, flow.a)
-        keep = self.keep_transcript
-        keep = keep == "all" or (keep is not None and keep != "all" and flow.index in keep)
-        flow.session = SmtpSession(flow.index, client.addr, server.addr, flow.first_ts,
-                                   implicit_tls=implicit, keep_transcript=keep, cafile=self.cafile)
-        for ts, from_a, data in prefix:
-            self._data(flow, from_a, ts, data)
+        decide(self, flow, ended=False)
 
     def _finish_closed(self, ts: float, count: int = -1) -> None:
         """Finish the flows that closed ``linger`` seconds before ``ts`` (the oldest first; at most
@@ -378,7 +347,7 @@ class FlowTable:
 
     def _result(self, flow: Flow) -> None:
         if flow.state == "undecided" and flow.prefix:
-            self._decide(flow, ended=True)
+            decide(self, flow, ended=True)
         if flow.state != "smtp":
             return
         client, server = (flow.a, flow.b) if flow.a_is_client else (flow.b, flow.a)
@@ -387,7 +356,7 @@ class FlowTable:
                 data = side.stream.skip_gap()
                 self._note_gaps(flow, side is flow.a, flow.last_ts)
                 if data:
-                    self._data(flow, side is flow.a, flow.last_ts, data)
+                    self.deliver(flow, side is flow.a, flow.last_ts, data)
         findings = list(packet_findings(flow, client, server))
         tcp = tcp_stats(client, server)
         findings.append(packet_rules.capture_gap(tcp.gaps))
