@@ -16,7 +16,7 @@ def server_port(path) -> int:
     """The destination port of the capture's first frame (the client's SYN)."""
     data = pathlib.Path(path).read_bytes()
     _, packets = open_capture(io.BytesIO(data))
-    for _ts, _linktype, buf, start, _end in packets:
+    for _ts, _linktype, buf, start, _end, _orig in packets:
         return struct.unpack("!H", bytes(buf[start + 36:start + 38]))[0]
     raise ValueError("empty capture")
 
@@ -30,7 +30,7 @@ def segments(path) -> list[tuple[float, bool, int, int, bytes]]:
     data = pathlib.Path(path).read_bytes()
     _, packets = open_capture(io.BytesIO(data))
     out, client = [], None
-    for ts, _linktype, buf, start, end in packets:
+    for ts, _linktype, buf, start, end, _orig in packets:
         frame = bytes(buf[start:end])
         ip = frame[14:]
         total = struct.unpack("!H", ip[2:4])[0]

@@ -8,6 +8,7 @@ import sys
 from ..errors import UsageError
 from . import SUMMARIES
 from .common import add_html_option, ascii_int, input_file, positive_seconds, write_html
+from .replay_stream import Unreadable
 
 #: The one line ``smtp-inspector --help`` shows for this command.
 SUMMARY = SUMMARIES["replay"]
@@ -23,10 +24,17 @@ def register(sub) -> None:
                     "their dialog (any port; implicit TLS on 465), parse both directions with the "
                     "probe's engine and print one row per session with its findings.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    replay.add_argument("file", metavar="FILE", help="capture file (pcap or pcapng)")
+    replay.add_argument("file", metavar="FILE",
+                        help="capture file (pcap or pcapng); - reads a capture being written to "
+                             "standard input (tcpdump -U -w - ... | smtp-inspector replay -)")
     replay.add_argument("--session", type=ascii_int, metavar="N",
                         help="print session N's transcript and details instead of the table")
     replay.add_argument("--json", action="store_true", help="print the result as JSON")
+    replay.add_argument("--jsonl", action="store_true",
+                        help="stream: one JSON object per session as it ends, the summary last")
+    replay.add_argument("--transcripts", action="store_true",
+                        help="include each session's transcript (redacted) in --json/--jsonl "
+                             "(--session N always includes its own)")
     add_html_option(replay)
     replay.add_argument("--cafile", metavar="PATH",
                         help="trust these CA certificates (PEM) when judging certificates seen in "
@@ -41,10 +49,6 @@ def _html_document(result, code: int, session) -> dict:
     return replay_document(result, code, session=session)
 
 
-class _Unreadable(Exception):
-    """The capture file cannot be opened as a file (missing, a directory, a FIFO): exit 21."""
-
-
 def _error(path: str, problem) -> str:
     """One line naming the file once, whether or not the reader's message names it already."""
     text = str(problem)
@@ -54,7 +58,7 @@ def _error(path: str, problem) -> str:
 def run(args) -> int:
     try:
         return _run(args)
-    except _Unreadable as exc:
+    except Unreadable as exc:
         from ..exitcodes import ExitCode
         print(f"smtp-inspector replay: error: {exc}", file=sys.stderr)
         return int(ExitCode.CAPTURE)
@@ -65,15 +69,28 @@ def _run(args) -> int:
     from ..findings import Severity
     from ..replay import CaptureError, replay_file
 
-    input_file(args.file, "capture", error=_Unreadable)
     if args.session is not None and args.session < 1:
         raise UsageError(f"--session must be 1 or more, not {args.session}")
+    if args.json and args.jsonl:
+        raise UsageError("--json and --jsonl cannot be combined")
+    if args.json and args.file == "-":
+        raise UsageError("replay - writes each session as it ends: use --jsonl, not --json")
+    if args.file == "-" or args.jsonl:
+        if args.session is not None or args.html:
+            raise UsageError("--session and --html need a capture file (not - or --jsonl)")
+        if args.cafile:
+            from ..certs import load_trust_anchors
+            load_trust_anchors(args.cafile)
+        from .replay_stream import run_streaming
+        return run_streaming(args, _error)
+    input_file(args.file, "capture", error=Unreadable)
     if args.cafile:
         from ..certs import load_trust_anchors
         load_trust_anchors(args.cafile)
     try:
         result = replay_file(args.file, session=args.session, cafile=args.cafile,
-                             all_transcripts=bool(args.html) and args.session is None,
+                             all_transcripts=(bool(args.html) or args.transcripts)
+                             and args.session is None,
                              idle_timeout=args.idle_timeout)
     except CaptureError as exc:
         print(_error(args.file, exc), file=sys.stderr)
@@ -92,7 +109,7 @@ def _run(args) -> int:
         code = ExitCode.OK
     if args.json:
         from ..render.replay_output import dumps
-        print(dumps(result, int(code), session=args.session))
+        print(dumps(result, int(code), session=args.session, transcripts=args.transcripts))
     else:
         from ..render.replay_output import render_replay
         print(render_replay(result, session=args.session))

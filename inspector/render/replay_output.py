@@ -53,6 +53,14 @@ def session_rows(result) -> list[tuple]:
     return rows
 
 
+def session_line(s) -> str:
+    """One line for a session as it ends (``replay -``)."""
+    ids = ", ".join(dict.fromkeys(f.id for f in s.findings)) or "-"
+    return (f"{s.number}  {_addr(s.client)}:{s.client[1]} -> {_addr(s.server)}:{s.server[1]}  "
+            f"{_iso(s.start)[11:23]}  {s.duration:.3f} s  closed {s.closed}  TLS {tls_cell(s)}  "
+            f"AUTH {safe(auth_cell(s))}  findings: {ids}")
+
+
 def render_table(result) -> str:
     if not result.sessions:
         return "No SMTP sessions found."
@@ -147,34 +155,60 @@ def session_json(s, *, with_transcript: bool) -> dict:
         "tcp": dataclasses.asdict(s.tcp),
         "certificate": json_output.certificate_report(s.certificate) if s.certificate else None,
         "findings": [json_output.finding(f) for f in s.findings],
+        "transactions": [_transaction(t) for t in s.transactions],
+        "transactions_omitted": s.transactions_omitted,
     }
     if with_transcript and s.transcript is not None:
         out["transcript"] = [json_output.transcript_entry(e) for e in s.transcript]
     return out
 
 
-def replay_json(result, exit_code: int, *, session: int | None = None) -> dict:
-    sessions = result.sessions if session is None else (result.session(session),)
+def _reply(info) -> dict | None:
+    return None if info is None else {"code": info.code, "enhanced": info.enhanced, "text": info.text}
+
+
+def _transaction(t) -> dict:
     return {
-        "schema": SCHEMA_ID,
-        "capture": {
-            "file": result.source,
-            "format": result.format,
-            "packets": result.packets,
-            "tcp_packets": result.tcp_packets,
-            "skipped": dict(result.skipped),
-            "complete": result.error is None,
-            "error": result.error,
-            "open_flows_peak": result.open_flows_peak,
-            "evicted_flows": result.evicted,
-            "sessions_total": result.sessions_total,
-            "omitted_findings": [{"id": fid, "severity": sev.value, "sessions": n}
-                                 for fid, sev, n in result.omitted_findings],
-        },
-        "exit_code": exit_code,
-        "sessions": [session_json(s, with_transcript=session is not None) for s in sessions],
+        "mail_from": None if t.mail_from is None else {
+            "address": t.mail_from, "parameters": list(t.parameters), "reply": _reply(t.mail_reply)},
+        "rcpt_to": [{"address": r.address, "parameters": list(r.parameters), "reply": _reply(r.reply)}
+                    for r in t.recipients],
+        "rcpt_omitted": t.recipients_omitted,
+        "data": None if t.data_command is None else {
+            "command": t.data_command, "size": t.size, "reply": _reply(t.final_reply)},
+        "ended": t.ended,
     }
 
 
-def dumps(result, exit_code: int, *, session: int | None = None) -> str:
-    return json.dumps(replay_json(result, exit_code, session=session), indent=2)
+def capture_json(result) -> dict:
+    return {
+        "file": result.source,
+        "format": result.format,
+        "packets": result.packets,
+        "tcp_packets": result.tcp_packets,
+        "skipped": dict(result.skipped),
+        "complete": result.error is None,
+        "error": result.error,
+        "open_flows_peak": result.open_flows_peak,
+        "evicted_flows": result.evicted,
+        "sessions_total": result.sessions_total,
+        "omitted_findings": [{"id": fid, "severity": sev.value, "sessions": n}
+                             for fid, sev, n in result.omitted_findings],
+    }
+
+
+def replay_json(result, exit_code: int, *, session: int | None = None,
+                transcripts: bool = False) -> dict:
+    sessions = result.sessions if session is None else (result.session(session),)
+    return {
+        "schema": SCHEMA_ID,
+        "capture": capture_json(result),
+        "exit_code": exit_code,
+        "sessions": [session_json(s, with_transcript=session is not None or transcripts)
+                     for s in sessions],
+    }
+
+
+def dumps(result, exit_code: int, *, session: int | None = None, transcripts: bool = False) -> str:
+    return json.dumps(replay_json(result, exit_code, session=session, transcripts=transcripts),
+                      indent=2)

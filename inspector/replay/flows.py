@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections import deque
 
 from ..rules import packets as packet_rules
-from .classify import CLASSIFY_LIMIT, classify
+from .flow_state import Flow, Side, decide, packet_findings, tcp_stats
 from .pcap import CaptureError
-from .session import SmtpSession, TcpStats
-from .tcp import Reassembler
 
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 _U16 = struct.Struct("!H").unpack_from
@@ -37,40 +36,6 @@ _NULL_V6 = (10, 24, 28, 30)
 #: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
 MAX_OPEN_FLOWS = 4096
 
-class _Side:
-    __slots__ = ("stream", "ttl", "ttls", "packets", "fin", "addr")
-
-    def __init__(self, addr) -> None:
-        self.stream = Reassembler()
-        self.ttl = -1          #: TTL of the last non-RST packet
-        self.ttls: dict[int, int] = {}
-        self.packets = 0
-        self.fin = False
-        self.addr = addr
-
-
-class Flow:
-    """One TCP connection; side ``a`` sent the first packet seen."""
-
-    __slots__ = ("index", "a", "b", "first_ts", "last_ts", "closed_at", "closed", "state", "session",
-                 "a_is_client", "prefix", "packets", "rsts", "syn_from_a", "keys")
-
-    def __init__(self, index: int, a_addr, b_addr, ts: float) -> None:
-        self.index = index
-        self.a, self.b = _Side(a_addr), _Side(b_addr)
-        self.first_ts = self.last_ts = ts
-        self.closed_at: float | None = None
-        self.closed = "open"
-        self.state = "undecided"       #: "undecided", "smtp", "other"
-        self.session: SmtpSession | None = None
-        self.a_is_client = True
-        self.prefix: list[tuple[float, bool, bytes]] = []
-        self.packets = 0
-        self.rsts: list[tuple[float, bool, int]] = []
-        self.syn_from_a: bool | None = None
-        self.keys: tuple[bytes, ...] = ()
-
-
 def _address(raw: bytes) -> str:
     return str(ipaddress.ip_address(raw))
 
@@ -79,17 +44,23 @@ class FlowTable:
     """Feed frames with :meth:`packet`; finished sessions go to ``on_session``."""
 
     def __init__(self, on_session, *, keep_transcript=None, cafile: str | None = None,
-                 idle_timeout: float = 600.0, linger: float = 5.0) -> None:
+                 idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False) -> None:
         self.on_session = on_session
         self.keep_transcript = keep_transcript     #: None, "all" or a set of flow indexes
         self.cafile = cafile
         self.idle_timeout = idle_timeout
-        self.linger = linger
+        self.linger = 0.0 if live else linger
+        #: Live input: a session is finished at its close, and bare ACKs do not open a flow
+        #: (the last ACK of a finished connection must not open a new one).
+        self.live = live
+        self.closing: deque[Flow] = deque()   #: closed flows in the order they closed
+        self.sessions_ended = 0               #: SMTP sessions handed to on_session so far
+        self.tombstones = 0                   #: judged flows whose keys linger (cheap; not "open")
         self.flows: dict[bytes, tuple[Flow, bool]] = {}
         self.next_index = 0
         self.packets = 0
         self.tcp_packets = 0
-        self.skipped = {"link type": 0, "not IP/TCP": 0, "fragment": 0, "short": 0}
+        self.skipped = {"link type": 0, "not IP/TCP": 0, "fragment": 0, "short": 0, "malformed": 0}
         self.now = 0.0
         self._sweep_at = 0
         self.open_flows_peak = 0
@@ -98,23 +69,29 @@ class FlowTable:
 
     # -- the hot loop ---------------------------------------------------------------
     def run(self, packets) -> None:
-        """Consume ``(ts, linktype, buffer, start, end)`` tuples from the reader."""
+        """Consume ``(ts, linktype, buffer, start, end, original length)`` tuples from the reader."""
         flows = self.flows
         skipped = self.skipped
         u16 = _U16
         seq_ack = _SEQ
         count = self.packets
+        closing = self.closing
+        linger = self.linger
+        live = self.live
         try:
-            for ts, linktype, buf, s, e in packets:
+            for ts, linktype, buf, s, e, wire in packets:
                 count += 1
+                # "short": the capture cut the frame (snap length); anything else that does not
+                # hold the headers it announces is "malformed".
+                cut = "short" if e - s < wire else "malformed"
                 # -- link layer
                 if linktype == 1:
                     ip = s + 14
                     if ip > e:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     etype = (buf[s + 12] << 8) | buf[s + 13]
-                    while etype == 0x8100 or etype == 0x88A8:
+                    while etype == 0x8100 or etype == 0x88A8 or etype == 0x9100:  # 802.1Q, QinQ
                         if ip + 4 > e:
                             break
                         etype = (buf[ip + 2] << 8) | buf[ip + 3]
@@ -122,10 +99,14 @@ class FlowTable:
                     if etype != 0x0800 and etype != 0x86DD:
                         skipped["not IP/TCP"] += 1
                         continue
-                elif linktype == 113:
-                    ip = s + 16
-                elif linktype == 276:
-                    ip = s + 20
+                elif linktype == 113 or linktype == 276:  # Linux cooked SLL, SLL2: protocol field
+                    ip, proto = (s + 16, s + 14) if linktype == 113 else (s + 20, s)
+                    if ip > e:
+                        skipped[cut] += 1
+                        continue
+                    if buf[proto:proto + 2] not in (b"\x08\x00", b"\x86\xdd"):
+                        skipped["not IP/TCP"] += 1
+                        continue
                 elif linktype == 0 or linktype == 108:
                     ip = s + 4
                 elif linktype in (101, 12, 14, 228, 229):
@@ -134,7 +115,7 @@ class FlowTable:
                     skipped["link type"] += 1
                     continue
                 if ip + 20 > e:
-                    skipped["short"] += 1
+                    skipped[cut] += 1
                     continue
                 # -- IP
                 version = buf[ip] >> 4
@@ -147,12 +128,15 @@ class FlowTable:
                         skipped["fragment"] += 1
                         continue
                     ttl = buf[ip + 8]
-                    ip_end = ip + u16(buf, ip + 2)[0]
-                    if ip_end > e:
+                    # Offloaded super-frames (TSO on send, GRO on receive) may exceed the MTU, and
+                    # TSO frames taken before segmentation say 0: the captured bytes decide then.
+                    total = u16(buf, ip + 2)[0]
+                    ip_end = ip + total
+                    if ip_end > e or total == 0:
                         ip_end = e
                     tcp = ip + ihl
                     if tcp + 20 > ip_end:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     if ihl == 20:
                         key = buf[ip + 12:ip + 24]
@@ -161,12 +145,13 @@ class FlowTable:
                     alen = 4
                 elif version == 6:
                     if ip + 40 > e:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     nxt = buf[ip + 6]
                     ttl = buf[ip + 7]
-                    ip_end = ip + 40 + u16(buf, ip + 4)[0]
-                    if ip_end > e:
+                    total = u16(buf, ip + 4)[0]
+                    ip_end = ip + 40 + total
+                    if ip_end > e or total == 0:     # 0: a jumbogram or a GSO super-frame
                         ip_end = e
                     tcp = ip + 40
                     while nxt in (0, 43, 60) and tcp + 8 <= ip_end:
@@ -176,7 +161,7 @@ class FlowTable:
                         skipped["fragment" if nxt == 44 else "not IP/TCP"] += 1
                         continue
                     if tcp + 20 > ip_end:
-                        skipped["short"] += 1
+                        skipped[cut] += 1
                         continue
                     key = buf[ip + 8:ip + 40] + buf[tcp:tcp + 4]
                     alen = 16
@@ -188,6 +173,8 @@ class FlowTable:
                 payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 entry = flows.get(key)
                 if entry is None:
+                    if live and payload_at >= ip_end and not flags & 2:
+                        continue
                     entry = self._new_flow(key, alen, ts)
                 flow, from_a = entry
                 flow.last_ts = ts
@@ -199,6 +186,8 @@ class FlowTable:
                     if ttl != side.ttl:
                         side.ttl = ttl
                         side.ttls[ttl] = side.ttls.get(ttl, 0) + 1
+                    if closing and ts - closing[0].closed_at >= linger:
+                        self._finish_closed(ts)
                     if count >= self._sweep_at:
                         self.now = ts
                         self._sweep(count)
@@ -210,6 +199,7 @@ class FlowTable:
                     if flow.closed_at is None:
                         flow.closed_at = ts
                         flow.closed = "rst"
+                        self._closed(flow, judge=False)
                     continue
                 if ttl != side.ttl:
                     side.ttl = ttl
@@ -226,11 +216,13 @@ class FlowTable:
                 if payload_at < ip_end:
                     data = side.stream.segment(seq, buf[payload_at:ip_end])
                     if data:
-                        self._data(flow, from_a, ts, data)
+                        self.deliver(flow, from_a, ts, data)
                     if side.stream.gaps and side.stream.gap_bytes:
                         self._note_gaps(flow, from_a, ts)
                 if flags & 1:
                     self._fin(flow, side, ts)
+                if closing and ts - closing[0].closed_at >= linger:
+                    self._finish_closed(ts)
                 if count >= self._sweep_at:
                     self.now = ts
                     self._sweep(count)
@@ -245,8 +237,10 @@ class FlowTable:
     def _new_flow(self, key: bytes, alen: int, ts: float):
         a_addr = (_address(key[:alen]), int.from_bytes(key[2 * alen:2 * alen + 2], "big"))
         b_addr = (_address(key[alen:2 * alen]), int.from_bytes(key[2 * alen + 2:2 * alen + 4], "big"))
-        if len(self.flows) // 2 >= self.max_open_flows:
+        if len(self.flows) // 2 - self.tombstones >= self.max_open_flows:
             self._evict()
+        elif self.tombstones > 4 * self.max_open_flows:
+            self._finish_closed(float("inf"), self.max_open_flows // 8)
         flow = Flow(self.next_index, a_addr, b_addr, ts)
         self.next_index += 1
         ports = 2 * alen
@@ -256,13 +250,13 @@ class FlowTable:
         if reverse != key:
             self.flows[reverse] = (flow, False)
         flow.keys = (key, reverse)
-        self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2)
+        self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2 - self.tombstones)
         return entry
 
     def _evict(self) -> None:
         """Finish an eighth of the flows (so eviction stays rare): those already closed and only
         lingering first, then the open ones silent the longest (counted in ``evicted``)."""
-        unique = {id(flow): flow for flow, _ in self.flows.values()}
+        unique = {id(flow): flow for flow, _ in self.flows.values() if not flow.finished}
         order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
         for flow in order[:max(1, self.max_open_flows // 8)]:
             if flow.closed_at is None:
@@ -270,18 +264,33 @@ class FlowTable:
                 self.evicted += 1
             self._finish(flow)
 
-    def _fin(self, flow: Flow, side: _Side, ts: float) -> None:
+    def _fin(self, flow: Flow, side: Side, ts: float) -> None:
+        if flow.finished:
+            return
         side.fin = True
-        if flow.a.fin and flow.b.fin and flow.closed_at is None:
-            flow.closed_at = ts
-            flow.closed = "fin"
         # Bytes still missing when a side ends will never come.
         if side.stream.has_pending:
             data = side.stream.skip_gap()
             from_a = side is flow.a
             self._note_gaps(flow, from_a, ts)
             if data:
-                self._data(flow, from_a, ts, data)
+                self.deliver(flow, from_a, ts, data)
+        if flow.a.fin and flow.b.fin and flow.closed_at is None:
+            flow.closed_at = ts
+            flow.closed = "fin"
+            self._closed(flow, judge=True)
+
+    def _closed(self, flow: Flow, *, judge: bool) -> None:
+        """FIN both ways: judge the session now (its memory goes) and keep only a tombstone under
+        the flow's keys for ``linger`` seconds, so late ACKs and retransmissions do not open a
+        new flow. A RST: judge it after ``linger`` (an injected RST may be followed by more of
+        the real dialog)."""
+        if judge:
+            self._judge(flow)
+            self.tombstones += 1
+        self.closing.append(flow)
+        if flow.closed_at - self.closing[0].closed_at >= self.linger:
+            self._finish_closed(flow.closed_at)
 
     def _note_gaps(self, flow: Flow, from_a: bool, ts: float) -> None:
         side = flow.a if from_a else flow.b
@@ -290,7 +299,8 @@ class FlowTable:
         if missing and flow.session is not None:
             flow.session.gap(ts, from_a == flow.a_is_client, missing)
 
-    def _data(self, flow: Flow, from_a: bool, ts: float, data: bytes) -> None:
+    def deliver(self, flow: Flow, from_a: bool, ts: float, data: bytes) -> None:
+        """Bytes now in order from one side: to the session, or kept until the flow is classified."""
         if flow.state == "smtp":
             if from_a == flow.a_is_client:
                 flow.session.client_data(ts, data)
@@ -300,34 +310,44 @@ class FlowTable:
         if flow.state == "other":
             return
         flow.prefix.append((ts, from_a, data))
-        self._decide(flow, ended=False)
+        decide(self, flow, ended=False)
 
-    def _decide(self, flow: Flow, *, ended: bool) -> None:
-        a_data = b"".join(d for _, from_a, d in flow.prefix if from_a)[:CLASSIFY_LIMIT]
-        b_data = b"".join(d for _, from_a, d in flow.prefix if not from_a)[:CLASSIFY_LIMIT]
-        verdict, a_is_client, implicit = classify(a_data, b_data, flow.a.addr[1], flow.b.addr[1], ended)
-        if verdict is None:
-            return
-        prefix, flow.prefix = flow.prefix, []
-        if verdict == "other":
-            flow.state = "other"
-            return
-        flow.state = "smtp"
-        flow.a_is_client = a_is_client
-        client, server = (flow.a, flow.b) if a_is_client else (flow.b, flow.a)
-        keep = self.keep_transcript
-        keep = keep == "all" or (keep is not None and keep != "all" and flow.index in keep)
-        flow.session = SmtpSession(flow.index, client.addr, server.addr, flow.first_ts,
-                                   implicit_tls=implicit, keep_transcript=keep, cafile=self.cafile)
-        for ts, from_a, data in prefix:
-            self._data(flow, from_a, ts, data)
+    def _finish_closed(self, ts: float, count: int = -1) -> None:
+        """Finish the flows that closed ``linger`` seconds before ``ts`` (the oldest first; at most
+        ``count`` of them when it is not -1)."""
+        closing = self.closing
+        while closing and count and ts - closing[0].closed_at >= self.linger:
+            self._finish(closing.popleft())
+            count -= 1
 
     def _finish(self, flow: Flow) -> None:
+        """Judge the flow if that is not done yet, and forget it."""
+        if flow.finished:
+            if flow.keys:
+                self.tombstones -= 1
+        else:
+            self._judge(flow)
         for key in flow.keys:
             if self.flows.get(key, (None,))[0] is flow:
                 del self.flows[key]
+        flow.keys = ()
+
+    def _judge(self, flow: Flow) -> None:
+        """Hand the flow's session (if SMTP) to ``on_session``, then drop its state."""
+        if flow.finished:
+            return
+        flow.finished = True
+        try:
+            self._result(flow)
+        finally:
+            flow.state = "other"       # later packets of a tombstone cost one lookup
+            flow.session = None
+            flow.prefix = []
+            flow.a.stream = flow.b.stream = None
+
+    def _result(self, flow: Flow) -> None:
         if flow.state == "undecided" and flow.prefix:
-            self._decide(flow, ended=True)
+            decide(self, flow, ended=True)
         if flow.state != "smtp":
             return
         client, server = (flow.a, flow.b) if flow.a_is_client else (flow.b, flow.a)
@@ -336,29 +356,16 @@ class FlowTable:
                 data = side.stream.skip_gap()
                 self._note_gaps(flow, side is flow.a, flow.last_ts)
                 if data:
-                    self._data(flow, side is flow.a, flow.last_ts, data)
-        findings = list(self._packet_findings(flow, client, server))
-        cs, ss = client.stream, server.stream
-        tcp = TcpStats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
-                       cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps,
-                       0)
-        findings.append(packet_rules.capture_gap(sum(s.stream.gaps for s in (client, server))))
+                    self.deliver(flow, side is flow.a, flow.last_ts, data)
+        findings = list(packet_findings(flow, client, server))
+        tcp = tcp_stats(client, server)
+        findings.append(packet_rules.capture_gap(tcp.gaps))
         closed = flow.closed if flow.closed_at is not None else (
             flow.closed if flow.closed in ("idle", "evicted") else "open")
+        self.sessions_ended += 1
         self.on_session(flow.session.result(end=flow.last_ts, packets=flow.packets, closed=closed,
-                                            tcp=tcp, extra_findings=findings))
-
-    @staticmethod
-    def _packet_findings(flow: Flow, client: _Side, server: _Side):
-        """Segment conflicts, and RSTs whose TTL no other packet of the claimed sender had."""
-        for side, name in ((server, "server"), (client, "client")):
-            yield packet_rules.tcp_segment_conflict(name, side.stream.conflicts,
-                                                    side.stream.conflict_evidence)
-        for ts, from_a, ttl in flow.rsts:
-            side = flow.a if from_a else flow.b
-            name = "client" if side is client else "server"
-            yield packet_rules.rst_suspicious_ttl(name, f"{side.addr[0]}:{side.addr[1]}",
-                                                  ts - flow.first_ts, ttl, side.ttls)
+                                            tcp=tcp, extra_findings=findings,
+                                            number=self.sessions_ended))
 
     def _sweep(self, count: int) -> None:
         """Finish flows closed ``linger`` seconds ago or idle for ``idle_timeout``."""

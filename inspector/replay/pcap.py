@@ -1,4 +1,4 @@
-"""Streaming reader for pcap and pcapng files: bytes in, (time, link type, frame) out.
+"""Streaming reader for pcap and pcapng files: bytes in, (time, link type, frame, length) out.
 
 pcap: the libpcap format (draft-ietf-opsawg-pcap §4-5): a 24-byte file header
 whose magic gives the byte order and the time unit (µs or ns), then records
@@ -129,7 +129,10 @@ def _pcap_header(blocks: _Blocks):
 
 
 def _pcap_packets(blocks: _Blocks, record, scale: float, linktype: int, limit: int, snaplen: int):
-    """Frames of a libpcap file as ``(time, linktype, buffer, start, end)``."""
+    """Frames of a libpcap file as ``(time, linktype, buffer, start, end, original length)``.
+
+    The original length is what the frame had on the wire; more than ``end - start`` when the
+    capture cut it at the snap length."""
     count = 0
     while True:
         buf, pos = blocks.buf, blocks.pos
@@ -142,7 +145,7 @@ def _pcap_packets(blocks: _Blocks, record, scale: float, linktype: int, limit: i
                                        truncated=True)
                 return
             buf, pos = blocks.buf, blocks.pos
-        sec, frac, caplen, _origlen = record(buf, pos)
+        sec, frac, caplen, origlen = record(buf, pos)
         if caplen > limit:
             raise CaptureError(f"corrupt: record {count + 1} at offset {blocks.offset} claims "
                                f"{caplen} bytes (snap length {snaplen})", packets=count)
@@ -158,7 +161,7 @@ def _pcap_packets(blocks: _Blocks, record, scale: float, linktype: int, limit: i
             end = start + caplen
         blocks.pos = end
         count += 1
-        yield sec + frac * scale, linktype, buf, start, end
+        yield sec + frac * scale, linktype, buf, start, end, origlen
 
 
 #: Packet times must fall between 1970 and 9999 (what a report can print); an interface whose
@@ -214,7 +217,7 @@ def _idb(body: bytes, endian: str) -> tuple[int, float, int]:
 
 
 def _pcapng_packets(blocks: _Blocks):
-    """Frames of a pcapng file as ``(time, linktype, buffer, start, end)``."""
+    """Frames of a pcapng file as ``(time, linktype, buffer, start, end, original length)``."""
     endian = "<"
     interfaces: list[tuple[int, float, int]] = []
     count = 0
@@ -255,32 +258,32 @@ def _pcapng_packets(blocks: _Blocks):
             if body_end - body < 20:
                 raise CaptureError(f"corrupt: enhanced packet block at offset {blocks.offset - length} "
                                    "too short", packets=count)
-            iface, high, low, caplen, _orig = struct.unpack_from(endian + "IIIII", buf, body)
+            iface, high, low, caplen, orig = struct.unpack_from(endian + "IIIII", buf, body)
             if iface >= len(interfaces) or body + 20 + caplen > body_end:
                 raise CaptureError(f"corrupt: packet {count + 1} names interface {iface} or overruns "
                                    "its block", packets=count)
             linktype, resolution, offset = interfaces[iface]
             count += 1
             yield (_packet_time((high << 32) | low, resolution, offset, count), linktype, buf,
-                   body + 20, body + 20 + caplen)
+                   body + 20, body + 20 + caplen, orig)
         elif block_type == 3:  # Simple Packet Block: interface 0, no time
             if not interfaces:
                 raise CaptureError("corrupt: simple packet block before any interface", packets=count)
             linktype = interfaces[0][0]
             orig = struct.unpack_from(endian + "I", buf, body)[0]
             count += 1
-            yield 0.0, linktype, buf, body + 4, min(body + 4 + orig, body_end)
+            yield 0.0, linktype, buf, body + 4, min(body + 4 + orig, body_end), orig
         elif block_type == 2:  # obsolete Packet Block
             if body_end - body < 20:
                 raise CaptureError("corrupt: packet block too short", packets=count)
-            iface, _drops, high, low, caplen, _orig = struct.unpack_from(endian + "HHIIII", buf, body)
+            iface, _drops, high, low, caplen, orig = struct.unpack_from(endian + "HHIIII", buf, body)
             if iface >= len(interfaces) or body + 20 + caplen > body_end:
                 raise CaptureError(f"corrupt: packet {count + 1} names interface {iface} or overruns "
                                    "its block", packets=count)
             linktype, resolution, offset = interfaces[iface]
             count += 1
             yield (_packet_time((high << 32) | low, resolution, offset, count), linktype, buf,
-                   body + 20, body + 20 + caplen)
+                   body + 20, body + 20 + caplen, orig)
         elif block_type == 1:  # Interface Description Block
             try:
                 interfaces.append(_idb(bytes(buf[body:body_end]), endian))

@@ -97,25 +97,37 @@ class _SessionStore:
 
 
 def replay_stream(stream, *, source: str = "-", keep_transcript=None, cafile: str | None = None,
-                  idle_timeout: float = 600.0) -> ReplayResult:
+                  idle_timeout: float = 600.0, on_session=None, live: bool = False) -> ReplayResult:
     """Read every packet of ``stream`` and judge the SMTP sessions in it.
 
     Args:
         keep_transcript: None (no transcripts), "all", or a set of flow indexes.
+        on_session: streaming: called with each session as it ends (numbered in the order
+            sessions end); the result then keeps none of them, only their counts, so memory is
+            bounded by the flows open at once.
+        live: the input is a pipe being written (``replay -``): a session ends at its FIN/RST.
 
     Raises:
         CaptureError: the stream is not a pcap/pcapng capture at all.
     """
     fmt, packets = open_capture(stream)
     store = _SessionStore(next(iter(keep_transcript)) if isinstance(keep_transcript, set)
-                          and len(keep_transcript) == 1 else None)
-    table = FlowTable(store.add, keep_transcript=keep_transcript, cafile=cafile,
-                      idle_timeout=idle_timeout)
-    error, truncated = None, False
+                          and len(keep_transcript) == 1 else None,
+                          limit=0 if on_session is not None else MAX_SESSIONS_KEPT)
+    add = store.add
+    if on_session is not None:
+        def add(result):  # numbered by the table in the order sessions end
+            store.add(result)
+            on_session(result)
+    table = FlowTable(add, keep_transcript=keep_transcript, cafile=cafile,
+                      idle_timeout=idle_timeout, live=live)
+    error, truncated, interrupted = None, False, False
     try:
         table.run(packets)
     except CaptureError as exc:
         error, truncated = str(exc), exc.truncated
+    except KeyboardInterrupt:
+        interrupted = True
     table.finish()
     omitted = tuple((fid, severity, n) for (fid, severity), n in sorted(store.omitted.items(),
                                                                        key=lambda kv: kv[0][0]))
@@ -123,6 +135,7 @@ def replay_stream(stream, *, source: str = "-", keep_transcript=None, cafile: st
                           store.numbered(), table.open_flows_peak, error, truncated, table.evicted,
                           len(store.flow_indexes), omitted)
     result.__dict__["_store"] = store   # replay_file's second pass asks it for a flow index
+    result.__dict__["interrupted"] = interrupted
     return result
 
 

@@ -30,6 +30,7 @@ from ..tls import reader as tls
 from ..tls.registry import suite_name, version_name
 from ..transcript import NOTE, RECV, SEND, Entry
 from .auth_attempts import AuthAttempt, AuthTracker  # noqa: F401  (AuthAttempt: in the result)
+from .envelope import EnvelopeTracker, Transaction
 
 #: Bytes of transcript kept per session (the message bodies are not kept at all).
 TRANSCRIPT_LIMIT = 256 * 1024
@@ -86,6 +87,8 @@ class SessionResult:
     transcript: tuple[Entry, ...] | None
     certificate: object | None = None      #: CertificateReport for TLS <= 1.2 chains
     number: int = 0                        #: 1-based, in order of first packet
+    transactions: tuple[Transaction, ...] = ()   #: the envelope of each mail transaction
+    transactions_omitted: int = 0
 
     @property
     def duration(self) -> float:
@@ -116,6 +119,7 @@ class SmtpSession:
         self.starttls_offered = self.starttls_sent = False
         self.commands = self.mail_commands = self.messages = 0
         self.auth = AuthTracker()
+        self.envelope = EnvelopeTracker()
         self.tls: dict | None = None
         self.tls_facts = TlsObservation()
         self.chain: tuple[bytes, ...] = ()
@@ -159,10 +163,14 @@ class SmtpSession:
         elif isinstance(event, ev.ClientCommand):
             self._client_command(ts, event)
         elif isinstance(event, ev.MessageBody) and event.complete:
+            self.envelope.event(event)
             self.messages += 1
             self._note(ts, f"message body: {event.size} bytes (not shown)")
             self._record(ts, SEND, b".\r\n")
         elif isinstance(event, ev.CommandReply):
+            self.envelope.event(event)
+            if isinstance(event, ev.AuthChallenge):
+                self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
             if isinstance(event, ev.EhloReply) and self.tls is None:
                 self.capabilities = event.capabilities
                 self.starttls_offered |= event.capabilities.starttls
@@ -219,7 +227,7 @@ class SmtpSession:
 
     # -- results -------------------------------------------------------------------
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
-               extra_findings=()) -> SessionResult:
+               extra_findings=(), number: int = 0) -> SessionResult:
         self.observer.close()
         self._drain(end)
         self.auth.close()
@@ -242,8 +250,10 @@ class SmtpSession:
             self._certificate()
         self.findings.extend(extra_findings)
         findings, attempts = self.findings.freeze(), tuple(self.auth.attempts)
+        transactions = self.envelope.transactions()
         if self.auth.redactor is not None:
             findings, attempts = self._redact_learned(findings, attempts)
+            transactions = _scrub_transactions(transactions, self.auth.redactor)
         observed = None
         if self.tls is not None:
             t = self.tls
@@ -257,7 +267,8 @@ class SmtpSession:
             greeting=self.greeting, ehlo_name=self.ehlo_name, capabilities=self.capabilities,
             commands=self.commands, messages=self.messages, tls=observed,
             auth=attempts, closed=closed, tcp=tcp, findings=findings,
-            transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate)
+            transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate,
+            transactions=transactions, transactions_omitted=self.envelope.omitted, number=number)
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""
@@ -291,3 +302,27 @@ class SmtpSession:
     def _note(self, ts: float, text: str) -> None:
         if self.keep and self.kept < TRANSCRIPT_LIMIT:
             self.entries.append(Entry(ts - self.start, NOTE, self.tls is not None, text.encode(), None))
+
+
+def _challenge(text: str) -> str:
+    """A 334 challenge as probe shows it: decoded (``VXNlcm5hbWU6`` is ``Username:``)."""
+    import base64
+    import binascii
+
+    from ..smtp.sasl_base import visible
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return f"(not base64: {quoted(text.encode('utf-8', 'replace'))})"
+    return visible(data) if data else "(empty challenge)"
+
+
+def _scrub_transactions(transactions, redactor):
+    """Secrets learned from AUTH, out of the reply texts the envelope keeps."""
+    from dataclasses import replace
+
+    def reply(info):
+        return None if info is None else replace(info, text=redactor.scrub(info.text))
+    return tuple(replace(t, mail_reply=reply(t.mail_reply), final_reply=reply(t.final_reply),
+                         recipients=tuple(replace(r, reply=reply(r.reply)) for r in t.recipients))
+                 for t in transactions)

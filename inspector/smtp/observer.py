@@ -80,6 +80,7 @@ class SessionObserver:
         self._server_broken = False
         self._closed = False
         self._body = 0                              #: bytes of the message body so far
+        self._bdat: bool | None = None              #: a BDAT chunk follows: is it the LAST one?
         self._auth: dict | None = None              #: the AUTH exchange in progress
         if implicit_tls:
             self._smtp.implicit_tls_established()
@@ -165,6 +166,8 @@ class SessionObserver:
                     self._events.append(ClientPipelined(item.raw))
                 self._events.append(ClientCommand(command, item.raw))
                 self._smtp.observe(command)
+                if item.verb == "BDAT" and parser.mode == "bdat":
+                    self._bdat = len(command.args) > 1 and command.args[1].upper() == "LAST"
             elif isinstance(item, SaslLine):
                 payload = item.raw.rstrip(b"\r\n").decode("ascii", "replace")
                 command = commands.SaslResponse(payload=payload)
@@ -172,7 +175,14 @@ class SessionObserver:
                 self._smtp.observe(command)
             elif isinstance(item, MessageData):
                 self._body += item.size  # one event per message, however the body was cut
-                if item.complete:
+                if item.complete and self._bdat is not None:
+                    # RFC 3030 §2: the server replies to the BDAT command itself; a message
+                    # ends with the LAST chunk.
+                    last, self._bdat = self._bdat, None
+                    if last:
+                        self._events.append(MessageBody(self._body, True))
+                        self._body = 0
+                elif item.complete:
                     self._events.append(MessageBody(self._body, True))
                     self._body = 0
                     self._smtp.observe(END_OF_DATA)
