@@ -7,4 +7,5 @@ argparse at load time: whatever a command needs is imported when it runs, so
 """
 
 #: Subcommands in the order ``--help`` lists them.
-COMMAND_MODULES = ("probe", "tls", "ports", "interference", "replay", "discover", "demo", "lab")
+COMMAND_MODULES = ("probe", "tls", "ports", "interference", "replay", "discover", "scan", "history", "diff",
+                   "report", "demo", "lab")

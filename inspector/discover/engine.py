@@ -460,3 +460,8 @@ def _mx_report(preference: int, host: str, resolved, outcome, tlsa_answer, optio
 
 
 __all__ = ["IMPLICIT", "DiscoverOptions", "DiscoverResult", "discover"]
+
+# Public names for ``scan``, which checks each mail domain's TLSA and MTA-STS with this same code.
+mx_report = _mx_report
+mta_sts_report = _mta_sts
+sts_findings = _sts_findings

@@ -1,0 +1,48 @@
+"""``smtp-inspector report SCAN_ID``: a scan's totals."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UsageError
+from .common import EXIT_CODES_HELP
+from .history import add_db_argument
+
+#: The one line ``smtp-inspector --help`` shows for this command.
+SUMMARY = "totals of one scan: STARTTLS, certificates, TLS 1.3, DANE, MTA-STS, expiry, findings"
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("report", help=SUMMARY, description=SUMMARY + " (exit 0; 2 on bad arguments).",
+                            epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scan_id", nargs="?", type=int, metavar="SCAN_ID", help="default: the latest scan")
+    add_db_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..scan import compare
+    from ..scan.storage import open_storage
+
+    storage = open_storage(args.db)
+    scan_id = args.scan_id
+    if scan_id is None:
+        scans = storage.scans()
+        if not scans:
+            raise UsageError("no scan in the database")
+        scan_id = scans[-1].id
+    info = storage.scan(scan_id)
+    if info is None:
+        raise UsageError(f"no scan {scan_id} in the database")
+    totals = compare.report(info, storage.rows(scan_id), storage.finding_counts(scan_id))
+    storage.close()
+    if args.json:
+        import json
+
+        print(json.dumps(totals, indent=2))
+    else:
+        from ..render.scan_output import report_text
+
+        print(report_text(totals))
+    return 0
