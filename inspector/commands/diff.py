@@ -62,7 +62,7 @@ def run(args) -> int:
     if args.json:
         import json
 
-        print(json.dumps({"schema": "https://smtp-inspector.invalid/schema/scan-diff.schema.json",
+        print(json.dumps({"schema": "smtp-inspector/scan-diff/1",
                           "old": older.id, "new": newer.id, "changes": changes}, indent=2))
     else:
         from ..render.scan_output import diff_csv, diff_text

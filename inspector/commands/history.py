@@ -36,7 +36,7 @@ def run(args) -> int:
     if args.json:
         import json
 
-        print(json.dumps({"schema": "https://smtp-inspector.invalid/schema/scan-history.schema.json",
+        print(json.dumps({"schema": "smtp-inspector/scan-history/1",
                           "target": target.text, "scans": entries}, indent=2))
     else:
         from ..render.scan_output import history_text

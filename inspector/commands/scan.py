@@ -126,7 +126,7 @@ def run(args) -> int:
         stored = _stored_arguments(args)
         lines = _read_lines(args.file, "target file")
     targets = read_targets(lines)
-    exclusions = Exclusions.parse(stored["exclude_lines"])
+    Exclusions.parse(stored["exclude_lines"])   # a bad line is a usage error before anything starts
     if stored.get("cafile"):
         from ..certs import load_trust_anchors
         load_trust_anchors(stored["cafile"])
@@ -137,13 +137,17 @@ def run(args) -> int:
     print(f"scan {scan_id}: {len(todo)} targets to scan" + (f" ({len(done)} already stored)" if done else ""),
           file=sys.stderr)
     summary = _scan(storage, scan_id, todo, stored, args)
-    summary.stored += len(done)
-    summary.total = len(targets)
-    status = "interrupted" if summary.interrupted else ("deadline" if summary.deadline_reached else "finished")
+    rows = storage.rows(scan_id)
+    summary.stored, summary.total = len(rows), len(targets)
+    status = ("interrupted" if summary.interrupted else
+              "deadline" if summary.deadline_reached else "finished")
     storage.set_status(scan_id, status)
-    errors = _targets_with_errors(storage, scan_id)
+    errors = sum(1 for r in rows if any(f["severity"] == "error" for f in r.result.get("findings", [])))
     storage.close()
-    _print_summary(scan_id, summary, status, errors, args)
+    statuses: dict[str, int] = {}
+    for row in rows:
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+    _print_summary(scan_id, summary, status, statuses, errors, args)
     from ..exitcodes import ExitCode
 
     if summary.interrupted:
@@ -161,12 +165,11 @@ def _scan(storage, scan_id, todo, stored, args):
     from ..scan.runner import run_scan
     from ..scan.targets import Exclusions
 
-    options = CheckOptions(checks=stored["checks"], submission=stored["submission"], timeout=stored["timeout"],
-                           session_deadline=min(60.0, stored["target_deadline"]),
+    dns_server = parse_dns_server(stored["dns_server"]) if stored["dns_server"] else None
+    options = CheckOptions(checks=stored["checks"], submission=stored["submission"],
+                           timeout=stored["timeout"], session_deadline=min(60.0, stored["target_deadline"]),
                            target_deadline=stored["target_deadline"], ehlo_name=stored["ehlo"],
-                           cafile=stored["cafile"],
-                           dns_server=parse_dns_server(stored["dns_server"]) if stored["dns_server"] else None,
-                           retries=stored["retries"])
+                           cafile=stored["cafile"], dns_server=dns_server, retries=stored["retries"])
     politeness = Politeness(per_address=stored["per_address"], per_network=stored["per_network"],
                             rate=stored["rate"] or None)
     progress = Progress(enabled=args.progress)
@@ -178,24 +181,19 @@ def _scan(storage, scan_id, todo, stored, args):
         progress.close()
 
 
-def _targets_with_errors(storage, scan_id: int) -> int:
-    rows = storage.rows(scan_id)
-    return sum(1 for r in rows if any(f["severity"] == "error" for f in r.result.get("findings", [])))
-
-
-def _print_summary(scan_id, summary, status, errors, args) -> None:
-    statuses = dict(sorted((summary.statuses or {}).items()))
+def _print_summary(scan_id, summary, status, statuses, errors, args) -> None:
+    statuses = dict(sorted(statuses.items()))
     if args.json:
         import json
 
-        print(json.dumps({"schema": "https://smtp-inspector.invalid/schema/scan-summary.schema.json",
+        print(json.dumps({"schema": "smtp-inspector/scan-summary/1",
                           "scan_id": scan_id, "status": status, "targets": summary.total,
                           "stored": summary.stored, "statuses": statuses, "targets_with_errors": errors,
                           "connections": summary.connections, "elapsed_s": round(summary.elapsed, 3)},
                          indent=2))
         return
     counts = ", ".join(f"{n} {s}" for s, n in statuses.items()) or "none new"
-    rate = (sum(statuses.values()) / summary.elapsed) if summary.elapsed > 0 else 0.0
+    rate = summary.new / summary.elapsed if summary.elapsed > 0 else 0.0
     print(f"scan {scan_id} {status}: {summary.stored}/{summary.total} targets stored ({counts}); "
           f"{errors} with errors; {summary.connections} connections in {summary.elapsed:.1f} s "
           f"({rate:.1f} targets/s)")

@@ -67,7 +67,8 @@ def _csv(value) -> str:
 def report_text(report: dict) -> str:
     scan, done = report["scan"], report["statuses"].get("done", 0)
     lines = [f"scan {scan['id']} ({scan['status']}, started {scan['started_at'][:19]}, "
-             f"smtp-inspector {scan['tool_version']}): {report['stored']} of {scan['targets']} targets stored",
+             f"smtp-inspector {scan['tool_version']}): "
+             f"{report['stored']} of {scan['targets']} targets stored",
              "statuses: " + (", ".join(f"{n} {s}" for s, n in report["statuses"].items()) or "none")]
     rows = [["offer STARTTLS", report["starttls"], done],
             ["valid certificate (trusted, right name)", report["valid_certificates"], done],

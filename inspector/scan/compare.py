@@ -58,9 +58,10 @@ def report(info, rows, finding_counts, *, now: datetime.datetime | None = None) 
     expiring = {}
     for days in EXPIRY_WINDOWS:
         limit = now + datetime.timedelta(days=days)
-        expiring[f"within_{days}_days"] = sum(1 for r in done if r.not_after and _moment(r.not_after) <= limit)
+        expiring[f"within_{days}_days"] = sum(1 for r in done
+                                              if r.not_after and _moment(r.not_after) <= limit)
     return {
-        "schema": "https://smtp-inspector.invalid/schema/scan-report.schema.json",
+        "schema": "smtp-inspector/scan-report/1",
         "scan": {"id": info.id, "started_at": info.started_at, "ended_at": info.ended_at,
                  "status": info.status, "tool_version": info.tool_version,
                  "targets": len(info.arguments.get("targets", []))},

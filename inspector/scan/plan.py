@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from ..commands.common import IMPLICIT_TLS_PORTS, TLS_REQUIRED_PORTS
 from ..probes.session import IMPLICIT, STARTTLS, ProbeConfig
 from .record import EndpointOutcome, TargetPlan
-from .targets import DOMAIN, SMTP_PORT, Endpoint, Exclusions, Resolver, Target, mx_hosts, submission_candidates
+from .targets import (
+    DOMAIN,
+    SMTP_PORT,
+    Endpoint,
+    Exclusions,
+    Resolver,
+    Target,
+    mx_hosts,
+    submission_candidates,
+)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from ..findings import Finding
 from .storage import Row
 from .targets import Endpoint, Target
 
-SCHEMA_ID = "https://smtp-inspector.invalid/schema/scan-target.schema.json"
+SCHEMA_ID = "smtp-inspector/scan-target/1"
 
 
 @dataclass
@@ -88,7 +88,8 @@ def endpoint_json(outcome: EndpointOutcome) -> dict:
         audit = outcome.audit
         found["audit"] = {"exit_code": int(audit.exit_code), "error": audit.error,
                           "connections": audit.connections,
-                          "versions": {v.version: sorted(s.iana_name for s in v.suites) for v in audit.versions}}
+                          "versions": {v.version: sorted(s.iana_name for s in v.suites)
+                                       for v in audit.versions}}
     found["findings"] = [finding_json(f) for f in endpoint_findings(outcome)]
     return found
 
@@ -143,7 +144,7 @@ def _status(plan: TargetPlan) -> str:
         return "done"
     if not statuses:
         return "unresolved"
-    for status in ("throttled", "deadline", "excluded"):
+    for status in ("throttled", "unreachable", "deadline", "error", "excluded"):
         if status in statuses:
             return status
     return "done"

@@ -31,7 +31,7 @@ LOOKAHEAD = 4          #: resolved-but-waiting sessions kept per worker
 class Summary:
     total: int
     stored: int = 0
-    statuses: dict | None = None
+    new: int = 0             #: targets stored by this run
     connections: int = 0
     elapsed: float = 0.0
     interrupted: bool = False
@@ -159,7 +159,9 @@ class Scheduler:
             outcome.throttled.append(why)
             if outcome.attempts <= options.retries and time.monotonic() < plan.deadline_at:
                 return True
-            outcome.status, outcome.reason = "throttled", f"throttled on every try: {why}"
+            refused = all(w == "connect: refused" for w in outcome.throttled)
+            outcome.status = "unreachable" if refused else "throttled"
+            outcome.reason = f"{'refused' if refused else 'throttled'} on every try: {why}"
         return False
 
 
@@ -174,15 +176,13 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
                for i in range(max(1, min(concurrency, len(targets) or 1)))]
     for thread in threads:
         thread.start()
-    summary = Summary(total=len(targets), statuses={})
+    summary = Summary(total=len(targets))
     batch, last_write = [], time.monotonic()
 
     def flush() -> None:
         nonlocal batch, last_write
         storage.write_rows(scan_id, batch)
         summary.stored += len(batch)
-        for row in batch:
-            summary.statuses[row.status] = summary.statuses.get(row.status, 0) + 1
         batch, last_write = [], time.monotonic()
 
     try:
@@ -201,6 +201,7 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
                 progress.update(summary.stored + len(batch), summary.total, politeness.connections)
         flush()
     except KeyboardInterrupt:
+        _ignore_interrupts()   # a second Ctrl-C must not cut the last batch in half
         scheduler.stop()
         summary.interrupted = True
         while True:   # every target finished before the interrupt is kept
@@ -210,11 +211,24 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
                 break
             finish_domain(plan, options)
             batch.append(build_row(plan, datetime.datetime.now(datetime.timezone.utc).isoformat()))
+        storage.connection.rollback()   # the interrupt may have come inside a batch's transaction
+        stored = storage.done_targets(scan_id)
+        batch = [row for row in batch if row.target not in stored]
         flush()
-    summary.deadline_reached = scheduler.stopping and not summary.interrupted and summary.stored < summary.total
+    summary.deadline_reached = (scheduler.stopping and not summary.interrupted
+                                and summary.stored < summary.total)
+    wanted = {t.text for t in targets}
+    summary.stored = summary.new = len(storage.done_targets(scan_id) & wanted)   # the database's word
     summary.connections = politeness.connections
     summary.elapsed = time.monotonic() - started
     return summary
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 __all__ = ["CheckOptions", "Summary", "run_scan"]

@@ -135,7 +135,8 @@ class Resolver:
     def client(self, deadline_at: float):
         from ..discover.dns import DnsClient, system_dns_server
 
-        return DnsClient(self.dns_server or system_dns_server(), timeout=self.timeout, deadline_at=deadline_at)
+        return DnsClient(self.dns_server or system_dns_server(), timeout=self.timeout,
+                         deadline_at=deadline_at)
 
     def addresses(self, name: str, deadline_at: float) -> tuple[tuple[str, ...], str | None]:
         if _is_ip(name):
