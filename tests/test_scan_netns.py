@@ -82,6 +82,7 @@ def test_every_target_stored_once_and_summary_valid(scanned):
     jsonschema.validate(summary, schema("scan-summary"))
     assert summary["stored"] == summary["targets"] == N + len(DOMAINS)
     assert set(rows) == {f"{name(i)}:25" for i in range(N)} | set(DOMAINS)
+    assert "\r" not in done.stderr and len(done.stderr.splitlines()) == 1   # no progress bar on a pipe
 
 
 def test_planted_faults_found_on_their_targets_and_nowhere_else(scanned):
