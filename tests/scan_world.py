@@ -45,7 +45,8 @@ def _certificates(directory: str) -> dict:
           .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=400))
           .not_valid_after(now + datetime.timedelta(days=400))
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False),
+                         critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
 
@@ -82,8 +83,10 @@ def zone(n: int, spki: str) -> str:
     lines = [f"{ORIGIN} 300 IN SOA ns.{ORIGIN} hostmaster.{ORIGIN} 1 7200 3600 1209600 300"]
     lines += [f"{name(i)}. 300 IN A {address(i)}" for i in range(n)]
     lines += [f"dane.scan.test. 300 IN MX 10 {name(0)}.", f"dane.scan.test. 300 IN MX 20 {name(1)}.",
-              f"_25._tcp.{name(0)}. 300 IN TLSA 3 1 1 {spki}", f"_25._tcp.{name(1)}. 300 IN TLSA 3 1 1 {spki}",
-              f"badtlsa.scan.test. 300 IN MX 10 {name(2)}.", f"_25._tcp.{name(2)}. 300 IN TLSA 3 1 1 {'00' * 32}",
+              f"_25._tcp.{name(0)}. 300 IN TLSA 3 1 1 {spki}",
+              f"_25._tcp.{name(1)}. 300 IN TLSA 3 1 1 {spki}",
+              f"badtlsa.scan.test. 300 IN MX 10 {name(2)}.",
+              f"_25._tcp.{name(2)}. 300 IN TLSA 3 1 1 {'00' * 32}",
               f"sts.scan.test. 300 IN MX 10 {name(3)}.", '_mta-sts.sts.scan.test. 300 IN TXT "v=STSv1; id=1"',
               f"mta-sts.sts.scan.test. 300 IN A {WEB_HOST}",
               "nomx.scan.test. 300 IN A 127.0.55.1"]
@@ -117,13 +120,14 @@ class ScanWorld:
                   "listen": [address(i) for i in range(self.n)], "port": 25,
                   "cert": self.certs["cert"], "key": self.certs["key"],
                   "expired_cert": self.certs["expired_cert"], "stats": self.stats_path,
-                  "dns": {"zone": zone(self.n, self.certs["spki_sha256"]), "origin": ORIGIN, "host": DNS_HOST},
+                  "dns": {"zone": zone(self.n, self.certs["spki_sha256"]), "origin": ORIGIN,
+                          "host": DNS_HOST},
                   "https": {"host": WEB_HOST, "body": STS_POLICY}}
         path = os.path.join(self.tmp, "responder.json")
         with open(path, "w") as handle:
             json.dump(config, handle)
-        self.process = subprocess.Popen(self.netns_command([sys.executable, "-m", "tests.scan_responder", path]),
-                                        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        command = self.netns_command([sys.executable, "-m", "tests.scan_responder", path])
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         ready = self.process.stdout.readline().split()
         if not ready or ready[0] != "ready":
             raise RuntimeError("the scan responder did not start")
@@ -134,9 +138,9 @@ class ScanWorld:
         return ["ip", "netns", "exec", self.ns, *argv]
 
     def scan_command(self, *args: str) -> list[str]:
-        return self.netns_command([os.path.join(os.path.dirname(sys.executable), "smtp-inspector"), "scan",
-                                   "--dns-server", f"{DNS_HOST}:{self.dns_port}", "--cafile", self.certs["ca"],
-                                   *args])
+        tool = os.path.join(os.path.dirname(sys.executable), "smtp-inspector")
+        return self.netns_command([tool, "scan", "--dns-server", f"{DNS_HOST}:{self.dns_port}",
+                                   "--cafile", self.certs["ca"], *args])
 
     def stop(self) -> dict:
         stats = {}

@@ -83,8 +83,8 @@ class _Result:
 def test_throttled_tries():
     reply421 = parse_reply(b"421 4.7.0 Too many connections\r\n")
     assert throttled(_Result(Step("connect", OK, 1.0), Step("greeting", FAILED, 1.0, reply421)))
-    assert throttled(_Result(Step("connect", FAILED, 1.0, None, "connection refused (the host answered "
-                                                                 "the SYN with a RST)"))) == "connect: refused"
+    refused = "connection refused (the host answered the SYN with a RST)"
+    assert throttled(_Result(Step("connect", FAILED, 1.0, None, refused))) == "connect: refused"
     assert throttled(_Result(Step("connect", OK, 1.0), Step("greeting", FAILED, 1.0, None,
                                                             "the server closed the connection")))
     # a verdict: a timeout, a 554 greeting, a failed certificate
