@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import ssl
 import sys
@@ -112,12 +113,18 @@ async def serve(config: dict) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, lambda: _dump(responder, config["stats"]))
     print(f"ready {config.get('dns_port', 0)}", flush=True)
     await stop.wait()
     for server in servers:
         server.close()
-    with open(config["stats"], "w") as handle:
+    _dump(responder, config["stats"])
+
+
+def _dump(responder: Responder, path: str) -> None:
+    with open(path + ".new", "w") as handle:
         json.dump(responder.stats(), handle)
+    os.replace(path + ".new", path)
 
 
 def _extras(config: dict):
@@ -156,6 +163,9 @@ def _extras(config: dict):
 
 
 if __name__ == "__main__":
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)   # one listener per address
     with open(sys.argv[1]) as handle:
         settings = json.load(handle)
     keep = _extras(settings)

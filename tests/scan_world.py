@@ -14,8 +14,10 @@ import hashlib
 import ipaddress
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -98,11 +100,11 @@ DOMAINS = ("dane.scan.test", "badtlsa.scan.test", "sts.scan.test", "nomx.scan.te
 
 
 class ScanWorld:
-    def __init__(self, tmp_path, n: int, faults: dict[int, str]) -> None:
+    def __init__(self, tmp_path, n: int, faults: dict[int, str], *, namespace: str | None = None) -> None:
         self.tmp = str(tmp_path)
         self.n = n
         self.faults = faults
-        self.ns = f"scan-{os.getpid()}"
+        self.ns = namespace or f"scan-{os.getpid()}"
         self.process = None
         self.dns_port = None
         self.certs = _certificates(self.tmp)
@@ -117,7 +119,10 @@ class ScanWorld:
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
         subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
         config = {"addresses": {address(i): f for i, f in self.faults.items()},
-                  "listen": [address(i) for i in range(self.n)], "port": 25,
+                  # one listener per address; past 10,000 (the file limit) one wildcard listener,
+                  # which still tells the addresses apart by the one each connection was made to
+                  "listen": [address(i) for i in range(self.n)] if self.n <= 10000 else ["0.0.0.0"],
+                  "port": 25,
                   "cert": self.certs["cert"], "key": self.certs["key"],
                   "expired_cert": self.certs["expired_cert"], "stats": self.stats_path,
                   "dns": {"zone": zone(self.n, self.certs["spki_sha256"]), "origin": ORIGIN,
@@ -141,6 +146,21 @@ class ScanWorld:
         tool = os.path.join(os.path.dirname(sys.executable), "smtp-inspector")
         return self.netns_command([tool, "scan", "--dns-server", f"{DNS_HOST}:{self.dns_port}",
                                    "--cafile", self.certs["ca"], *args])
+
+    def connections(self) -> int:
+        """Connections the servers accepted so far (the responder writes its counts on SIGUSR1)."""
+        if os.path.exists(self.stats_path):
+            os.unlink(self.stats_path)
+        self.process.send_signal(signal.SIGUSR1)
+        for _ in range(200):
+            if os.path.exists(self.stats_path):
+                try:
+                    with open(self.stats_path) as handle:
+                        return sum(json.load(handle)["accepted"].values())
+                except ValueError:
+                    pass   # still being written
+            time.sleep(0.05)
+        raise RuntimeError("the scan responder did not report its counts")
 
     def stop(self) -> dict:
         stats = {}
