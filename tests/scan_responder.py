@@ -165,7 +165,8 @@ def _extras(config: dict):
 if __name__ == "__main__":
     import resource
 
-    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)   # one listener per address
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # one listener per address
     with open(sys.argv[1]) as handle:
         settings = json.load(handle)
     keep = _extras(settings)

@@ -173,6 +173,12 @@ def _scan(storage, scan_id, todo, stored, args):
     politeness = Politeness(per_address=stored["per_address"], per_network=stored["per_network"],
                             rate=stored["rate"] or None)
     progress = Progress(enabled=args.progress)
+    import signal
+
+    def terminated(signum, frame):   # SIGTERM stops like Ctrl-C: finished targets are stored
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         return run_scan(todo, storage=storage, scan_id=scan_id, options=options,
                         exclusions=Exclusions.parse(stored["exclude_lines"]), politeness=politeness,

@@ -141,7 +141,7 @@ class Scheduler:
 
         endpoint, options = outcome.endpoint, self.options
         outcome.attempts += 1
-        left = plan.deadline_at - time.monotonic()
+        left = min(plan.deadline_at, self.deadline_at or plan.deadline_at) - time.monotonic()
         result = run_probe(probe_config(endpoint, options, max(0.1, min(options.session_deadline, left))))
         why = throttled(result)
         if why is None and options.checks == "full" and result.tls is not None:
@@ -185,16 +185,25 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
         summary.stored += len(batch)
         batch, last_write = [], time.monotonic()
 
+    def take_finished(block: bool) -> bool:
+        try:
+            plan = scheduler.finished.get(timeout=0.2) if block else scheduler.finished.get_nowait()
+        except queue.Empty:
+            return False
+        finish_domain(plan, options)
+        batch.append(build_row(plan, _now()))
+        return True
+
     try:
         while True:
-            try:
-                plan = scheduler.finished.get(timeout=0.2)
-                stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-                finish_domain(plan, options)
-                batch.append(build_row(plan, stamp))
-            except queue.Empty:
+            if not take_finished(block=True):
                 if not any(t.is_alive() for t in threads) and scheduler.finished.empty():
                     break
+            if deadline_at is not None and time.monotonic() >= deadline_at:
+                scheduler.stop()   # sessions still running are abandoned: --resume redoes them
+                while take_finished(block=False):
+                    pass
+                break
             if len(batch) >= batch_size or (batch and time.monotonic() - last_write >= 0.5):
                 flush()
             if progress is not None:
@@ -204,24 +213,22 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
         _ignore_interrupts()   # a second Ctrl-C must not cut the last batch in half
         scheduler.stop()
         summary.interrupted = True
-        while True:   # every target finished before the interrupt is kept
-            try:
-                plan = scheduler.finished.get_nowait()
-            except queue.Empty:
-                break
-            finish_domain(plan, options)
-            batch.append(build_row(plan, datetime.datetime.now(datetime.timezone.utc).isoformat()))
+        while take_finished(block=False):   # every target finished before the interrupt is kept
+            pass
         storage.connection.rollback()   # the interrupt may have come inside a batch's transaction
         stored = storage.done_targets(scan_id)
         batch = [row for row in batch if row.target not in stored]
         flush()
-    summary.deadline_reached = (scheduler.stopping and not summary.interrupted
-                                and summary.stored < summary.total)
     wanted = {t.text for t in targets}
     summary.stored = summary.new = len(storage.done_targets(scan_id) & wanted)   # the database's word
+    summary.deadline_reached = not summary.interrupted and summary.stored < summary.total
     summary.connections = politeness.connections
     summary.elapsed = time.monotonic() - started
     return summary
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _ignore_interrupts() -> None:
