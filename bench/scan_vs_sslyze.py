@@ -57,16 +57,23 @@ def run_ours(world: ScanWorld, tool: str, n: int, concurrency: int, tmp: str) ->
                                    str(concurrency), "--per-network", str(concurrency), "--json"])
     python = os.path.join(os.path.dirname(tool), "python")
     command[command.index(sys.executable)] = python
+    cpu = _children_cpu()
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.monotonic() - started
+    cpu = _children_cpu() - cpu
     if done.returncode not in (0, 1):
         raise SystemExit(f"smtp-inspector scan exited {done.returncode}: {done.stderr[-500:]}")
     summary = json.loads(done.stdout)
     peak = int(next(line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_KB")))
-    return {"targets": n, "seconds": elapsed, "targets_per_s": n / elapsed,
+    return {"targets": n, "seconds": elapsed, "targets_per_s": n / elapsed, "cpu_ms": 1000 * cpu / n,
             "connections_per_target": summary["connections"] / n, "peak_mb": peak / 1024,
             "stored": summary["stored"]}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_sslyze(world: ScanWorld, tool: str, n: int, tmp: str) -> dict:
@@ -77,9 +84,11 @@ def run_sslyze(world: ScanWorld, tool: str, n: int, tmp: str) -> dict:
     command = world.netns_command([tool, "--starttls", "smtp", "--certinfo", "--quiet", "--json_out", out,
                                    "--targets_in", targets])
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu = _children_cpu()
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.monotonic() - started
+    cpu = _children_cpu() - cpu
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if not os.path.exists(out):
         raise SystemExit(f"sslyze exited {done.returncode}: {done.stderr[-500:]}")
@@ -87,6 +96,7 @@ def run_sslyze(world: ScanWorld, tool: str, n: int, tmp: str) -> dict:
         results = json.load(handle)["server_scan_results"]
     completed = sum(1 for r in results if r.get("scan_status") == "COMPLETED")
     return {"targets": n, "seconds": elapsed, "targets_per_s": n / elapsed, "completed": completed,
+            "cpu_ms": 1000 * cpu / n,
             "peak_mb": max(peak, before) / 1024}
 
 
@@ -123,9 +133,10 @@ def main() -> None:
         world.stop()
     print(f"{args.targets} loopback STARTTLS targets, concurrency {args.concurrency} for smtp-inspector, "
           "sslyze's own")
-    print(f"{'tool':<38} {'targets/s':>10} {'seconds':>8} {'conn/target':>12} {'peak MB':>8}")
+    print(f"{'tool':<38} {'targets/s':>10} {'seconds':>8} {'CPU ms/target':>14} {'conn/target':>12} "
+          f"{'peak MB':>8}")
     for label, r in rows:
-        print(f"{label:<38} {r['targets_per_s']:>10.1f} {r['seconds']:>8.1f} "
+        print(f"{label:<38} {r['targets_per_s']:>10.1f} {r['seconds']:>8.1f} {r['cpu_ms']:>14.2f} "
               f"{r['connections_per_target']:>12.2f} {r['peak_mb']:>8.1f}")
     if len(rows) == 2:
         ratio = rows[0][1]["targets_per_s"] / rows[1][1]["targets_per_s"]
@@ -133,7 +144,7 @@ def main() -> None:
               f"sslyze completed {rows[1][1]['completed']} of {args.targets}")
     for r in scaling:
         print(f"smtp-inspector at {r['targets']:>6} targets: {r['targets_per_s']:.1f} targets/s, "
-              f"peak {r['peak_mb']:.1f} MB, stored {r['stored']}")
+              f"{r['cpu_ms']:.2f} CPU ms/target, peak {r['peak_mb']:.1f} MB, stored {r['stored']}")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,8 @@ async def serve(config: dict) -> None:
     responder = Responder(config)
     servers = [await asyncio.start_server(responder.session, address, responder.port, backlog=64)
                for address in config["listen"]]
+    servers += [await asyncio.start_server(responder.session, address, 587)   # submission (RFC 6409)
+                for address in config.get("listen_587", [])]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -91,6 +91,7 @@ def zone(n: int, spki: str) -> str:
               f"_25._tcp.{name(2)}. 300 IN TLSA 3 1 1 {'00' * 32}",
               f"sts.scan.test. 300 IN MX 10 {name(3)}.", '_mta-sts.sts.scan.test. 300 IN TXT "v=STSv1; id=1"',
               f"mta-sts.sts.scan.test. 300 IN A {WEB_HOST}",
+              f"_submission._tcp.sts.scan.test. 300 IN SRV 0 1 587 {name(3)}.",
               "nomx.scan.test. 300 IN A 127.0.55.1"]
     return "\n".join(lines) + "\n"
 
@@ -122,7 +123,7 @@ class ScanWorld:
                   # one listener per address; past 10,000 (the file limit) one wildcard listener,
                   # which still tells the addresses apart by the one each connection was made to
                   "listen": [address(i) for i in range(self.n)] if self.n <= 10000 else ["0.0.0.0"],
-                  "port": 25,
+                  "port": 25, "listen_587": [address(3)],
                   "cert": self.certs["cert"], "key": self.certs["key"],
                   "expired_cert": self.certs["expired_cert"], "stats": self.stats_path,
                   "dns": {"zone": zone(self.n, self.certs["spki_sha256"]), "origin": ORIGIN,

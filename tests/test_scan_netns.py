@@ -119,6 +119,19 @@ def test_mail_domains_get_dane_and_mta_sts(scanned):
     assert rows["nomx.scan.test"][0] == "unresolved"
 
 
+def test_submission_adds_discovers_candidates(world, tmp_path):
+    (tmp_path / "targets").write_text("sts.scan.test\n")
+    done = subprocess.run(world.scan_command(str(tmp_path / "targets"), "--db", str(tmp_path / "db"),
+                                             "--submission", "--json"), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "db") as connection:
+        result = json.loads(connection.execute("SELECT result FROM results").fetchone()[0])
+    jsonschema.validate(result, schema("scan-target"))
+    assert [(e["role"], e["name"], e["port"], e["status"]) for e in result["endpoints"]] == [
+        ("mx", name(3), 25, "done"), ("submission", name(3), 587, "done")]
+
+
 def test_stored_results_match_their_schema(scanned):
     _, rows, _ = scanned
     target_schema = schema("scan-target")

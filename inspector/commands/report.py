@@ -35,7 +35,7 @@ def run(args) -> int:
     info = storage.scan(scan_id)
     if info is None:
         raise UsageError(f"no scan {scan_id} in the database")
-    totals = compare.report(info, storage.rows(scan_id), storage.finding_counts(scan_id))
+    totals = compare.report(info, storage.iter_rows(scan_id), storage.finding_counts(scan_id))
     storage.close()
     if args.json:
         import json

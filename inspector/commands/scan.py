@@ -137,16 +137,16 @@ def run(args) -> int:
     print(f"scan {scan_id}: {len(todo)} targets to scan" + (f" ({len(done)} already stored)" if done else ""),
           file=sys.stderr)
     summary = _scan(storage, scan_id, todo, stored, args)
-    rows = storage.rows(scan_id)
-    summary.stored, summary.total = len(rows), len(targets)
+    statuses: dict[str, int] = {}
+    errors = 0
+    for row in storage.iter_rows(scan_id):   # one row at a time: a scan may hold millions
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+        errors += any(f["severity"] == "error" for f in row.result.get("findings", []))
+    summary.stored, summary.total = sum(statuses.values()), len(targets)
     status = ("interrupted" if summary.interrupted else
               "deadline" if summary.deadline_reached else "finished")
     storage.set_status(scan_id, status)
-    errors = sum(1 for r in rows if any(f["severity"] == "error" for f in r.result.get("findings", [])))
     storage.close()
-    statuses: dict[str, int] = {}
-    for row in rows:
-        statuses[row.status] = statuses.get(row.status, 0) + 1
     _print_summary(scan_id, summary, status, statuses, errors, args)
     from ..exitcodes import ExitCode
 

@@ -52,29 +52,46 @@ def diff(old_rows, new_rows) -> list[dict]:
 
 
 def report(info, rows, finding_counts, *, now: datetime.datetime | None = None) -> dict:
-    """A scan's totals: STARTTLS, valid certificates, TLS 1.3, DANE, MTA-STS, expiry, common findings."""
+    """A scan's totals: STARTTLS, valid certificates, TLS 1.3, DANE, MTA-STS, expiry, common findings.
+
+    One pass over ``rows`` (any iterable: the command streams them from the database).
+    """
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    done = [r for r in rows if r.status == "done"]
-    expiring = {}
-    for days in EXPIRY_WINDOWS:
-        limit = now + datetime.timedelta(days=days)
-        expiring[f"within_{days}_days"] = sum(1 for r in done
-                                              if r.not_after and _moment(r.not_after) <= limit)
+    limits = {f"within_{days}_days": now + datetime.timedelta(days=days) for days in EXPIRY_WINDOWS}
+    statuses, versions, sts = Counter(), Counter(), Counter()
+    totals = Counter()
+    expiring = dict.fromkeys(limits, 0)
+    for r in rows:
+        statuses[r.status] += 1
+        totals["dane"] += bool(r.dane)
+        if r.mta_sts:
+            sts[r.mta_sts] += 1
+        if r.status != "done":
+            continue
+        totals["starttls"] += bool(r.starttls)
+        totals["valid"] += bool(r.trusted)
+        if r.tls_version:
+            versions[r.tls_version] += 1
+        if r.not_after:
+            moment = _moment(r.not_after)
+            totals["expired"] += moment <= now
+            for key, limit in limits.items():
+                expiring[key] += moment <= limit
     return {
         "schema": "smtp-inspector/scan-report/1",
         "scan": {"id": info.id, "started_at": info.started_at, "ended_at": info.ended_at,
                  "status": info.status, "tool_version": info.tool_version,
                  "targets": len(info.arguments.get("targets", []))},
-        "stored": len(rows),
-        "statuses": dict(sorted(Counter(r.status for r in rows).items())),
-        "starttls": sum(1 for r in done if r.starttls),
-        "valid_certificates": sum(1 for r in done if r.trusted),
-        "tls_versions": dict(sorted(Counter(r.tls_version for r in done if r.tls_version).items())),
-        "tls13": sum(1 for r in done if r.tls_version == "TLSv1.3"),
-        "dane": sum(1 for r in rows if r.dane),
-        "mta_sts": dict(sorted(Counter(r.mta_sts for r in rows if r.mta_sts).items())),
+        "stored": sum(statuses.values()),
+        "statuses": dict(sorted(statuses.items())),
+        "starttls": totals["starttls"],
+        "valid_certificates": totals["valid"],
+        "tls_versions": dict(sorted(versions.items())),
+        "tls13": versions["TLSv1.3"],
+        "dane": totals["dane"],
+        "mta_sts": dict(sorted(sts.items())),
         "expiring": expiring,
-        "expired": sum(1 for r in done if r.not_after and _moment(r.not_after) <= now),
+        "expired": totals["expired"],
         "top_findings": [{"id": i, "targets": n} for i, n in finding_counts[:TOP_FINDINGS]],
     }
 

@@ -21,6 +21,7 @@ from .targets import (
     Exclusions,
     Resolver,
     Target,
+    first_addresses,
     mx_hosts,
     submission_candidates,
 )
@@ -59,7 +60,7 @@ def plan_target(target: Target, options: CheckOptions, exclusions: Exclusions) -
     records, error = mx_hosts(dns, target.host)
     plan.dns["mx_error"] = error
     for preference, host in records:
-        resolved = dns.addresses(host) if not exclusions.name_excluded(host) else ((), "excluded")
+        resolved = first_addresses(dns, host) if not exclusions.name_excluded(host) else ((), "excluded")
         tlsa = dns.query(f"_{SMTP_PORT}._tcp.{host}", "TLSA")
         plan.mx_facts.append((preference, host, resolved, tlsa))
         if resolved[0]:
@@ -68,7 +69,7 @@ def plan_target(target: Target, options: CheckOptions, exclusions: Exclusions) -
         for candidate in submission_candidates(dns, target.host, [h for _, h in records]):
             if exclusions.name_excluded(candidate.host):
                 continue
-            addresses, _ = dns.addresses(candidate.host)
+            addresses, _ = first_addresses(dns, candidate.host)
             if addresses:
                 _add(plan, Endpoint("submission", candidate.host, addresses[0], candidate.port,
                                     candidate.mode), exclusions)

@@ -213,9 +213,20 @@ class Storage:
         return {r[0] for r in self.query("SELECT target FROM results WHERE scan_id = ?", (scan_id,))}
 
     def rows(self, scan_id: int) -> list[Row]:
-        found = self.query(f"SELECT {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE scan_id = ? "
-                           "ORDER BY target", (scan_id,))
-        return [_row(r) for r in found]
+        return list(self.iter_rows(scan_id))
+
+    def iter_rows(self, scan_id: int, batch: int = 500):
+        """The scan's rows one at a time (a server-side cursor on PostgreSQL): memory stays flat."""
+        sql = self._sql(f"SELECT {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE scan_id = ? "
+                        "ORDER BY target")
+        cursor = (self.connection.cursor(name="scan_rows") if self.dialect == "postgresql"
+                  else self.connection.cursor())
+        try:
+            cursor.execute(sql, (scan_id,))
+            while chunk := cursor.fetchmany(batch):
+                yield from (_row(r) for r in chunk)
+        finally:
+            cursor.close()
 
     def history(self, target: str) -> list[tuple[ScanInfo, Row]]:
         found = self.query(f"SELECT scan_id, {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE target = ? "

@@ -142,7 +142,7 @@ class Resolver:
         if _is_ip(name):
             return (name,), None
         if self.dns_server is not None:
-            return self.client(deadline_at).addresses(name)
+            return first_addresses(self.client(deadline_at), name)
         import socket
 
         try:
@@ -152,6 +152,15 @@ class Resolver:
         found = list(dict.fromkeys(info[4][0] for info in infos))
         found.sort(key=lambda a: ":" in a)   # IPv4 first, as discover's DnsClient does
         return tuple(found), None
+
+
+def first_addresses(dns, name: str) -> tuple[tuple[str, ...], str | None]:
+    """The IPv4 addresses of ``name``, else its IPv6 ones: the address a session goes to (IPv4 first,
+    as discover's ``DnsClient.addresses`` orders them), with one query where that answers."""
+    answer = dns.query(name, "A")
+    if answer.rdatas:
+        return tuple(r.address for r in answer.rdatas), None
+    return dns.addresses(name)
 
 
 def mx_hosts(dns, domain: str) -> tuple[list[tuple[int, str]], str | None]:
