@@ -143,15 +143,9 @@ class Resolver:
             return (name,), None
         if self.dns_server is not None:
             return first_addresses(self.client(deadline_at), name)
-        import socket
+        from ..net.resolve import system_addresses
 
-        try:
-            infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            return (), f"{name}: {exc.strerror or exc}"
-        found = list(dict.fromkeys(info[4][0] for info in infos))
-        found.sort(key=lambda a: ":" in a)   # IPv4 first, as discover's DnsClient does
-        return tuple(found), None
+        return system_addresses(name)
 
 
 def first_addresses(dns, name: str) -> tuple[tuple[str, ...], str | None]:
