@@ -146,8 +146,9 @@ def run(args) -> int:
     status = ("interrupted" if summary.interrupted else
               "deadline" if summary.deadline_reached else "finished")
     storage.set_status(scan_id, status)
+    findings = dict(storage.finding_counts(scan_id))
     storage.close()
-    _print_summary(scan_id, summary, status, statuses, errors, args)
+    _print_summary(scan_id, summary, status, statuses, errors, findings, args)
     from ..exitcodes import ExitCode
 
     if summary.interrupted:
@@ -187,7 +188,7 @@ def _scan(storage, scan_id, todo, stored, args):
         progress.close()
 
 
-def _print_summary(scan_id, summary, status, statuses, errors, args) -> None:
+def _print_summary(scan_id, summary, status, statuses, errors, findings, args) -> None:
     statuses = dict(sorted(statuses.items()))
     if args.json:
         import json
@@ -195,7 +196,8 @@ def _print_summary(scan_id, summary, status, statuses, errors, args) -> None:
         print(json.dumps({"schema": "smtp-inspector/scan-summary/1",
                           "scan_id": scan_id, "status": status, "targets": summary.total,
                           "stored": summary.stored, "statuses": statuses, "targets_with_errors": errors,
-                          "connections": summary.connections, "elapsed_s": round(summary.elapsed, 3)},
+                          "findings": findings, "connections": summary.connections,
+                          "elapsed_s": round(summary.elapsed, 3)},
                          indent=2))
         return
     counts = ", ".join(f"{n} {s}" for s, n in statuses.items()) or "none new"

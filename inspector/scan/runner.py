@@ -222,6 +222,8 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
     wanted = {t.text for t in targets}
     summary.stored = summary.new = len(storage.done_targets(scan_id) & wanted)   # the database's word
     summary.deadline_reached = not summary.interrupted and summary.stored < summary.total
+    if progress is not None:
+        progress.update(summary.stored, summary.total, politeness.connections, force=True)
     summary.connections = politeness.connections
     summary.elapsed = time.monotonic() - started
     return summary
