@@ -40,6 +40,7 @@ EXPECTED = {"expired": {"cert-expired"}, "nostarttls": {"starttls-not-offered"},
             "tarpit": {"greeting-delayed"}}
 EXCLUDED = "127.1.7.0/29"          # indexes 1750-1756
 EXCLUDED_INDEXES = range(1750, 1757)
+EXCLUDED_NAME = "mx.excluded.example:25"   # excluded by domain, before any DNS query
 
 
 def schema(name_: str) -> dict:
@@ -59,7 +60,8 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scanned(world):
     tmp = world.tmp_path
-    (tmp / "targets").write_text("\n".join(world.targets + list(DOMAINS)) + "\n# a comment\n\n")
+    (tmp / "targets").write_text("\n".join(world.targets + list(DOMAINS) + [EXCLUDED_NAME])
+                                 + "\n# a comment\n\n")
     (tmp / "exclude").write_text(f"{EXCLUDED}\nexcluded.example\n")
     db = tmp / "scan.sqlite"
     done = subprocess.run(world.scan_command(str(tmp / "targets"), "--db", str(db), "--rate", "0",
@@ -80,8 +82,10 @@ def test_every_target_stored_once_and_summary_valid(scanned):
     assert done.returncode == 1, done.stderr          # expired certificates are errors
     summary = json.loads(done.stdout)
     jsonschema.validate(summary, schema("scan-summary"))
-    assert summary["stored"] == summary["targets"] == N + len(DOMAINS)
-    assert set(rows) == {f"{name(i)}:25" for i in range(N)} | set(DOMAINS)
+    assert summary["stored"] == summary["targets"] == N + len(DOMAINS) + 1
+    assert set(rows) == {f"{name(i)}:25" for i in range(N)} | set(DOMAINS) | {EXCLUDED_NAME}
+    assert rows[EXCLUDED_NAME][0] == "excluded"
+    assert rows[EXCLUDED_NAME][2]["reason"] == "mx.excluded.example is under excluded domain excluded.example"
     assert "\r" not in done.stderr and len(done.stderr.splitlines()) == 1   # no progress bar on a pipe
 
 
@@ -132,6 +136,20 @@ def test_submission_adds_discovers_candidates(world, tmp_path):
         ("mx", name(3), 25, "done"), ("submission", name(3), 587, "done")]
 
 
+def test_target_deadline_bounds_a_tarpit(world, tmp_path):
+    (tmp_path / "targets").write_text("".join(f"{name(i)}:25\n" for i in PLANTED["tarpit"]))
+    done = subprocess.run(world.scan_command(str(tmp_path / "targets"), "--db", str(tmp_path / "db"),
+                                             "--target-deadline", "1", "--json"),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "db") as connection:
+        results = [json.loads(r) for (r,) in connection.execute("SELECT result FROM results")]
+    assert len(results) == 3
+    for result in results:
+        endpoint = result["endpoints"][0]
+        assert endpoint["exit_code"] == 11 and "deadline" in endpoint["error"], endpoint
+
+
 def test_stored_results_match_their_schema(scanned):
     _, rows, _ = scanned
     target_schema = schema("scan-target")
@@ -148,7 +166,7 @@ def test_report_counts(scanned, world):
     report = json.loads(done.stdout)
     jsonschema.validate(report, schema("scan-report"))
     sessions = N - len(EXCLUDED_INDEXES) + 3          # three domains reached a server
-    assert report["statuses"] == {"done": sessions, "excluded": len(EXCLUDED_INDEXES), "unresolved": 1}
+    assert report["statuses"] == {"done": sessions, "excluded": len(EXCLUDED_INDEXES) + 1, "unresolved": 1}
     assert report["starttls"] == sessions - 6          # no STARTTLS, masked STARTTLS
     assert report["tls13"] == sessions - 6
     assert report["valid_certificates"] == sessions - 9  # and the expired ones
