@@ -10,6 +10,7 @@ DNS query and on addresses before any connection.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -118,6 +119,7 @@ class Exclusions:
         return None
 
 
+@functools.lru_cache(maxsize=65536)   # asked at every scheduling decision, under the lock
 def prefix_of(address: str) -> str:
     """The /24 (IPv4) or /48 (IPv6) an address belongs to: the unit of the per-network cap."""
     ip = ipaddress.ip_address(address)
