@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import multiprocessing
 import os
 import pathlib
@@ -198,11 +199,154 @@ def fuzz_pcap_reader(data: bytes):
             tuple(sorted({f.id for s in result.sessions for f in s.findings})))
 
 
+def _pcapng_parts() -> tuple[bytes, bytes, bytes]:
+    """(section header, interface block body before options, every block after the IDB) of the
+    sample capture auth-plain-25.pcap rewritten as pcapng (tests/capture_tools.py)."""
+    from tests.capture_tools import CAPTURES, rewrite
+
+    data = rewrite(CAPTURES / "auth-plain-25.pcap", pcapng=True)
+    shb_length = int.from_bytes(data[4:8], "little")
+    idb_length = int.from_bytes(data[shb_length + 4:shb_length + 8], "little")
+    idb = data[shb_length:shb_length + idb_length]
+    return data[:shb_length], idb[8:16], data[shb_length + idb_length:]
+
+
+PCAPNG_PARTS = _pcapng_parts()
+PCAPNG_OPTION_SEEDS = (
+    b"", b"\x09\x00\x01\x00\x06\x00\x00\x00", b"\x09\x00\x01\x00\x09\x00\x00\x00",
+    b"\x09\x00\x01\x00\x00\x00\x00\x00", b"\x09\x00\x01\x00\x80\x00\x00\x00",
+    b"\x09\x00\x01\x00\xff\x00\x00\x00", b"\x0e\x00\x08\x00" + (2**62).to_bytes(8, "little"),
+    b"\x0e\x00\x08\x00" + (-(2**40)).to_bytes(8, "little", signed=True),
+    b"\x02\x00\x04\x00eth0\x09\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00\x00",
+    b"\x01\x00\x05\x00hello\x00\x00\x00\x00\x00\x00\x00",
+)
+
+
+@target("pcapng-options", corpus="pcapng-opt-", allowed=(CaptureError,), seeds=PCAPNG_OPTION_SEEDS)
+def fuzz_pcapng_options(data: bytes):
+    """pcapng Interface Description Block options (if_tsresol, if_tsoffset, ...; pcapng §4.2) in front
+    of a real capture's packets: raises only CaptureError, and times stay printable."""
+    shb, head, rest = PCAPNG_PARTS
+    body = head + data + b"\x00" * (-len(data) % 4)
+    length = 12 + len(body)
+    idb = (1).to_bytes(4, "little") + length.to_bytes(4, "little") + body + length.to_bytes(4, "little")
+    result = parse_capture_bytes(shb + idb + rest)
+    from inspector.render.replay_output import render_replay
+
+    render_replay(result)
+    return (len(result.sessions), result.packets > 0,
+            tuple(sorted({f.id for s in result.sessions for f in s.findings})))
+
+
+# The AUTH exchange, server side fuzzed, with secrets planted: the server's bytes may hold @E<n>@,
+# replaced by the n-th echo form of what the client sent (the secret, its encodings, the CRAM digest,
+# the SCRAM proof, the whole AUTH line). Whatever the server does, no form of a secret may survive
+# into the text transcript, the chunk view, the JSON bytes or an error message.
+AUTH_PASSWORD = "pw-fuzz-\\'\"\xa0" + "7" * 24   # backslash, quotes, NBSP: escaped forms differ
+AUTH_TOKEN = "tok-fuzz-" + "8" * 40
+AUTH_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER")
+AUTH_SEEDS = (
+    b"334 \r\n535 5.7.8 @E0@\r\n", b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535-@E1@\r\n535 @E2@\r\n",
+    b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+\r\n535 5.7.8 @E5@ @E6@\r\n",
+    b"334 cj1meXtvbm9uY2VzZXJ2ZXIscz1RU0ZYLGk9NDA5Ng==\r\n535 @E7@\r\n",
+    b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n535 5.7.8 @E3@\n",
+    b"535 5.7.8 " + b"@E4@" * 3 + b"\r\n", b"334 @E8@\r\n", b"235 2.7.0 ok @E9@\r\n",
+)
+
+
+def _auth_forms(secret: bytes, sent: list[bytes]) -> list[bytes]:
+    from tests.canary import leak_forms
+
+    forms = list(leak_forms(secret.decode("utf-8", "surrogateescape"), "fuzzuser").values())
+    return forms + sent
+
+
+_AUTH_REDACTOR = None
+
+
+@target("auth-exchange", corpus="auth-", seeds=AUTH_SEEDS)
+def fuzz_auth_exchange(data: bytes):
+    """SMTP AUTH from the client's side (RFC 4954 §4) against fuzzed server bytes echoing planted
+    secrets: the mechanisms never raise but SaslError, and no secret reaches any rendering."""
+    import base64 as b64
+    import binascii as ba
+    import re
+
+    from inspector import redaction
+    from inspector.render.json_output import transcript_entry
+    from inspector.render.text import render_transcript
+    from inspector.smtp import sasl
+    from inspector.transcript import Transcript
+
+    global _AUTH_REDACTOR
+    if _AUTH_REDACTOR is None:
+        _AUTH_REDACTOR = redaction.Redactor([AUTH_PASSWORD, AUTH_TOKEN])
+    name = AUTH_MECHANISMS[data[0] % len(AUTH_MECHANISMS)] if data else "PLAIN"
+    creds = sasl.Credentials("fuzzuser", password=sasl.Secret(AUTH_PASSWORD), token=sasl.Secret(AUTH_TOKEN))
+    mechanism = sasl.make_mechanism(name, creds, host="fuzz.example", port=587)
+    redactor = redaction.Redactor()
+    redactor._forms = _AUTH_REDACTOR._forms
+    transcript = Transcript(redactor=redactor)
+    sent: list[bytes] = []
+    secret = (AUTH_TOKEN if sasl.needs(name) == "token" else AUTH_PASSWORD).encode()
+    errors = []
+
+    def send(message) -> None:
+        wire = b64.b64encode(message.data) if message.data else b""
+        if message.carries_secret:
+            redactor.add(wire)
+            redactor.add(message.data)
+            for part in message.secret_parts:
+                redactor.add_secret(part)
+            sent.extend([wire, message.data, *message.secret_parts])
+        transcript.sent(wire + b"\r\n", tls=True, step="auth")
+
+    try:
+        first = mechanism.start()
+        if first is not None:
+            send(first)
+    except sasl.SaslError as exc:
+        errors.append(str(exc))
+    forms = _auth_forms(secret, sent)
+    server = re.sub(rb"@E(\d)@", lambda m: (forms + sent)[int(m.group(1)) % len(forms + sent)] if sent
+                    or forms else b"", data[1:])
+    parser = ReplyParser(max_line_length=4096, max_lines=64)
+    for piece in pieces(server):
+        transcript.received(piece, tls=True, step="auth")
+        try:
+            replies = parser.feed(piece)
+        except RemoteProtocolError as exc:
+            errors.append(str(exc))
+            break
+        for reply in replies:
+            if reply.code != 334:
+                continue
+            text = reply.lines[-1].text
+            try:
+                challenge = b64.b64decode(text, validate=True)
+                send(mechanism.challenge(challenge))
+                transcript.note(f"decoded: {mechanism.describe_challenge(challenge)}", tls=True, step="auth")
+            except (ba.Error, ValueError):
+                errors.append(f"334 challenge is not base64: {redaction.quoted(redactor.scrub(text))}")
+            except sasl.SaslError as exc:
+                errors.append(str(exc))
+    entries = transcript.freeze()
+    outputs = [render_transcript(entries), render_transcript(entries, chunks=True),
+               json.dumps([transcript_entry(e) for e in entries]), *map(redactor.scrub, errors)]
+    blob = "\n".join(outputs).encode("utf-8", "surrogateescape")
+    for form in _auth_forms(secret, sent):
+        if len(form) >= redaction.MIN_FORM:
+            assert form not in blob, f"a form of the secret leaked: {form[:12]!r}..."
+    return (name, len(entries), bool(errors), any(e.redacted for e in entries))
+
+
 # ------------------------------------------------------------------------ mutation
 
 TOKENS = (b"\r\n", b"\n", b"\r", b"-", b" ", b"250-", b"250 ", b"220 ", b"STARTTLS", b"AUTH=",
           b"AUTH ", b"SIZE ", b"XXXXXXXA", b"\x00", b"\xff", b"\x16\x03\x03", b"\x16\x03\x01\x00",
-          b"\x02\x00\x00", b"\x00\x33", b"\x00\x2b", b"\x0c\x03\x00\x1d", b"\xff\xff", b"9" * 12)
+          b"\x02\x00\x00", b"\x00\x33", b"\x00\x2b", b"\x0c\x03\x00\x1d", b"\xff\xff", b"9" * 12,
+          b"\x09\x00\x01\x00", b"\x0e\x00\x08\x00", b"\x00\x00\x00\x00", b"@E0@", b"@E4@", b"@E7@",
+          b"334 ", b"535 5.7.8 ", b"\\", b"\x1b[", b"\xe2\x80\xae")
 
 
 def mutate(data: bytes, corpus: list[bytes], rng: random.Random) -> bytes:

@@ -6,7 +6,6 @@ next: a probe turns every ``InspectorError`` into a failed step)::
     InspectorError
     ├── UsageError                  bad command line or option value
     ├── PrivilegeError              needs root or CAP_NET_RAW (exit 4)
-    ├── FileAccessError             a file cannot be read (raised by ``inspector.net.files``)
     ├── ProtocolError
     │   ├── LocalProtocolError      we were asked to send something illegal
     │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
@@ -31,10 +30,6 @@ class UsageError(InspectorError):
 
 class PrivilegeError(InspectorError):
     """The command needs privileges this process lacks (raw sockets: root or CAP_NET_RAW)."""
-
-
-class FileAccessError(InspectorError):
-    """A file named by the user cannot be opened, read or decoded."""
 
 
 class ProtocolError(InspectorError):
@@ -83,3 +78,9 @@ class TlsError(TransportError):
     def __init__(self, message: str, *, non_tls_prefix: bytes = b"") -> None:
         super().__init__(message)
         self.non_tls_prefix = non_tls_prefix
+
+
+def os_reason(exc: OSError) -> str:
+    """The OS's words for an error, in the case of our messages ("no route to host")."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text

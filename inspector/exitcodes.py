@@ -13,7 +13,7 @@ class ExitCode(enum.IntEnum):
     CONNECT = 10          #: TCP connection failed
     GREETING = 11         #: no usable greeting (rejected, malformed, closed, timed out)
     EHLO = 12             #: neither EHLO nor HELO was accepted
-    STARTTLS = 13         #: STARTTLS not offered or refused while TLS was required
+    STARTTLS = 13         #: STARTTLS advertised but refused (any port), or not offered while TLS was required
     TLS = 14              #: TLS handshake failed
     CERTIFICATE = 15      #: certificate not trusted or not for this name (without --insecure)
     AUTH = 16             #: authentication failed, refused without TLS, or not offered

@@ -2,7 +2,10 @@
 
 Each entry is one chunk as it crossed the socket (so segment boundaries stay
 visible), or a local note. Secrets never enter: a caller that sends one passes
-``shown=`` with the redacted form, and only that form is stored.
+``shown=`` with the redacted form, and only that form is stored. A server that
+echoes a secret is caught on the reassembled stream of each direction when the
+transcript is frozen (:func:`inspector.redaction.redact_stream`), so a secret
+split over TCP segments is found as well.
 """
 
 from __future__ import annotations
@@ -36,10 +39,9 @@ class Transcript:
     entries: list[Entry] = field(default_factory=list)
     #: Total bytes kept; beyond ``limit`` received chunks are cut (the parser caps stop sooner).
     kept: int = 0
-    limit: int = 16 * 1024 * 1024
-    #: Optional ``bytes -> (bytes, changed)`` applied to every entry before it is kept
-    #: (the AUTH step installs a Redactor here: a server echoing a secret is scrubbed too).
-    scrubber: object = field(default=None, repr=False)
+    limit: int = 2 * 1024 * 1024
+    #: The AUTH step installs the Redactor here; ``freeze()`` applies it to each direction's stream.
+    redactor: object = field(default=None, repr=False)
 
     def _now(self) -> float:
         return time.monotonic() - self.started
@@ -55,10 +57,6 @@ class Transcript:
         self._add(Entry(self._now(), NOTE, tls, text.encode("utf-8"), step))
 
     def _add(self, entry: Entry) -> None:
-        if self.scrubber is not None:
-            data, changed = self.scrubber(entry.data)
-            if changed:
-                entry = Entry(entry.t, entry.direction, entry.tls, data, entry.step, redacted=True)
         room = self.limit - self.kept
         if room <= 0:
             return
@@ -69,4 +67,8 @@ class Transcript:
         self.entries.append(entry)
 
     def freeze(self) -> tuple[Entry, ...]:
-        return tuple(self.entries)
+        if self.redactor is None:
+            return tuple(self.entries)
+        from .redaction import redact_stream
+
+        return redact_stream(self.entries, self.redactor, directions=(SEND, RECV))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import pathlib
 import subprocess
 import sys
+import urllib.parse
 import uuid
 
 
@@ -15,12 +17,12 @@ def new_canary(kind: str) -> str:
     return f"{kind}-canary-{uuid.uuid4().hex}"
 
 
-def _cores(secret: bytes) -> list[bytes]:
-    """Base64 characters fixed by the secret alone, at the 3 alignments (independent of sasl.py)."""
+def _cores(secret: bytes, encode=base64.b64encode, group: int = 3) -> list[bytes]:
+    """Characters fixed by the secret alone, at every alignment (independent of redaction.py)."""
     cores = []
-    for offset in range(3):
-        a = base64.b64encode(b"\x00" * offset + secret + b"\x00\x00")
-        b = base64.b64encode(b"\xff" * offset + secret + b"\xff\xff")
+    for offset in range(group):
+        a = encode(b"\x00" * offset + secret + b"\x00" * group)
+        b = encode(b"\xff" * offset + secret + b"\xff" * group)
         same = [i for i in range(len(a)) if a[i] == b[i] and a[i:i + 1] != b"="]
         cores.append(a[same[0]:same[-1] + 1])
     return cores
@@ -36,7 +38,29 @@ def leak_forms(secret: str, user: str) -> dict[str, bytes]:
              "bearer": f"Bearer {secret}".encode()}
     for index, core in enumerate(_cores(raw)):
         forms[f"base64-alignment-{index}"] = core
-    return forms
+    for index, core in enumerate(_cores(raw, base64.urlsafe_b64encode)):
+        forms[f"base64url-alignment-{index}"] = core
+    for index, core in enumerate(_cores(raw, base64.b32encode, 5)):
+        forms[f"base32-alignment-{index}"] = core
+    forms["HEX"] = binascii.hexlify(raw).upper()
+    forms["percent"] = urllib.parse.quote(raw, safe="").encode()
+    forms["percent-every-byte"] = "".join(f"%{b:02X}" for b in raw).encode()
+    for codec in ("latin-1", "utf-16-le", "utf-16-be"):
+        try:
+            forms[codec] = secret.encode(codec)
+        except UnicodeEncodeError:
+            pass
+    forms["python-repr"] = repr(secret)[1:-1].encode()
+    forms["python-bytes-repr"] = repr(raw)[2:-1].encode()
+    forms["json"] = json.dumps(secret)[1:-1].encode()
+    if len(secret) >= 32:
+        forms["prefix-16"], forms["suffix-16"] = raw[:16], raw[-16:]
+    from inspector.render.untrusted import shown  # how a terminal report writes each form
+
+    for name, form in list(forms.items()):
+        forms[f"{name} (as shown)"] = shown(form.decode("utf-8", "backslashreplace")).encode()
+        forms[f"{name} (bytes repr)"] = repr(form)[2:-1].encode()
+    return {name: form for name, form in forms.items() if len(form) >= 8}
 
 
 def assert_no_leak(secrets: list[str], user: str, texts: dict[str, bytes]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_mail_lab"]
+pytest_plugins = ["tests.fixtures_mail_lab", "tests.fixtures_real_servers"]
 
 
 @pytest.fixture

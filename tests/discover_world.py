@@ -36,21 +36,31 @@ def spki_sha256(cert_pem: bytes) -> str:
     return hashlib.sha256(spki).hexdigest()
 
 
+#: A route value that makes the server complete TLS, read the request and never answer
+#: (a stuck web server behind a TLS-terminating proxy).
+HANG = "hang"
+
+
 class _HttpsServer:
     def __init__(self, name: str, address: str, routes: dict) -> None:
         self.certificates = make_lab_certificates(name)
         self.routes = routes
         self.address = address
+        self.released = threading.Event()
 
     def start(self, tmpdir) -> _HttpsServer:
         _, cert, key = self.certificates.write(tmpdir / f"https-{self.address}")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        routes = self.routes
+        routes, released = self.routes, self.released
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                status, content_type, body = routes.get(self.path.split("?")[0], (404, "text/plain", b"no"))
+                route = routes.get(self.path.split("?")[0], (404, "text/plain", b"no"))
+                if route == HANG:
+                    released.wait(60)
+                    return
+                status, content_type, body = route
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -68,6 +78,7 @@ class _HttpsServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -93,9 +104,12 @@ class World:
     def web(self, name: str, address: str, routes: dict) -> None:
         self.https.append(_HttpsServer(name, address, routes).start(self.tmp_path))
 
-    def start_dns(self, *, authenticated: bool | set[str] = False) -> None:
+    def start_dns(self, *, authenticated: bool | set[str] = False,
+                  faults: dict[tuple[str, str], str] | None = None) -> None:
+        """``faults``: questions answered SERVFAIL/REFUSED/... or dropped (tests/dns_server.py)."""
         zone = SOA + "".join(f"{line}\n" for line in self.records)
-        self.dns = DnsTestServer(zone, "test.", host=DNS_ADDRESS, authenticated=authenticated).start()
+        self.dns = DnsTestServer(zone, "test.", host=DNS_ADDRESS, authenticated=authenticated,
+                                 faults=faults).start()
 
     @property
     def cafile(self) -> str:

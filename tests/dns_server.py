@@ -3,7 +3,11 @@
 It serves one zone from zone-file text. ``authenticated`` sets the AD flag on
 answers for names in that set (or everywhere when True), the way a validating
 resolver would after checking DNSSEC signatures (RFC 4035 §3.2.3); the zone
-itself is not signed.
+itself is not signed. ``faults`` makes chosen questions fail the way broken or
+unreachable servers do: ``{("name.test", "MX"): "SERVFAIL"}`` answers with that
+rcode (SERVFAIL, REFUSED, ...), ``"drop"`` never answers; the type ``"*"``
+stands for every type of that name. Names without records are NXDOMAIN, names
+with records of other types NODATA (RFC 2308 §2.1, §2.2), as NSD answers.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ import dns.zone
 
 class DnsTestServer:
     def __init__(self, zone_text: str, origin: str, *, host: str = "127.0.8.1",
-                 authenticated: bool | set[str] = False) -> None:
+                 authenticated: bool | set[str] = False,
+                 faults: dict[tuple[str, str], str] | None = None) -> None:
         self.zone = dns.zone.from_text(zone_text, origin=origin, relativize=False, check_origin=False)
         self.origin = dns.name.from_text(origin)
         self.host = host
         self.authenticated = authenticated
         self.queries: list[tuple[str, str]] = []
+        self.faults = {(n.rstrip(".").lower(), t.upper()): f for (n, t), f in (faults or {}).items()}
         self._servers: list[socketserver.BaseServer] = []
 
     @property
@@ -44,12 +50,20 @@ class DnsTestServer:
         question = query.question[0]
         qname, qtype = question.name, question.rdtype
         self.queries.append((qname.to_text(), dns.rdatatype.to_text(qtype)))
+        name = qname.to_text().rstrip(".").lower()
+        fault = self.faults.get((name, dns.rdatatype.to_text(qtype))) or self.faults.get((name, "*"))
+        if fault == "drop":
+            return None
+        if fault is not None:
+            response.set_rcode(dns.rcode.from_text(fault))
+            return response.to_wire()
         node = self.zone.get_node(qname)
         if node is None:
             if not qname.is_subdomain(self.origin):
                 response.set_rcode(dns.rcode.REFUSED)
                 return response.to_wire()
-            response.set_rcode(dns.rcode.NXDOMAIN)
+            if not any(name != qname and name.is_subdomain(qname) for name in self.zone.nodes):
+                response.set_rcode(dns.rcode.NXDOMAIN)  # an empty non-terminal is NODATA (RFC 8020 §2)
         else:
             rdataset = node.get_rdataset(self.zone.rdclass, qtype)
             cname = node.get_rdataset(self.zone.rdclass, dns.rdatatype.CNAME)

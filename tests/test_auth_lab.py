@@ -173,7 +173,10 @@ def test_allow_plaintext_auth_warns(lab_server):
     assert document["auth"]["status"] == "accepted"
     findings = {f["id"]: f["severity"] for f in document["findings"]}
     assert findings["auth-plaintext-allowed"] == "warning"
-    assert done.returncode == 0
+    # The login worked, but the server offers passwords where no TLS is possible: an error
+    # finding, exit 1 (issue 13 case 8; it was 0).
+    assert findings["auth-without-tls-possible"] == "error"
+    assert done.returncode == 1
 
 
 def test_no_auth_after_a_bad_certificate(full_lab, tmp_path):
@@ -253,7 +256,7 @@ def test_auth_all_text_table_without_token(full_lab):
     assert done.returncode == 16
     header = next(line for line in text.splitlines() if line.startswith("mechanism"))
     assert header.split() == ["mechanism", "before", "TLS", "after", "TLS", "result", "code", "enhanced",
-                              "explanation"]
+                              "answered", "in", "explanation"]
     plain = next(line for line in text.splitlines() if line.startswith("PLAIN "))
     assert "rejected" in plain and "535" in plain and "5.7.8" in plain and "bad credentials" in plain
     xoauth = next(line for line in text.splitlines() if line.startswith("XOAUTH2 "))

@@ -59,7 +59,7 @@ def test_wrong_order_is_reported_but_still_trusted(issuer, intermediate, root, c
 
 
 def test_missing_intermediate_names_the_issuer(issuer, cafile):  # noqa: F811
-    report = analyze([leaf(issuer)], cafile)
+    report = analyze([leaf(issuer, aia="http://ca.example.com/int.crt")], cafile)  # see test_certs.py
     assert {"cert-missing-intermediate", "cert-untrusted"} == ids(report)
     evidence = next(f.evidence for f in report.findings if f.id == "cert-missing-intermediate")
     assert "Test Intermediate CA" in evidence
@@ -152,3 +152,80 @@ def test_pkix_usages_are_unusable_for_smtp(issuer, intermediate, cafile):  # noq
 def test_bad_tlsa_text_is_a_usage_error(text):
     with pytest.raises(UsageError):
         certs.parse_tlsa(text)
+
+
+# ------------------------------------------------- issue 19 case 11, issue 13 case 2
+
+
+def test_leaf_signed_directly_by_an_unknown_root_is_one_finding(tmp_path):
+    """19.11: cert-untrusted alone; nothing says an intermediate is missing (none is)."""
+    from tests.test_certs import make_cert
+    private_root = make_cert("My Root CA", rsa_key(2048, 8), ca=True, not_before=NOW.replace(year=2020),
+                             not_after=NOW.replace(year=2036))
+    cert = leaf((private_root, rsa_key(2048, 8)))
+    report = analyze([cert], write_pem(tmp_path / "other.pem", certs_root_elsewhere()))
+    assert ids(report) == {"cert-untrusted"}
+    assert report.verify_error == 20   # openssl: unable to get local issuer certificate
+    assert "unable to get local issuer certificate" in report.trust_error
+    [untrusted] = report.findings
+    assert "CN=My Root CA" in untrusted.evidence
+
+
+def test_private_root_sent_but_not_in_the_store_is_self_signed_in_chain(tmp_path):
+    """13.2: a two-certificate chain with its own root: openssl error 19, not "max depth"."""
+    from tests.test_certs import make_cert
+    private_root = make_cert("My Root CA", rsa_key(2048, 8), ca=True, not_before=NOW.replace(year=2020),
+                             not_after=NOW.replace(year=2036))
+    report = analyze([leaf((private_root, rsa_key(2048, 8))), private_root],
+                     write_pem(tmp_path / "other.pem", certs_root_elsewhere()))
+    assert ids(report) == {"cert-untrusted"}
+    assert report.verify_error == 19
+    assert "self-signed certificate in certificate chain" in report.trust_error
+    assert "max depth" not in report.trust_error
+
+
+def test_leaf_without_aki_is_trusted_but_nonconforming(root, cafile):  # noqa: F811
+    """13.1: a departure from RFC 5280 §4.2.1.1 is a warning naming the stricter verifier."""
+    from tests.test_certs import make_cert
+    cert = make_cert(SERVER, ec_key(0), issuer=(root, rsa_key(2048, 0)))
+    builder = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(root.subject)
+               .public_key(cert.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(cert.not_valid_before_utc).not_valid_after(cert.not_valid_after_utc))
+    for ext in cert.extensions:
+        if not isinstance(ext.value, x509.AuthorityKeyIdentifier):
+            builder = builder.add_extension(ext.value, ext.critical)
+    report = analyze([builder.sign(rsa_key(2048, 0), hashes.SHA256())], cafile)
+    assert report.trusted is True and report.verify_error == 0
+    assert ids(report) == {"cert-profile-nonconforming"}
+    [finding] = report.findings
+    assert finding.severity.value == "warning"
+    assert "X509_STRICT" in finding.evidence and "Missing Authority Key Identifier" in finding.evidence
+
+
+def test_intermediate_alone_in_the_store_is_not_an_anchor_for_openssl(tmp_path, issuer, intermediate):  # noqa: F811
+    """OpenSSL clients need the self-signed root in the store (no partial chains): error 2."""
+    report = analyze([leaf(issuer), intermediate], write_pem(tmp_path / "int.pem", intermediate))
+    assert report.trusted is False
+    assert report.verify_error == 2
+    assert report.trust_error == certs.ISSUER_OF_ANCHOR_NOT_FOUND
+    assert ids(report) == {"cert-untrusted"}
+
+
+def test_unrelated_ca_sent_shows_the_missing_intermediate(tmp_path, issuer, cafile):  # noqa: F811
+    """The server sent a CA that certifies nothing on the path: a link is missing between them."""
+    stranger = certs_root_elsewhere()
+    report = analyze([leaf(issuer), stranger], cafile)
+    assert ids(report) == {"cert-untrusted", "cert-missing-intermediate"}
+    evidence = next(f.evidence for f in report.findings if f.id == "cert-missing-intermediate")
+    assert "Another Root" in evidence and "Test Intermediate CA" in evidence
+
+
+def test_without_libcrypto_cryptography_judges_and_says_so(monkeypatch, issuer, intermediate, cafile):  # noqa: F811
+    from inspector.certs import openssl
+
+    def unavailable():
+        raise openssl.OpenSslUnavailable("no libcrypto")
+    monkeypatch.setattr(openssl, "_library", unavailable)
+    assert analyze([leaf(issuer), intermediate], cafile).trusted is True
+    report = analyze([leaf(issuer)], cafile)
+    assert report.trusted is False and "cryptography's web PKI verifier" in report.trust_error

@@ -42,7 +42,7 @@ def test_parse_target_rejects(text):
 @pytest.mark.parametrize("args,needle", [
     (("probe", "127.0.0.1:99999"), "port must be"),
     (("probe", "127.0.0.1", "--plain", "--require-tls"), "contradict"),
-    (("probe", "127.0.0.1", "--cafile", "/nonexistent/ca.pem"), "CA file"),
+    (("probe", "127.0.0.1", "--cafile", "/nonexistent/ca.pem"), "--cafile"),
     (("probe", "127.0.0.1", "--timeout", "-1"), "timeout"),
     (("lab", "--fault", "no-such-fault"), "unknown fault"),
     (("probe", "127.0.0.1", "--servername", "bad name"), "not a valid host name"),
@@ -65,7 +65,7 @@ def test_help_lists_commands_and_exit_codes(run_cli):
     completed, _ = run_cli("--help")
 
     assert completed.returncode == 0
-    for word in ("probe", "demo", "lab", "exit codes", "13  STARTTLS failed"):
+    for word in ("probe", "demo", "lab", "exit codes", "13  STARTTLS not offered"):
         assert word in completed.stdout
 
 
@@ -230,14 +230,14 @@ BAD_ARGUMENTS = [
     (["tls", "127.0.0.1:587", "--tlsa", "bad"], 2, "--tlsa"),
     (["tls", "127.0.0.1:587", "--versions", "TLSv9"], 2, "unknown version"),
     (["replay", "/nonexistent"], 21, "cannot read"),
-    (["replay", "/dev/null"], 21, "empty file"),
+    (["replay", "/dev/null"], 21, "not a regular file"),
     (["discover", "notanemail"], 2, "not an e-mail address"),
     (["discover", "x@example.test", "--auth", "all"], 2, "all is for probe"),
     (["ports", "127.0.0.1", "--ports", "abc"], 2, "not a port number"),
     (["interference", "::1"], 2, "IPv4 only"),
     (["probe", "127.0.0.1:587", "--auth", "PLAIN"], 2, "--auth needs --user"),
     (["probe", "127.0.0.1:587", "--auth", "BOGUS", "--user", "a"], 2, "unknown mechanism"),
-    (["probe", "127.0.0.1:587", "--timeout", "0"], 2, "between 0 and 86400"),
+    (["probe", "127.0.0.1:587", "--timeout", "0"], 2, "more than 0 and at most 86400"),
     (["lab", "--fault", "nope"], 2, "unknown fault"),
     (["nosuchcommand"], 2, "invalid choice"),
 ]

@@ -218,7 +218,7 @@ def test_dns_server_argument():
     (["a@nodot"], "has no dot"),
     (["a@exa mple.org"], "not a valid host name"),
     (["a@example.org", "--dns-server", "resolver.example"], "--dns-server wants an IP address"),
-    (["a@example.org", "--cafile", "/nonexistent.pem"], "cannot read CA file"),
+    (["a@example.org", "--cafile", "/nonexistent.pem"], "cannot read --cafile"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(run_cli, args, words):
     completed, _ = run_cli("discover", *args)

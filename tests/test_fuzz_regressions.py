@@ -61,3 +61,23 @@ def test_harness_smoke_run(harness, capsys):
     assert harness.main(["--inputs", "4000", "--jobs", "1", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "total" in out and "4,000 inputs" in out and "crashes: 0" in out
+
+
+def test_pcapng_time_options_that_crashed_replay_are_corrupt_files(harness):
+    """Issue 21: if_tsresol 0 or 2^0 (one tick = 1 s) and a huge if_tsoffset put packet times past
+    year 9999 (OverflowError, errno 75, exit 3 before); now a CaptureError (exit 21)."""
+    import struct
+
+    from inspector.replay import CaptureError
+
+    for options in (struct.pack("<HHB3x", 9, 1, 0), struct.pack("<HHB3x", 9, 1, 0x80),
+                    struct.pack("<HHq", 14, 8, 2**62)):
+        with pytest.raises(CaptureError, match="timestamp out of range|if_tsoffset"):
+            harness.TARGETS["pcapng-options"].run(options)
+
+
+def test_auth_exchange_target_plants_and_finds_no_secret(harness):
+    """The AUTH target's own invariant holds on its seeds (no form of a planted secret survives)."""
+    for seed in harness.TARGETS["auth-exchange"].seeds:
+        for first in range(6):
+            harness.TARGETS["auth-exchange"].run(bytes([first]) + seed)

@@ -659,11 +659,13 @@ def test_run_lab_foreground(sig, implicit):
         ca_path = ca_line.split(":", 1)[1].strip()
         assert Path(ca_path).is_file()
         assert (
-            f"smtp-inspector probe 127.0.0.1:{port}{' --implicit-tls' if implicit else ''}"
+            f"smtp-inspector probe 127.0.0.1:{port}{' --implicit-tls' if implicit else ' --no-require-tls'}"
             f" --servername {LAB_HOST} --cafile {ca_path}" in text
         )
         assert f"swaks --server 127.0.0.1:{port} " in text
-        assert ("--tlsc" if implicit else "--tls ") in text
+        # starttls-454 refuses STARTTLS: the hint must not ask swaks for --tls (case 2 of issue 19).
+        assert ("--tlsc" in text) if implicit else ("--tls " not in text and "--quit-after EHLO" in text)
+        assert "mode     : " + ("implicit TLS" if implicit else "plaintext only") in text
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
             pass
         proc.send_signal(sig)

@@ -105,26 +105,30 @@ def observe(chunks, *, implicit: bool) -> list:
     return out + observer.events()
 
 
-def capture_dialog(name: str) -> tuple[int, list[tuple[bool, bytes]]]:
-    """A sample capture's payloads in order, consecutive ones of a side merged."""
-    chunks: list[tuple[bool, bytes]] = []
-    for _ts, from_client, _flags, _ttl, payload in segments(CAPTURES / name):
+def capture_dialogs(name: str) -> tuple[int, list[list[tuple[bool, bytes]]]]:
+    """A sample capture's sessions: each one's payloads in order, consecutive ones of a side merged."""
+    sessions: list[list[tuple[bool, bytes]]] = []
+    for _ts, from_client, flags, _ttl, payload in segments(CAPTURES / name):
+        if flags & 0x02 and not flags & 0x10:  # a client's SYN: a new connection
+            sessions.append([])
         if not payload:
             continue
+        chunks = sessions[-1]
         if chunks and chunks[-1][0] == from_client:
             chunks[-1] = (from_client, chunks[-1][1] + payload)
         else:
             chunks.append((from_client, payload))
-    return server_port(CAPTURES / name), chunks
+    return server_port(CAPTURES / name), sessions
 
 
-#: Sample captures of one session (auth-plain-25 holds two; its first is used whole).
-SAMPLES = sorted(p.name for p in CAPTURES.glob("*.pcap") if p.name != "auth-plain-25.pcap")
+SAMPLES = sorted(p.name for p in CAPTURES.glob("*.pcap"))
 
 
 def _cases():
     for name in SAMPLES:
-        yield pytest.param(*capture_dialog(name), id=name)
+        port, sessions = capture_dialogs(name)
+        for number, chunks in enumerate(sessions, 1):
+            yield pytest.param(port, chunks, id=f"{name}#{number}")
     for name, (port, chunks) in DIALOGS.items():
         yield pytest.param(port, chunks, id=name)
 
@@ -199,3 +203,36 @@ def test_failed_tls13_handshake_is_reported_like_the_tls12_one():
     [finding] = tls13.findings
     assert "19 bytes" in finding.evidence and "encrypted alert" in finding.evidence
     assert tls13.tls.version == "TLSv1.3"
+
+
+def test_the_client_connection_and_the_observer_emit_the_same_events():
+    """One machine read by role: what the probe's client sees, the observer sees from the side."""
+    from inspector.smtp import commands
+    from inspector.smtp.connection import ClientConnection
+
+    dialog = [
+        (None, b"220 mx.example.org ESMTP\r\n"),
+        (commands.ehlo("client.example"), b"250-mx.example.org\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n"),
+        (commands.auth("LOGIN"), b"334 VXNlcm5hbWU6\r\n"),
+        (commands.sasl_response(b"user"), b"334 UGFzc3dvcmQ6\r\n"),
+        (commands.sasl_response(b"secret"), b"535 5.7.8 no\r\n"),
+        (commands.noop(), b"250 ok\r\n250 unasked\r\n"),
+        (commands.starttls(), b"220 go\r\n250 injected\r\n"),
+    ]
+    client = ClientConnection()
+    live, wire = [], []
+    for command, answer in dialog:
+        if command is not None:
+            data = client.send(command)
+            wire.append((True, data))
+        wire.append((False, answer))
+        client.receive_data(answer)
+        while not isinstance(event := client.next_event(), type(ev.NEED_DATA)):
+            live.append(event)
+    observed = [e for e in observe(wire, implicit=False)
+                if not isinstance(e, (ev.ClientCommand, ev.TlsStarted, ev.ConnectionClosed))]
+    assert [type(e) for e in observed] == [type(e) for e in live]
+    assert [getattr(e, "reply", None) for e in observed] == [getattr(e, "reply", None) for e in live]
+    assert [e.command.verb for e in observed if hasattr(e, "command")] == \
+        [e.command.verb for e in live if hasattr(e, "command")]
+    assert isinstance(live[-1], ev.InjectedData) and live[-1] == observed[-1]

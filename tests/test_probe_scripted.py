@@ -190,7 +190,8 @@ def test_replies_split_into_many_segments_parse_like_one(certificates):
     assert caps.keywords == ("PIPELINING", "SIZE", "AUTH=", "AUTH", "8BITMIME")
     assert caps.auth_mechanisms == ("LOGIN", "PLAIN") and caps.legacy_auth
     assert caps.size_limit == 1000
-    assert result.finding_ids == {"starttls-not-offered", "auth-before-tls"}
+    # No STARTTLS but PLAIN/LOGIN offered: a password can only cross in clear (issue 13 case 8).
+    assert result.finding_ids == {"starttls-not-offered", "auth-before-tls", "auth-without-tls-possible"}
     received = b"".join(e.data for e in result.transcript if e.direction == "recv")
     assert received == bytes(sent_by_server)
     assert len([e for e in result.transcript if e.direction == "recv"]) > 10

@@ -219,8 +219,9 @@ def test_export_and_null_suites_openssl_cannot_offer_are_cipher_weak():
     assert "TLS_RSA_EXPORT_WITH_RC4_40_MD5 (export, RC4)" in weak.evidence
     assert "TLS_RSA_WITH_NULL_SHA (NULL cipher)" in weak.evidence
     assert {"tls-legacy-version", "tls13-not-supported"} <= result.finding_ids
-    # No handshake can finish with this server, so the certificate part is missing: incomplete.
-    assert result.exit_code == ExitCode.INCOMPLETE and "certificate" in result.error
+    # No handshake can finish with this server (issue 13, case 4): a TLS failure, said plainly.
+    assert "tls-no-handshake-completes" in result.finding_ids
+    assert result.exit_code == ExitCode.TLS and "no TLS handshake completes" in result.error
 
 
 def test_dropped_connections_are_retried_not_rejections():

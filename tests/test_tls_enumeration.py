@@ -7,6 +7,7 @@ tests/test_tls_audit.py.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,3 +174,97 @@ def test_endless_flight_stops_at_the_cap():
     while not reader.done:
         reader.feed(chunk)
     assert reader.received > 256 * 1024 and reader.answer().kind == "none"
+
+
+# ------------------------------------------- a close after an offer (issue 13, case 3)
+
+
+def closing_server(accepted: list[int], closes_on: set[str], server_order: bool = False,
+                   refusal: str = "close"):
+    """Dovecot without ssl_dh, simulated: client order; picking a suite whose key exchange is in
+    ``closes_on`` closes the connection (ServerAnswer "none"); sharing nothing closes too
+    (``refusal="close"``, as Dovecot does) or sends handshake_failure."""
+    calls = []
+
+    def exchange(offer):
+        calls.append(offer)
+        pool = accepted if server_order else list(offer.suites)
+        pick = next((s for s in pool if s in offer.suites and
+                     (s in accepted or BY_CODE[s].kx in closes_on)), None)
+        if pick is None:
+            if refusal == "close":
+                return ServerAnswer("none", detail="the connection closed without an answer")
+            return ServerAnswer("alert", alert="handshake_failure")
+        if BY_CODE[pick].kx in closes_on:
+            return ServerAnswer("none", detail="the connection closed without an answer")
+        return ServerAnswer("hello", "TLSv1.2", pick)
+
+    return exchange, calls
+
+
+ECDHE_RSA = [BY_IANA_NAME[n].code for n in ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                                            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256")]
+
+
+def test_a_close_provoked_by_dhe_is_narrowed_down_not_taken_for_refusal():
+    exchange, calls = closing_server(ECDHE_RSA, {"DHE"})
+    outcome = enumerate_version("TLSv1.2", CANDIDATES, exchange)
+    assert outcome.supported and set(outcome.picks) == set(ECDHE_RSA)
+    assert set(outcome.closed_on) == {"DHE"}
+    assert outcome.error is None
+    families = {BY_CODE[c].kx for c in CANDIDATES}
+    assert len(calls) <= 2 * len(families) + len(ECDHE_RSA) + 4
+
+
+def test_a_close_without_a_culprit_is_refusal():
+    """A server that closes on everything at this version (Dovecot at TLS 1.0) accepts none."""
+    exchange, calls = closing_server([], set())
+    outcome = enumerate_version("TLSv1.2", CANDIDATES, exchange)
+    assert not outcome.supported and outcome.picks == [] and outcome.closed_on == {}
+    assert len(calls) <= 1 + len({BY_CODE[c].kx for c in CANDIDATES})
+
+
+@pytest.mark.parametrize("refusal", ["close", "alert"])
+def test_a_server_order_server_that_never_picks_dhe_has_no_culprit(refusal):
+    exchange, _calls = closing_server(ECDHE_RSA, {"DHE"}, server_order=True, refusal=refusal)
+    outcome = enumerate_version("TLSv1.2", CANDIDATES, exchange)
+    assert outcome.picks == ECDHE_RSA and outcome.server_order is True
+    assert outcome.closed_on == {}
+
+
+def test_narrowing_keeps_the_order_verdict():
+    exchange, _calls = closing_server(ECDHE_RSA, {"DHE"})
+    outcome = enumerate_version("TLSv1.2", CANDIDATES, exchange)
+    assert outcome.server_order is False
+
+
+# ------------------------------------------- ServerHello, then an alert (issue 13, case 4)
+
+
+def test_server_hello_then_alert_80_is_kept_as_a_late_alert():
+    """OpenSMTPD 6.8 with OpenSSL 3: ServerHello, then alert internal_error, then close."""
+    flight = record(22, server_hello(0x0303, 0xC030)) + record(21, b"\x02\x50")
+    answer = _read([flight])
+    assert answer.kind == "hello" and answer.suite == 0xC030
+    assert answer.late_alert == "internal_error"
+    reader = FlightReader()
+    reader.feed(flight)
+    assert reader.done  # no wait for a ServerHelloDone that never comes
+
+
+def test_a_server_that_closes_on_big_offers_is_asked_family_by_family():
+    """No family is to blame when only the size of the offer makes the server close."""
+    accepted = ECDHE_RSA + [BY_IANA_NAME["TLS_RSA_WITH_AES_128_GCM_SHA256"].code]
+
+    def exchange(offer):
+        if len(offer.suites) > 100:  # every family alone is smaller
+            return ServerAnswer("none", detail="the connection closed without an answer")
+        pick = next((s for s in offer.suites if s in accepted), None)
+        if pick is None:
+            return ServerAnswer("alert", alert="handshake_failure")
+        return ServerAnswer("hello", "TLSv1.2", pick)
+
+    outcome = enumerate_version("TLSv1.2", CANDIDATES, exchange)
+    assert outcome.supported and set(outcome.picks) == set(accepted)
+    assert outcome.closed_on == {}

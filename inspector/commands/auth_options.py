@@ -56,13 +56,24 @@ class RefuseSecretOnCommandLine(argparse.Action):
                        f"use ${env} or --{what}-file PATH\n")
 
 
+class Mechanism(str):
+    """A mechanism name in upper case (``PLAIN``) that remembers how it was written (``given``)."""
+
+    given: str
+
+    def __new__(cls, value: str, given: str):
+        self = super().__new__(cls, value)
+        self.given = given
+        return self
+
+
 def auth_choice(text: str) -> str:
     """--auth value: ``auto``, ``all`` or a mechanism smtp-inspector implements."""
     from ..smtp.sasl import SUPPORTED_MECHANISMS
 
     value = text.strip().upper()
     if value in ("AUTO", "ALL") or value in SUPPORTED_MECHANISMS:
-        return value
+        return Mechanism(value, text.strip())
     raise argparse.ArgumentTypeError(
         f"unknown mechanism {text!r}; choose auto, all or one of {', '.join(SUPPORTED_MECHANISMS)}")
 
@@ -100,6 +111,11 @@ def auth_request(args):
                          "--token-file PATH")
     if password is None and (wanted == "password" or (wanted is None and token is None)):
         password = _prompt_password(args.user, mechanism)
+    from ..redaction import default as redactor
+
+    for secret in (password, token):
+        if secret:
+            redactor().add_secret(secret)   # from here on, no output can show it
     return AuthRequest(mechanism=mechanism,
                        credentials=Credentials(args.user, password=password and Secret(password),
                                                token=token and Secret(token)),
@@ -110,13 +126,15 @@ def _secret_from(path: str | None, flag: str, env_value: str | None) -> str | No
     """A file given on the command line wins over the environment; one trailing newline is dropped."""
     if path is None:
         return env_value or None
-    from ..errors import FileAccessError
-    from ..net.files import read_text
+    from ..net.files import MAX_SECRET_FILE, read_limited
+    from .common import input_file
 
+    input_file(path, flag)
+    data = read_limited(path, what=flag, limit=MAX_SECRET_FILE)
     try:
-        value = read_text(path, what=flag, limit=65536)
-    except FileAccessError as exc:
-        raise UsageError(str(exc)) from None
+        value = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag} {path!r} is not UTF-8 text") from None
     value = value[:-1] if value.endswith("\n") else value
     value = value[:-1] if value.endswith("\r") else value
     if not value:
@@ -131,7 +149,8 @@ def _prompt_password(user: str, mechanism: str) -> str:
     import getpass
 
     if not sys.stdin.isatty():
-        raise UsageError(f"--auth {mechanism.lower()} needs a password: set SMTP_INSPECTOR_PASSWORD, "
+        raise UsageError(f"--auth {getattr(mechanism, 'given', mechanism)} needs a password: set "
+                         "SMTP_INSPECTOR_PASSWORD, "
                          "use --password-file PATH, or run on a terminal to be asked")
     try:
         value = getpass.getpass(f"Password for {user}: ")

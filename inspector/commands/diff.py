@@ -5,23 +5,28 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP
+from . import SUMMARIES
+from .common import ascii_int
 from .history import add_db_argument
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "show what changed between two scans"
+SUMMARY = SUMMARIES["diff"]
+
+#: The exit codes this command can end with (its --help lists these), in diff's words.
+EXIT_CODES = ((0, "nothing changed"), (1, "something changed"), (2, "bad arguments, scan ids or database"),
+              3)
 
 
 def register(sub) -> None:
     parser = sub.add_parser(
         "diff", help=SUMMARY,
         description=SUMMARY + ": targets added or removed, changed columns (address, STARTTLS, TLS "
-                              "version, trust, expiry, DANE, MTA-STS), findings gained and lost. Exit 0 "
-                              "when nothing changed, 1 when something did, 2 on bad arguments.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("old", nargs="?", type=int, metavar="OLD",
+                              "version, trust, expiry, DANE, MTA-STS), findings gained and lost.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("old", nargs="?", type=ascii_int, metavar="OLD",
                         help="older scan id (default: the scan before NEW with the same target list)")
-    parser.add_argument("new", nargs="?", type=int, metavar="NEW", help="newer scan id (default: the latest)")
+    parser.add_argument("new", nargs="?", type=ascii_int, metavar="NEW",
+                        help="newer scan id (default: the latest)")
     add_db_argument(parser)
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the changes as JSON")

@@ -5,16 +5,27 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
-from .common import EXIT_CODES_HELP, check_ehlo_name, check_host_name, positive_seconds
+from .common import (
+    add_html_option,
+    check_ehlo_name,
+    check_host_name,
+    input_file,
+    positive_seconds,
+    write_html,
+)
 
 DISCOVER_HELP = """\
 sources: SRV _submissions._tcp / _submission._tcp (RFC 6186, RFC 8314), Mozilla
 autoconfig over HTTPS, the MX host's domain, and guesses smtp./mail./<domain> on
-465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed; the
-best is printed as settings to copy into a mail client, then every candidate
-with the reason it was not chosen. Inbound: MX, MTA-STS (RFC 8461), DANE TLSA
-(RFC 7672) with the DNSSEC AD flag as the DNS server reported it.
+465 (implicit TLS), 587 and 25 (STARTTLS). Every candidate is probed as soon
+as its source names it, the best-ranked first (no source waits for another);
+the best is printed as settings to copy into a mail client, then every
+candidate with the reason it was not chosen, and those the deadline left
+untried. A lookup that got no answer is "unknown", never "none". Inbound: MX
+(a null MX, RFC 7505, means no mail), MTA-STS (RFC 8461), DANE TLSA (RFC 7672)
+with the DNSSEC AD flag as the DNS server reported it.
 
 exit codes of discover: 0 recommendation verified, no error finding;
   1 a recommendation, but a finding has severity "error" (e.g. its certificate,
@@ -24,7 +35,10 @@ exit codes of discover: 0 recommendation verified, no error finding;
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "find and verify the SMTP submission settings for an e-mail address"
+SUMMARY = SUMMARIES["discover"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 16, 20, 130)
 
 
 def register(sub) -> None:
@@ -32,7 +46,7 @@ def register(sub) -> None:
         "discover", help=SUMMARY,
         description="Find the outgoing-mail settings for ADDRESS the way a mail client's account "
                     "wizard should, prove them by connecting, and explain every rejected candidate.",
-        epilog=DISCOVER_HELP + "\n" + EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=DISCOVER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("email", metavar="ADDRESS", help="e-mail address, e.g. alice@example.org")
     parser.add_argument("--dns-server", metavar="IP[:PORT]",
                         help="ask this DNS server (default: the first nameserver in /etc/resolv.conf)")
@@ -52,12 +66,15 @@ def register(sub) -> None:
     out.add_argument("--format", choices=("text", "json", "autoconfig"), default=None,
                      help="text (default), json, or autoconfig (a Thunderbird config-v1.1.xml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks for internal errors")
+    add_html_option(parser)
     add_auth_arguments(parser, allow_all=False, user_help="user name for --auth (default: ADDRESS)")
     parser.set_defaults(handler=run)
 
 
 def _concurrency(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 32:
+    from .common import is_number
+
+    if not is_number(text) or not 1 <= int(text) <= 32:
         raise argparse.ArgumentTypeError(f"must be a number from 1 to 32, not {text!r}")
     return int(text)
 
@@ -83,7 +100,8 @@ def options_from(args):
         check_ehlo_name(args.ehlo)
     if args.cafile:
         from ..certs import load_trust_anchors
-        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before any query
+        # A bad file is a usage error, found before any query.
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     verify_login = None
     if args.auth is not None:
         from ..discover.probing import login_check
@@ -93,6 +111,11 @@ def options_from(args):
     return DiscoverOptions(email=email, dns_server=server, timeout=args.timeout, deadline=args.deadline,
                            cafile=args.cafile, allow_http=args.allow_http, concurrency=args.concurrency,
                            ehlo_name=args.ehlo, verify_login=verify_login)
+
+
+def _json_document(result) -> dict:
+    from ..render.discover_json import to_dict
+    return to_dict(result)
 
 
 def run(args) -> int:
@@ -110,11 +133,12 @@ def run(args) -> int:
         if result.recommendation is None:
             reason = result.error.replace("see the table for each reason", "run without --format autoconfig "
                                           "to see each reason")
-            print(f"smtp-inspector: error: {reason}", file=sys.stderr)
+            print(f"smtp-inspector discover: error: {reason}", file=sys.stderr)
         else:
             from ..discover.autoconfig import render_autoconfig
             sys.stdout.write(render_autoconfig(result.domain, result.recommendation))
     else:
         from ..render.discover_text import render_discover
         print(render_discover(result))
+    write_html(args, "discover", lambda: _json_document(result))
     return int(result.exit_code)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_CODES_HELP
+from . import SUMMARIES
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "show what every stored scan found for one target"
+SUMMARY = SUMMARIES["history"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, (2, "bad arguments, target or database"), 3)
 
 
 def add_db_argument(parser) -> None:
@@ -16,8 +19,8 @@ def add_db_argument(parser) -> None:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("history", help=SUMMARY, description=SUMMARY + " (exit 0; 2 on a bad database).",
-                            epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser("history", help=SUMMARY, description=SUMMARY + ".",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", metavar="TARGET", help="as in the target file: HOST:PORT or a mail domain")
     add_db_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the history as JSON")

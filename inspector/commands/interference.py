@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_CODES_HELP, check_host_name, port_list, port_number, positive_seconds
+from ..errors import UsageError
+from . import SUMMARIES
+from .common import ascii_int, check_host_only, port_list, port_number, positive_seconds, resolve_target
 from .ports import add_timing_arguments, timing
 
 DEFAULT_PORTS = "25,465,587"
@@ -18,7 +20,10 @@ def _spki(text: str) -> str:
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "diagnose blocked, reset, redirected, stripped or intercepted SMTP (root)"
+SUMMARY = SUMMARIES["interference"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 4, 5, 10, 130)
 
 
 def register(sub) -> None:
@@ -28,7 +33,7 @@ def register(sub) -> None:
                     "or 80): hop distance and fingerprint of SYN-ACK/RST, ICMP, a TCP traceroute per "
                     "port, the SMTP greeting, STARTTLS and the certificate. Prints verdicts with "
                     "their confidence and evidence. Needs root or CAP_NET_RAW.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("host", metavar="HOST", help="the one host to probe (IPv4)")
     parser.add_argument("--ports", type=port_list, default=port_list(DEFAULT_PORTS),
                         help=f"SMTP ports to examine (default {DEFAULT_PORTS})")
@@ -38,7 +43,7 @@ def register(sub) -> None:
                         help="the SHA-256 of the server's key (hex): any other key means interception")
     parser.add_argument("--hop-timeout", type=positive_seconds, default=1.0, metavar="S",
                         help="wait for answers to one round of traceroute probes (default 1)")
-    parser.add_argument("--max-ttl", type=int, choices=range(1, 31), default=30, metavar="N",
+    parser.add_argument("--max-ttl", type=ascii_int, choices=range(1, 31), default=30, metavar="N",
                         help="longest traceroute (1-30, default 30; stops at the host anyway)")
     add_timing_arguments(parser)
     parser.set_defaults(handler=run)
@@ -49,11 +54,15 @@ def run(args) -> int:
     from ..render import path_report
     from .common import require_raw_sockets
 
-    check_host_name(args.host, "host")
+    host = check_host_only(args.host, "interference")
+    if ":" in host:
+        raise UsageError(f"{host!r} is an IPv6 address; packet probes speak IPv4 only (use a name "
+                         "or address with IPv4)")
     require_raw_sockets("interference")
-    report = run_interference(args.host, args.ports, timing(args, args.hop_timeout),
+    addresses = resolve_target(host, args.deadline)
+    report = run_interference(host, args.ports, timing(args, args.hop_timeout),
                               control_port=args.control_port, expect_spki=args.expect_spki,
-                              max_ttl=args.max_ttl)
+                              max_ttl=args.max_ttl, addresses=addresses)
     if args.json:
         print(path_report.dumps(path_report.interference_report(report)))
     else:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_CODES_HELP, check_host_name, port_list, positive_seconds
+from . import SUMMARIES
+from .common import ascii_int, check_host_only, port_list, positive_seconds, resolve_target
 
 DEFAULT_PORTS = "25,465,587,2525"
 
@@ -12,7 +13,7 @@ DEFAULT_PORTS = "25,465,587,2525"
 def add_timing_arguments(parser) -> None:
     parser.add_argument("--timeout", type=positive_seconds, default=1.0, metavar="S",
                         help="wait for answers to one round of SYNs, seconds (default 1)")
-    parser.add_argument("--tries", type=int, choices=range(1, 6), default=3, metavar="N",
+    parser.add_argument("--tries", type=ascii_int, choices=range(1, 6), default=3, metavar="N",
                         help="SYNs per port before it counts as filtered (1-5, default 3)")
     parser.add_argument("--session-timeout", type=positive_seconds, default=5.0, metavar="S",
                         help="per-step timeout of the SMTP session on each open port (default 5)")
@@ -29,7 +30,10 @@ def timing(args, hop_timeout: float = 1.0):
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "which SMTP ports answer (open/closed/filtered/prohibited/intercepted)"
+SUMMARY = SUMMARIES["ports"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 5, 10, 130)
 
 
 def register(sub) -> None:
@@ -38,7 +42,7 @@ def register(sub) -> None:
         description="Probe the SMTP ports of one host in parallel: state, greeting, TLS mode and time "
                     "to greeting. As root (or with CAP_NET_RAW) it sends SYN probes and reads "
                     "SYN-ACK/RST/ICMP with their TTLs; otherwise it uses connect().",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("host", metavar="HOST", help="the one host to probe")
     parser.add_argument("--ports", type=port_list, default=port_list(DEFAULT_PORTS),
                         help=f"comma-separated ports (default {DEFAULT_PORTS})")
@@ -52,12 +56,13 @@ def run(args) -> int:
     from ..interference.collect import run_ports
     from ..render import path_report
 
-    check_host_name(args.host, "host")
+    host = check_host_only(args.host, "ports")
+    addresses = resolve_target(host, args.deadline)
     raw = False
     if not args.connect:
         from ..packets.tcp_probes import have_raw_sockets
         raw = have_raw_sockets()
-    report = run_ports(args.host, args.ports, timing(args), raw=raw)
+    report = run_ports(host, args.ports, timing(args), raw=raw, addresses=addresses)
     if args.json:
         print(path_report.dumps(path_report.ports_report(report)))
     else:

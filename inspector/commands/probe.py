@@ -6,17 +6,24 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
 from .common import (
-    EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
     TLS_REQUIRED_PORTS,
+    add_html_option,
     checked_target,
+    input_file,
     positive_seconds,
+    resolve_target,
+    write_html,
 )
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "run one SMTP session step by step and judge it"
+SUMMARY = SUMMARIES["probe"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 130)
 
 
 def register(sub) -> None:
@@ -24,7 +31,7 @@ def register(sub) -> None:
         "probe", help=SUMMARY,
         description="Connect, read the greeting, EHLO, STARTTLS or implicit TLS, check the "
                     "certificate, EHLO again, QUIT; print the transcript, tables and findings.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     probe.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = probe.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
@@ -57,6 +64,7 @@ def register(sub) -> None:
     probe.add_argument("--sniff", action="store_true",
                        help="capture the session's packets (root): TTLs, segments, RSTs as findings")
     probe.add_argument("--pcap", metavar="FILE", help="with --sniff: write the packets to FILE (pcap)")
+    add_html_option(probe)
     add_auth_arguments(probe, allow_all=True)
     probe.set_defaults(handler=run)
 
@@ -77,7 +85,8 @@ def probe_config(args):
                          "implicit TLS")
     if args.cafile:
         from ..certs import load_trust_anchors
-        load_trust_anchors(args.cafile)  # a bad file is a usage error, found before connecting
+        # A bad file is a usage error, found before connecting.
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     return ProbeConfig(host=host, port=port, mode=mode, require_tls=require_tls,
                        ehlo_name=args.ehlo, timeout=args.timeout, deadline=args.deadline,
                        servername=args.servername, cafile=args.cafile, insecure=args.insecure,
@@ -90,6 +99,7 @@ def run(args) -> int:
 
     config = probe_config(args)
     save_dir = prepare_save_dir(args.save) if args.save else None
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
     sniffing = getattr(args, "sniff", False) or getattr(args, "pcap", None)
     if config.auth is not None and config.auth.mechanism == "ALL":
         if sniffing:
@@ -101,9 +111,15 @@ def run(args) -> int:
     else:
         result = run_probe(config)
         emit(result, args, teach=False)
+        write_html(args, "probe", lambda: json_document(result))
     if save_dir is not None:
         save(result, save_dir)
     return int(result.exit_code)
+
+
+def json_document(result) -> dict:
+    from ..render.json_output import probe_result
+    return probe_result(result)
 
 
 def emit(result, args, *, teach: bool) -> None:
@@ -122,7 +138,8 @@ def prepare_save_dir(path: str):
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --save directory {path!r}: {exc.strerror}") from None
+        from ..net.transport import os_reason
+        raise UsageError(f"cannot create --save directory {path}: {os_reason(exc)}") from None
     if not directory.is_dir():
         raise UsageError(f"--save {path!r} is not a directory")
     return directory
@@ -131,13 +148,14 @@ def prepare_save_dir(path: str):
 def save(result, directory) -> None:
     import time
 
+    from ..redaction import save_text
     from ..render.json_output import dumps
     from ..render.text import render_probe
 
     cfg = result.config
     stem = f"{cfg.host.replace(':', '_')}-{cfg.port}-{time.strftime('%Y%m%dT%H%M%S')}"
-    (directory / f"{stem}.json").write_text(dumps(result) + "\n")
-    (directory / f"{stem}.txt").write_text(render_probe(result) + "\n")
+    save_text(directory / f"{stem}.json", dumps(result) + "\n")
+    save_text(directory / f"{stem}.txt", render_probe(result) + "\n")
     print(f"saved {directory / stem}.json and .txt", file=sys.stderr)
 
 
@@ -146,6 +164,8 @@ def run_all(config, args, save_dir) -> int:
     import time
 
     from ..probes.auth_all import run_auth_all
+    from ..redaction import save_text
+    from ..render.json_output import auth_table as dumps_auth_table_document
     from ..render.json_output import dumps_auth_table
     from ..render.text import render_auth_table
 
@@ -154,9 +174,10 @@ def run_all(config, args, save_dir) -> int:
         print(dumps_auth_table(table))
     else:
         print(render_auth_table(table, verbose=args.verbose))
+    write_html(args, "auth-table", lambda: dumps_auth_table_document(table))
     if save_dir is not None:
         stem = f"{config.host.replace(':', '_')}-{config.port}-auth-all-{time.strftime('%Y%m%dT%H%M%S')}"
-        (save_dir / f"{stem}.json").write_text(dumps_auth_table(table) + "\n")
-        (save_dir / f"{stem}.txt").write_text(render_auth_table(table, verbose=True) + "\n")
+        save_text(save_dir / f"{stem}.json", dumps_auth_table(table) + "\n")
+        save_text(save_dir / f"{stem}.txt", render_auth_table(table, verbose=True) + "\n")
         print(f"saved {save_dir / stem}.json and .txt", file=sys.stderr)
     return int(table.exit_code)

@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP
+from . import SUMMARIES
+from .common import ascii_int
 from .history import add_db_argument
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "totals of one scan: STARTTLS, certificates, TLS 1.3, DANE, MTA-STS, expiry, findings"
+SUMMARY = SUMMARIES["report"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, (2, "bad arguments, scan id or database"), 3)
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("report", help=SUMMARY, description=SUMMARY + " (exit 0; 2 on bad arguments).",
-                            epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scan_id", nargs="?", type=int, metavar="SCAN_ID", help="default: the latest scan")
+    parser = sub.add_parser("report", help=SUMMARY, description=SUMMARY + ".",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scan_id", nargs="?", type=ascii_int, metavar="SCAN_ID",
+                        help="default: the latest scan")
     add_db_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run)

@@ -6,22 +6,27 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from .common import EXIT_CODES_HELP, check_ehlo_name, positive_seconds
+from . import SUMMARIES
+from .common import check_ehlo_name, input_file, positive_seconds
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "check many servers or mail domains at once and store the results"
+SUMMARY = SUMMARIES["scan"]
 
-SCAN_EXIT_HELP = """scan exit codes:
-  0   every target stored, none with a finding of severity "error"
-  1   every target stored, some with a finding of severity "error"
-  2   bad arguments, target or exclusion file, or database
-  5   incomplete: the scan's deadline passed (continue with --resume SCAN_ID)
-  130 interrupted by Ctrl-C; every finished target is stored (--resume SCAN_ID)
-"""
+#: The exit codes this command can end with (its --help lists these), in scan's words.
+EXIT_CODES = (
+    (0, 'every target stored, none with a finding of severity "error"'),
+    (1, 'every target stored, some with a finding of severity "error"'),
+    (2, "bad arguments, target or exclusion file, or database"),
+    3,
+    (5, "incomplete: the scan's deadline passed (continue with --resume SCAN_ID)"),
+    (130, "interrupted by Ctrl-C; every finished target is stored (--resume SCAN_ID)"),
+)
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    from .common import is_number
+
+    if not is_number(text) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
     return int(text)
 
@@ -43,7 +48,7 @@ def register(sub) -> None:
                     "negotiated TLS; DANE TLSA and MTA-STS for mail domains) against every target, "
                     "many at once but at most one connection per server address, and store each "
                     "result in a database (SQLite by default, or PostgreSQL).",
-        epilog=SCAN_EXIT_HELP + "\n" + EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     scan.add_argument("file", nargs="?", default="-", metavar="FILE|-",
                       help="targets, one a line: HOST:PORT, an IP address (port 25) or a mail domain "
                            "(its MX hosts on 25); '#' starts a comment (default: stdin)")
@@ -93,6 +98,7 @@ STORED_OPTIONS = ("checks", "submission", "concurrency", "per_address", "per_net
 def _read_lines(path: str, what: str) -> list[str]:
     if path == "-":
         return sys.stdin.read().splitlines()
+    input_file(path, what)   # a directory or a FIFO is refused before open() could wait on it
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().splitlines()
@@ -106,30 +112,36 @@ def _stored_arguments(args) -> dict:
     return stored
 
 
+def _checked(lines: list[str], stored: dict) -> list:
+    """The targets; a bad target or exclusion line, or an unreadable --cafile, is a usage error."""
+    from ..scan.targets import Exclusions, read_targets
+
+    targets = read_targets(lines)
+    Exclusions.parse(stored["exclude_lines"])
+    if stored.get("cafile"):
+        from ..certs import load_trust_anchors
+        load_trust_anchors(input_file(stored["cafile"], "--cafile"))
+    return targets
+
+
 def run(args) -> int:
     from .. import __version__
     from ..scan.storage import open_storage
-    from ..scan.targets import Exclusions, read_targets
 
     if args.ehlo:
         check_ehlo_name(args.ehlo)
+    if not args.resume:   # bad input is found before the database is opened (or created)
+        stored = _stored_arguments(args)
+        targets = _checked(_read_lines(args.file, "target file"), stored)
     storage = open_storage(args.db)
     if args.resume:
         info = storage.scan(args.resume)
         if info is None:
             raise UsageError(f"no scan {args.resume} in the database")
         stored = info.arguments
-        lines = stored["targets"]
+        targets = _checked(stored["targets"], stored)
         scan_id = info.id
         storage.set_status(scan_id, "running")
-    else:
-        stored = _stored_arguments(args)
-        lines = _read_lines(args.file, "target file")
-    targets = read_targets(lines)
-    Exclusions.parse(stored["exclude_lines"])   # a bad line is a usage error before anything starts
-    if stored.get("cafile"):
-        from ..certs import load_trust_anchors
-        load_trust_anchors(stored["cafile"])
     if not args.resume:
         scan_id = storage.create_scan(stored, [t.text for t in targets], __version__)
     done = storage.done_targets(scan_id)

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import argparse
 
+from . import SUMMARIES
 from .common import (
-    EXIT_CODES_HELP,
     IMPLICIT_TLS_PORTS,
+    add_html_option,
     checked_target,
+    input_file,
+    is_decimal,
+    is_number,
     positive_seconds,
+    resolve_target,
+    write_html,
 )
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    if not is_number(text) or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {text!r}")
     return int(text)
 
 
 def _rate(text: str) -> float:
+    if not is_decimal(text.strip()):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     try:
         value = float(text)
     except ValueError:
@@ -29,7 +37,10 @@ def _rate(text: str) -> float:
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.
-SUMMARY = "audit TLS: certificate chain, versions, every accepted cipher suite, groups"
+SUMMARY = SUMMARIES["tls"]
+
+#: The exit codes this command can end with (its --help lists these).
+EXIT_CODES = (0, 1, 2, 3, 5, 10, 11, 12, 13, 14, 130)
 
 
 def register(sub) -> None:
@@ -39,7 +50,7 @@ def register(sub) -> None:
                     "TLS 1.3), cipher suite (the full IANA registry, including export, RC4, NULL and "
                     "anonymous suites) and key-exchange group with crafted ClientHellos, using about one "
                     "connection per accepted suite. STARTTLS except on 465 (implicit TLS).",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     tls.add_argument("target", metavar="HOST[:PORT]", help="server (default port 587)")
     mode = tls.add_mutually_exclusive_group()
     mode.add_argument("--starttls", dest="mode", action="store_const", const="starttls",
@@ -61,6 +72,7 @@ def register(sub) -> None:
     tls.add_argument("--deadline", type=positive_seconds, default=120.0, metavar="S",
                      help="deadline for the whole audit in seconds (default 120)")
     tls.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_html_option(tls)
     tls.set_defaults(handler=run)
 
 
@@ -72,7 +84,7 @@ def audit_config(args):
 
     host, port = checked_target(args)
     if args.cafile:
-        load_trust_anchors(args.cafile)
+        load_trust_anchors(input_file(args.cafile, "--cafile"))
     versions = ALL_VERSIONS
     if args.versions:
         versions = tuple(v.strip() for v in args.versions.split(",") if v.strip())
@@ -87,14 +99,22 @@ def audit_config(args):
                           rate=args.rate, versions=versions)
 
 
+def _json_document(result) -> dict:
+    from ..render.tls_audit import tls_audit_result
+    return tls_audit_result(result)
+
+
 def run(args) -> int:
     from ..probes.tls_audit import run_tls_audit
 
-    result = run_tls_audit(audit_config(args))
+    config = audit_config(args)
+    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
+    result = run_tls_audit(config)
     if args.json:
         from ..render.tls_audit import dumps
         print(dumps(result))
     else:
         from ..render.tls_audit import render_tls_audit
         print(render_tls_audit(result))
+    write_html(args, "tls", lambda: _json_document(result))
     return int(result.exit_code)

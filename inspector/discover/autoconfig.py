@@ -72,7 +72,7 @@ def parse_autoconfig(body: bytes, email: str) -> tuple[OutgoingServer, ...]:
             continue
         hostname, port = text(server, "hostname"), text(server, "port")
         socket_type = text(server, "socketType")
-        if not hostname or not port.isdigit() or not 0 < int(port) < 65536:
+        if not hostname or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise AutoconfigError(f"outgoingServer without a usable hostname/port ({hostname!r}:{port!r})")
         if socket_type not in SOCKET_TYPES:
             raise AutoconfigError(f"unknown socketType {socket_type!r}")

@@ -51,7 +51,9 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        return f"{self.host}:{self.port}"
+        from ..net.address import host_port
+
+        return host_port(self.host, self.port)
 
 
 def normalise(host: str) -> str:
@@ -69,7 +71,7 @@ def mx_base_domains(domain: str, mx_hosts: list[str]) -> list[str]:
 
 
 def build_candidates(domain: str, srv: list[SrvTarget], autoconfig: list,
-                     mx_hosts: list[str]) -> list[Candidate]:
+                     mx_hosts: list[str], *, guesses: bool = True) -> list[Candidate]:
     """Every candidate once; a candidate named by several sources keeps all their names."""
     domain = normalise(domain)
     found: dict[tuple[str, int, str], Candidate] = {}
@@ -98,7 +100,7 @@ def build_candidates(domain: str, srv: list[SrvTarget], autoconfig: list,
         for name in (f"smtp.{base}", f"mail.{base}"):
             for port, mode in MX_BASE_PORTS:
                 add(Candidate(name, port, mode, ("mx-base",), 2))
-    for name in (f"smtp.{domain}", f"mail.{domain}", domain):
+    for name in (f"smtp.{domain}", f"mail.{domain}", domain) if guesses else ():
         for port, mode in GUESS_PORTS:
             add(Candidate(name, port, mode, ("guess",), 3))
     return list(found.values())

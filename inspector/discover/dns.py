@@ -3,7 +3,10 @@
 Queries set DO (RFC 3225, "DNSSEC OK") and AD (RFC 6840 §5.7: ask the resolver
 to say whether it validated the answer); the AD bit of the reply is reported
 as given, since only the resolver can vouch for it. Truncated UDP answers are
-retried over TCP (RFC 7766 §5). Failures become data (``DnsAnswer.error``).
+retried over TCP (RFC 7766 §5). Failures become data: every answer has a
+:class:`Lookup` state, and only ``found``, ``none`` (NODATA) and ``nxdomain``
+say anything about the records; ``no-answer`` (timeout, deadline, unreachable
+server) and ``error`` (SERVFAIL, REFUSED, ...) leave them unknown.
 """
 
 from __future__ import annotations
@@ -21,6 +24,24 @@ import dns.rdatatype
 
 from ..errors import UsageError
 
+#: Lookup states. found: records; none: the name exists without this type (NODATA, RFC 2308 §2.2);
+#: nxdomain: no such name (RFC 8020); null: a record saying "no such service" (SRV ".",
+#: RFC 2782; MX 0 ".", RFC 7505); no-answer / error: nothing is known about the records.
+FOUND, NONE, NXDOMAIN, NULL, NO_ANSWER, ERROR = "found", "none", "nxdomain", "null", "no-answer", "error"
+UNKNOWN_STATES = (NO_ANSWER, ERROR)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one lookup established, in words: ``state`` (see above) and a one-line ``detail``."""
+
+    state: str
+    detail: str
+
+    @property
+    def unknown(self) -> bool:
+        return self.state in UNKNOWN_STATES
+
 
 @dataclass(frozen=True)
 class DnsAnswer:
@@ -36,6 +57,28 @@ class DnsAnswer:
     @property
     def texts(self) -> tuple[str, ...]:
         return tuple(r.to_text() for r in self.rdatas)
+
+    @property
+    def lookup(self) -> Lookup:
+        if self.rcode is None and self.error.startswith("cannot ask"):
+            return Lookup(ERROR, self.error)
+        if self.rcode is None:
+            return Lookup(NO_ANSWER, f"unknown (no answer): {self.error}")
+        if self.error:
+            return Lookup(ERROR, f"unknown ({self.error})")
+        if self.rdatas:
+            return Lookup(FOUND, f"{len(self.rdatas)} {self.rdtype} record(s)")
+        if self.rcode == "NXDOMAIN":
+            return Lookup(NXDOMAIN, "no such name (NXDOMAIN)")
+        return Lookup(NONE, f"no {self.rdtype} record (NODATA)")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A name's addresses (IPv4 first), and the lookup state behind them."""
+
+    addresses: tuple[str, ...]
+    lookup: Lookup
 
 
 def parse_dns_server(text: str) -> tuple[str, int]:
@@ -53,7 +96,7 @@ def parse_dns_server(text: str) -> tuple[str, int]:
         ipaddress.ip_address(host)
     except ValueError:
         raise UsageError(f"--dns-server wants an IP address (optionally :PORT), not {text!r}") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise UsageError(f"--dns-server port must be a number from 1 to 65535, not {port!r}")
     return host, int(port)
 
@@ -87,7 +130,7 @@ class DnsClient:
         message.flags |= dns.flags.AD
         left = self.deadline_at - time.monotonic()
         if left <= 0:
-            return DnsAnswer(name, rdtype, (), False, None, "overall deadline reached before asking")
+            return DnsAnswer(name, rdtype, (), False, None, "the overall deadline was reached before asking")
         timeout = min(self.timeout, left)
         try:
             reply = dns.query.udp(message, self.server[0], port=self.server[1], timeout=timeout,
@@ -97,7 +140,7 @@ class DnsClient:
                 reply = dns.query.tcp(message, self.server[0], port=self.server[1], timeout=timeout)
         except dns.exception.Timeout:
             return DnsAnswer(name, rdtype, (), False, None,
-                             f"no answer from DNS server {where} within {timeout:g} s")
+                             f"no answer from DNS server {where} within {round(timeout, 1):g} s")
         except (OSError, dns.exception.DNSException, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             return DnsAnswer(name, rdtype, (), False, None, f"DNS server {where}: {reason}")
@@ -107,18 +150,25 @@ class DnsClient:
         error = None if rcode in ("NOERROR", "NXDOMAIN") else f"DNS server {where} answered {rcode}"
         return DnsAnswer(name, rdtype, rdatas, bool(reply.flags & dns.flags.AD), rcode, error)
 
-    def addresses(self, name: str) -> tuple[tuple[str, ...], str | None]:
-        """IPv4 then IPv6 addresses of ``name``; the error when neither lookup answered."""
+    def addresses(self, name: str) -> Resolution:
+        """A then AAAA (skipped after NXDOMAIN: no name has no records of any type, RFC 8020 §2).
+
+        Any address found wins; otherwise an unknown A or AAAA answer makes the
+        whole resolution unknown, since the other family might have had one.
+        """
         found: list[str] = []
-        errors, nxdomain = [], False
+        lookups = []
         for rdtype in ("A", "AAAA"):
             answer = self.query(name, rdtype)
             found += [r.address for r in answer.rdatas]
-            nxdomain = nxdomain or answer.rcode == "NXDOMAIN"
-            if answer.error:
-                errors.append(answer.error)
+            lookups.append(answer.lookup)
+            if answer.lookup.state == NXDOMAIN:
+                break
         if found:
-            return tuple(found), None
-        if errors:
-            return (), errors[0]
-        return (), "no such name (NXDOMAIN)" if nxdomain else "no A or AAAA record"
+            return Resolution(tuple(found), Lookup(FOUND, ", ".join(found)))
+        unknown = next((lk for lk in lookups if lk.unknown), None)
+        if unknown is not None:
+            return Resolution((), unknown)
+        if lookups[0].state == NXDOMAIN:
+            return Resolution((), lookups[0])
+        return Resolution((), Lookup(NONE, "no A or AAAA record (NODATA)"))

@@ -68,7 +68,7 @@ def parse_sts_policy(body: bytes) -> StsPolicy:
     if mode not in ("enforce", "testing", "none"):
         raise StsError(f"mode is {mode!r}; expected enforce, testing or none")
     age = values.get("max_age", [""])[0]
-    if not age.isdigit() or int(age) > MAX_AGE_LIMIT:
+    if not (age.isascii() and age.isdigit()) or int(age) > MAX_AGE_LIMIT:
         raise StsError(f"max_age {age!r} is not a number of seconds from 0 to {MAX_AGE_LIMIT}")
     mx = tuple(p.lower().rstrip(".") for p in values.get("mx", []))
     if not mx and mode != "none":

@@ -11,6 +11,7 @@ import concurrent.futures
 import time
 from dataclasses import dataclass
 
+from ..errors import UsageError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity
 from ..net.plain import connect_state, resolve_ipv4
@@ -158,13 +159,25 @@ def _exit_code(findings, *, complete: bool = True) -> ExitCode:
     return ExitCode.OK if complete else ExitCode.INCOMPLETE
 
 
-def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool) -> PortsReport:
+def run_ports(host: str, ports: list[int], timing: Timing, *, raw: bool,
+              addresses: tuple[str, ...] | None = None) -> PortsReport:
+    """``addresses``: what ``host`` resolved to, when the caller resolved it already.
+
+    SYN probes speak IPv4; for a host with only IPv6 addresses connect() is used
+    (it needs no raw packets), and a note says so.
+    """
     started = time.monotonic()
-    address = resolve_ipv4(host)
+    notes = []
+    if addresses is None:
+        address = resolve_ipv4(host) if raw or ":" not in host else host
+    else:
+        address = next((a for a in addresses if ":" not in a), None) if raw else addresses[0]
+        if address is None:
+            address, raw = addresses[0], False
+            notes.append("IPv6: SYN probes speak IPv4 only, so connect() was used")
     observations = _observe(address, ports, timing, timing.until(started), raw)
     distance = host_distance(observations)
-    notes = []
-    if not raw:
+    if not raw and not notes:  # (an IPv6 note already says why connect() was used)
         notes.append("connect() mode: 'closed' may be a RST from a firewall, 'prohibited' "
                      "does not say which router refused, and 'intercepted' cannot be seen; run as root "
                      "(or with CAP_NET_RAW) without --connect for SYN probes with TTLs and ICMP sources")
@@ -197,10 +210,13 @@ def _traces(address: str, ports: list[int], max_ttl: int, timing: Timing,
 
 
 def run_interference(host: str, ports: list[int], timing: Timing, *, control_port: int | None = None,
-                     expect_spki: str | None = None, max_ttl: int = 30) -> InterferenceReport:
+                     expect_spki: str | None = None, max_ttl: int = 30,
+                     addresses: tuple[str, ...] | None = None) -> InterferenceReport:
     started = time.monotonic()
     deadline = timing.until(started)
-    address = resolve_ipv4(host)
+    address = resolve_ipv4(host) if addresses is None else next((a for a in addresses if ":" not in a), None)
+    if address is None:
+        raise UsageError(f"{host} has only IPv6 addresses; packet probes speak IPv4 only")
     candidates = [control_port] if control_port else [p for p in CONTROL_PORTS]
     probe_ports = list(dict.fromkeys([*candidates, *ports]))
     smtp_ports = set(ports) | {p for p in candidates if p in (25, 465, 587, 2525)}

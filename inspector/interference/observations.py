@@ -138,7 +138,10 @@ class Service:
 
     @property
     def banner_masked(self) -> bool:
-        return bool(self.greeting) and "******" in self.greeting
+        """A greeting of asterisks (Cisco PIX/ASA), by the rule the session probe applies."""
+        from ..rules.session import banner_masked
+
+        return bool(self.greeting) and banner_masked(self.greeting[4:])
 
 
 @dataclass(frozen=True)

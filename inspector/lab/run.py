@@ -8,44 +8,49 @@ import threading
 from typing import TextIO
 
 from inspector.lab.certs import make_lab_certificates
-from inspector.lab.server import DEMO_PASSWORD, DEMO_USER, FAULTS, LabServer
+from inspector.lab.faults import FAULTS_BY_NAME, auth_in_clear, starttls_advertised, starttls_offered
+from inspector.lab.sasl import DEMO_PASSWORD, DEMO_USER
+from inspector.lab.server import LabServer
+from inspector.net.address import host_port
 
 __all__ = ["describe_lab", "run_lab"]
 
 
 def describe_lab(lab: LabServer) -> str:
-    """How to connect to a running lab server, as printable text."""
-    target = (
-        f"{lab.host}:{lab.port}" if ":" not in lab.host else f"[{lab.host}]:{lab.port}"
-    )
+    """How to connect to a running lab server, as printable text.
+
+    The mode line and the swaks hint follow the fault table: under a fault
+    without working STARTTLS the session stays in plaintext, and the hint
+    says so instead of suggesting ``--tls``.
+    """
+    target = host_port(lab.host, lab.port)
+    fault = FAULTS_BY_NAME[lab.fault] if lab.fault else None
+    login = f" --auth-user {DEMO_USER} --auth-password {DEMO_PASSWORD}"
+    probe_mode = ""
     if lab.implicit_tls:
         mode = "implicit TLS (RFC 8314, TLS from the first byte, like port 465)"
-        swaks_tls = "--tlsc"
+        swaks = f"--tlsc --tls-ca-path {lab.ca_path}{login}"
         probe_mode = " --implicit-tls"
-    else:
+    elif starttls_offered(lab.fault):
         mode = "plaintext + STARTTLS (like port 25/587)"
-        swaks_tls = "--tls"
-        probe_mode = ""
-    fault = (
-        f"{lab.fault}: {FAULTS[lab.fault]}"
-        if lab.fault
-        else "none (well-behaved server)"
-    )
+        swaks = f"--tls --tls-ca-path {lab.ca_path}{login}"
+    else:
+        mode = "plaintext only: STARTTLS " + (
+            "is advertised but refused" if starttls_advertised(lab.fault) else "is not offered")
+        swaks = (login + " --quit-after AUTH") if auth_in_clear(lab.fault) else " --quit-after EHLO"
+        probe_mode = " --no-require-tls"
+    auth = "AUTH PLAIN, LOGIN" + (", before TLS" if auth_in_clear(lab.fault) else ", after TLS")
     lines = [
         f"smtp-inspector lab server listening on {target}",
         f"  hostname : {lab.hostname}",
         f"  mode     : {mode}",
-        f"  fault    : {fault}",
-        f"  login    : {DEMO_USER} / {DEMO_PASSWORD} (AUTH PLAIN, LOGIN)",
+        f"  fault    : {f'{fault.name}: {fault.does}' if fault else 'none (well-behaved server)'}",
+        f"  login    : {DEMO_USER} / {DEMO_PASSWORD} ({auth})",
         f"  lab CA   : {lab.ca_path}",
         "",
         "Try:",
         f"  smtp-inspector probe {target}{probe_mode} --servername {lab.hostname} --cafile {lab.ca_path}",
-        (
-            f"  swaks --server {target} {swaks_tls} --tls-ca-path {lab.ca_path}"
-            f" --auth-user {DEMO_USER} --auth-password {DEMO_PASSWORD}"
-            f" --from {DEMO_USER} --to someone@lab.test"
-        ),
+        f"  swaks --server {target} {swaks.strip()} --from {DEMO_USER} --to someone@lab.test",
         "",
         "Press Ctrl-C to stop.",
     ]
@@ -86,14 +91,16 @@ def run_lab(
     except ValueError as exc:
         for started in labs:
             started.stop()
-        print(f"smtp-inspector lab: {exc}", file=sys.stderr)
+        print(f"smtp-inspector lab: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         for started in labs:
             started.stop()
-        reason = exc.strerror or str(exc)
+        from inspector.net.transport import os_reason
+
+        reason = os_reason(exc)
         print(
-            f"smtp-inspector lab: cannot listen on {host}:{current}: {reason}",
+            f"smtp-inspector lab: error: cannot listen on {host_port(host, current)}: {reason}",
             file=sys.stderr,
         )
         return 2

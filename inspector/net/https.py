@@ -17,6 +17,9 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+from ..net.address import host_port
+from ..net.transport import os_reason
+
 
 @dataclass(frozen=True)
 class Fetch:
@@ -26,6 +29,7 @@ class Fetch:
     content_type: str | None
     body: bytes | None
     error: str | None
+    no_answer: bool = False   #: the error is silence (a timeout or the deadline), not a refusal
 
 
 def client_context(cafile: str | None) -> ssl.SSLContext:
@@ -44,25 +48,28 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
     port = parts.port or (443 if secure else 80)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def failed(reason: str) -> Fetch:
-        return Fetch(url, address, None, None, None, reason)
+    def failed(reason: str, *, silent: bool = False) -> Fetch:
+        return Fetch(url, address, None, None, None, reason, silent)
 
     left = deadline_at - time.monotonic()
     if left <= 0:
-        return failed("overall deadline reached before fetching")
+        return failed("overall deadline reached before fetching", silent=True)
     step = min(timeout, left)
     try:
         sock = socket.create_connection((address, port), timeout=step)
     except TimeoutError:
-        return failed(f"connecting to {address}:{port} timed out ({step:g} s)")
+        return failed(f"connecting to {host_port(address, port)} timed out ({round(step, 1):g} s)",
+                      silent=True)
     except OSError as exc:
-        return failed(f"cannot connect to {address}:{port}: {exc.strerror or exc}")
+        return failed(f"cannot connect to {host_port(address, port)}: {os_reason(exc)}")
     try:
         if secure:
             try:
                 sock = client_context(cafile).wrap_socket(sock, server_hostname=host)
             except ssl.SSLCertVerificationError as exc:
                 return failed(f"certificate of {host} not valid: {exc.verify_message}")
+            except TimeoutError:
+                return failed(f"no TLS handshake with {host} within {round(step, 1):g} s", silent=True)
             except (ssl.SSLError, OSError) as exc:
                 return failed(f"TLS handshake with {host} failed: {_one_line(exc)}")
         connection = http.client.HTTPConnection(host, port, timeout=step)
@@ -75,13 +82,13 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
             body = bytearray()
             while len(body) <= max_bytes:
                 if time.monotonic() >= deadline_at:
-                    return failed("overall deadline reached while reading the body")
+                    return failed("overall deadline reached while reading the body", silent=True)
                 chunk = response.read(min(16384, max_bytes + 1 - len(body)))
                 if not chunk:
                     break
                 body += chunk
         except TimeoutError:
-            return failed(f"no HTTP answer from {host} within {step:g} s")
+            return failed(f"no HTTP answer from {host} within {round(step, 1):g} s", silent=True)
         except (http.client.HTTPException, OSError) as exc:
             return failed(f"HTTP exchange with {host} failed: {_one_line(exc)}")
         if len(body) > max_bytes:

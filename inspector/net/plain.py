@@ -7,11 +7,11 @@ the caller's timeout.
 
 from __future__ import annotations
 
-import errno
 import socket
 import time
 
 from ..errors import UsageError
+from .transport import os_reason
 
 
 def resolve_ipv4(host: str) -> str:
@@ -30,7 +30,7 @@ def resolve_ipv4(host: str) -> str:
 def connect_state(address: str, port: int, timeout: float) -> tuple[str | None, float | None]:
     """connect() outcome: (None, ms) when open, else ("refused" | "timeout" | "unreachable: why", None)."""
     started = time.monotonic()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(max(0.001, timeout))
     try:
         sock.connect((address, port))
@@ -40,8 +40,6 @@ def connect_state(address: str, port: int, timeout: float) -> tuple[str | None, 
     except (TimeoutError, socket.timeout):
         return "timeout", None
     except OSError as exc:
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-            return f"unreachable: {exc.strerror}", None
-        return f"unreachable: {exc.strerror or exc}", None
+        return f"unreachable: {os_reason(exc)}", None
     finally:
         sock.close()

@@ -20,7 +20,6 @@ import socket
 import ssl
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 
 from ..errors import (
@@ -31,13 +30,17 @@ from ..errors import (
     StepTimeout,
     TlsError,
     TransportError,
+    os_reason,
 )
+from ..redaction import quoted
 from ..tls.reader import read_handshake_facts
 from ..tls.records import looks_like_tls
+from .address import is_ip_address
 
 _RECV_SIZE = 65536
 #: How much of the server's handshake bytes we keep for inspection.
 _HANDSHAKE_CAPTURE = 256 * 1024
+
 
 
 @dataclass(frozen=True)
@@ -57,38 +60,16 @@ class TlsFacts:
     chain_der: tuple[bytes, ...]  #: certificates as sent, leaf first
 
 
-def inspection_context() -> ssl.SSLContext:
-    """A client context that completes handshakes with anything, so the certificate can be judged.
-
-    Trust and hostname are checked afterwards by :mod:`inspector.certs`, which
-    reports why a chain fails instead of only refusing it. Old protocol
-    versions stay possible so that a server offering only them is reported
-    (tls-legacy-version) rather than unreachable.
-    """
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1
-        context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        pass
-    return context
-
-
 def _translated_oserror(exc: OSError, action: str, connecting: bool) -> TransportError:
     if isinstance(exc, socket.gaierror):
-        return ConnectFailed(f"cannot resolve the host name: {exc.strerror or exc}")
+        return ConnectFailed(f"cannot resolve the host name: {os_reason(exc)}")
     if isinstance(exc, ConnectionRefusedError):
         return ConnectFailed("connection refused (the host answered the SYN with a RST)")
     if isinstance(exc, ConnectionResetError):
         return PeerClosed(f"connection reset by the peer (RST) while {action}")
     if isinstance(exc, (BrokenPipeError, ConnectionAbortedError)):
         return PeerClosed(f"connection closed by the peer while {action}")
-    text = exc.strerror or str(exc) or type(exc).__name__
-    return (ConnectFailed if connecting else TransportError)(f"{text} while {action}")
+    return (ConnectFailed if connecting else TransportError)(f"{os_reason(exc)} while {action}")
 
 
 class Connection:
@@ -192,7 +173,10 @@ class Connection:
         self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         sni = server_hostname if server_hostname and not is_ip_address(server_hostname) else None
         try:
-            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=sni)
+            # An ASCII name goes in as bytes: ssl would run it through the idna codec,
+            # whose import (unicodedata, stringprep) costs more than the handshake on loopback.
+            name = sni.encode("ascii") if sni is not None and sni.isascii() else sni
+            tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=name)
         except (ValueError, UnicodeError) as exc:
             raise TlsError(f"cannot use {sni!r} as the TLS server name: {exc}") from None
         captured = bytearray()
@@ -212,7 +196,7 @@ class Connection:
         except InspectorError as exc:
             if captured and not looks_like_tls(bytes(captured)):
                 raise TlsError(
-                    f"the server answered the ClientHello with non-TLS bytes: {bytes(captured[:60])!r}",
+                    f"the server answered the ClientHello with non-TLS bytes: {quoted(bytes(captured))}",
                     non_tls_prefix=bytes(captured[:512])) from exc
             raise
         self._tls = tls
@@ -244,14 +228,55 @@ class Connection:
         return data
 
 
-def _resolve(host: str, port: int, until: float, deadline: float) -> list:
+#: Host name -> the addresses it resolved to, pinned by :func:`resolve_once` for this process.
+_PINNED: dict[str, tuple[str, ...]] = {}
+
+
+def resolve_once(host: str, timeout: float) -> tuple[str, ...]:
+    """Resolve ``host`` once, up front, and pin the answer: later connections reuse it.
+
+    A command resolves its target before its first connection, so a name that
+    does not resolve is one fact, found once (not once per connection of a
+    TLS audit) and reported at once. Names under ``.invalid`` never resolve
+    and are answered here without asking DNS (RFC 6761 §6.4).
+
+    Raises:
+        ConnectFailed: the name does not resolve, or DNS gave no answer in time.
+    """
+    if is_ip_address(host):
+        return (host,)
+    if host.rstrip(".").lower().rpartition(".")[2] == "invalid":
+        raise ConnectFailed(f"cannot resolve {host}: names under .invalid never resolve (RFC 6761 §6.4)")
+    until = time.monotonic() + timeout
+    try:
+        infos = _resolve(host, None, until, until)
+    except socket.gaierror as exc:
+        raise ConnectFailed(f"cannot resolve {host}: {os_reason(exc)}") from None
+    except (TimeoutError, StepTimeout, DeadlineExceeded):
+        raise ConnectFailed(f"cannot resolve {host}: no answer from DNS within {timeout:g} s") from None
+    except OSError as exc:
+        raise ConnectFailed(f"cannot resolve {host}: {os_reason(exc)}") from None
+    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise ConnectFailed(f"cannot resolve {host}: no address")
+    _PINNED[host] = addresses
+    return addresses
+
+
+def _resolve(host: str, port: int | None, until: float, deadline: float) -> list:
     """getaddrinfo bounded by the step and the deadline (it has no timeout of its own).
 
     The lookup runs in a daemon thread; if it outlives the time left, the
-    thread is abandoned and the step times out.
+    thread is abandoned and the step times out. A name pinned by
+    :func:`resolve_once` is not looked up again.
     """
     if is_ip_address(host):
-        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # As bytes: a str host goes through the idna codec, an import that costs milliseconds.
+        return socket.getaddrinfo(host.encode("ascii"), port, type=socket.SOCK_STREAM)
+    if host in _PINNED:
+        return [info for address in _PINNED[host]
+                for info in socket.getaddrinfo(address.encode("ascii"), port, type=socket.SOCK_STREAM,
+                                               flags=socket.AI_NUMERICHOST)]
     outcome: dict = {}
 
     def lookup() -> None:
@@ -294,17 +319,6 @@ def _as_der(cert) -> bytes:
     if isinstance(cert, bytes):
         return cert
     return cert.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
-
-
-def is_ip_address(name: str) -> bool:
-    """True for an IPv4 or IPv6 literal (RFC 6066 §3: no SNI for those)."""
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            socket.inet_pton(family, name)
-            return True
-        except OSError:
-            continue
-    return False
 
 
 def _remaining(until: float, deadline: float) -> float:

@@ -12,6 +12,9 @@ ACCEPTED, REJECTED, NOT_OFFERED, REFUSED, AUTH_ERROR, AUTH_SKIPPED = (
     "accepted", "rejected", "not-offered", "refused", "error", "skipped")
 #: At most this many 334 challenges in one exchange (SCRAM needs 2).
 MAX_SASL_ROUNDS = 8
+#: How long a reply inside the AUTH exchange may take, when the step timeout is shorter:
+#: servers delay failed logins on purpose (Dovecot: up to 15 s per address, plus 2 s).
+AUTH_ANSWER_WAIT = 20.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class AuthOutcome:
     server_error: str | None = None      #: OAuth JSON error challenge, decoded
     server_verified: bool | None = None  #: SCRAM: the server proved it knows the password
     channel_binding: str | None = None
+    answer_s: float | None = None        #: the longest the server took to answer a line of AUTH
 
     @property
     def code(self) -> int | None:
@@ -63,3 +67,4 @@ class AuthProgress:
     server_error: str | None = None
     server_verified: bool | None = None
     channel_binding: str | None = None
+    answer_s: float | None = None

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
+from .. import redaction
 from ..rules import auth as rules
 from ..smtp import commands, sasl
 from ..smtp.auth_replies import explain as explain_auth_reply
@@ -20,6 +22,7 @@ from ..smtp.events import AuthChallenge
 from ..smtp.reply import Reply
 from .auth_results import (  # noqa: F401  (re-exported: the AUTH step's types)
     ACCEPTED,
+    AUTH_ANSWER_WAIT,
     AUTH_ERROR,
     AUTH_SKIPPED,
     MAX_SASL_ROUNDS,
@@ -36,10 +39,13 @@ from .steps import OK, SKIPPED
 def run_auth_step(session) -> None:
     request = session.config.auth
     creds = request.credentials
-    session.redactor = sasl.Redactor([creds.password, creds.token])
-    session.transcript.scrubber = session.redactor.scrub_bytes
+    session.redactor = redaction.default()
+    for secret in (creds.password, creds.token):
+        if secret:
+            session.redactor.add_secret(secret)
+    session.transcript.redactor = session.redactor
     progress = session.auth = AuthProgress(request.mechanism.upper(), creds.user)
-    session.begin("auth", f"authenticating as {creds.user} (--auth {request.mechanism})")
+    session.begin("auth", f"authenticating as {creds.user} (--auth {_as_written(request.mechanism)})")
     if session.exit_code is not None:
         progress.status = AUTH_SKIPPED
         progress.explanation = f"not attempted: {session.error}; no secret is sent"
@@ -69,6 +75,7 @@ def run_auth_step(session) -> None:
                                         certificate_der=chain[0] if chain and secure else None)
     except sasl.SaslError as exc:
         _auth_fail(session, AUTH_ERROR, str(exc))
+    mechanism.time_left = lambda: session.until() - time.monotonic()
     progress.channel_binding = mechanism.channel_binding
     progress.server_verified = mechanism.server_verified
     try:
@@ -76,6 +83,27 @@ def run_auth_step(session) -> None:
     finally:
         progress.server_error = mechanism.server_error
         progress.server_verified = mechanism.server_verified
+
+#: Mechanisms that send the password itself (base64 is an encoding, not a protection).
+_CLEARTEXT_PASSWORD = ("PLAIN", "LOGIN")
+
+
+def _as_written(mechanism: str) -> str:
+    """``auto`` and ``all`` in lower case as the README writes them; mechanisms as given."""
+    given = getattr(mechanism, "given", None)
+    if given:
+        return given
+    return mechanism.lower() if mechanism.upper() in ("AUTO", "ALL") else mechanism
+
+
+def _why_chosen(chosen: str, offered) -> str:
+    """Why ``--auth auto`` took ``chosen``: the strongest, or one of two equivalent ones."""
+    others = [m for m in offered if m != chosen]
+    if chosen in _CLEARTEXT_PASSWORD and others and all(m in _CLEARTEXT_PASSWORD for m in others):
+        return (f"{chosen}, of {' '.join(offered)}: PLAIN and LOGIN are equivalent, both send the "
+                "password itself (RFC 4616 §4), which is safe here because TLS protects it")
+    return f"{chosen} is the strongest of {' '.join(offered)}"
+
 
 def _choose_mechanism(session, request: AuthRequest, offered) -> str:
     name = request.mechanism.upper()
@@ -90,7 +118,7 @@ def _choose_mechanism(session, request: AuthRequest, offered) -> str:
             session.finding(rules.auth_mechanism_not_offered(None, offered))
             _auth_fail(session, NOT_OFFERED, f"no mechanism smtp-inspector supports among "
                             f"{' '.join(offered)}")
-        session.transcript.note(f"--auth auto: {chosen} is the strongest of {' '.join(offered)}",
+        session.transcript.note(f"--auth auto: {_why_chosen(chosen, offered)}",
                              tls=session.smtp.secure, step="auth")
         return chosen
     missing = rules.auth_mechanism_not_offered(name, offered)
@@ -98,6 +126,20 @@ def _choose_mechanism(session, request: AuthRequest, offered) -> str:
         session.finding(missing)
         _auth_fail(session, NOT_OFFERED, f"{name} is not offered (the server offers {' '.join(offered)})")
     return name
+
+def _auth_command(session, command, *, shown: str):
+    """One line of the exchange; its reply may take AUTH_ANSWER_WAIT (a penalty is an answer)."""
+    wait = max(session.config.timeout, AUTH_ANSWER_WAIT)
+    session.wait_s = min(wait, max(0.0, session.deadline - time.monotonic()))
+    started = time.monotonic()
+    try:
+        return session.command(command, min(time.monotonic() + wait, session.deadline), shown=shown)
+    finally:
+        session.wait_s = None
+        took = round(time.monotonic() - started, 3)
+        progress = session.auth
+        progress.answer_s = max(progress.answer_s or 0.0, took)
+
 
 def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
     progress = session.auth
@@ -109,7 +151,7 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
     shown = f"AUTH {name}"
     if first is not None:
         shown += " " + _shown_response(session, first, command.args[1])
-    event = session.command(command, shown=shown)
+    event = _auth_command(session, command, shown=shown)
     rounds = 0
     while isinstance(event, AuthChallenge):
         rounds += 1
@@ -120,7 +162,7 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
                 challenge = base64.b64decode(event.challenge_text, validate=True)
             except (binascii.Error, ValueError):
                 raise sasl.SaslError(
-                    f"334 challenge is not base64: {event.challenge_text[:60]!r}") from None
+                    f"334 challenge is not base64: {redaction.quoted(event.challenge_text)}") from None
             session.transcript.note(
                 f"server challenge, decoded: {mechanism.describe_challenge(challenge)}",
                 tls=session.smtp.secure, step="auth")
@@ -128,14 +170,14 @@ def _sasl_exchange(session, name: str, mechanism: sasl.Mechanism) -> None:
         except sasl.SaslError as exc:
             if isinstance(exc, sasl.ServerSignatureInvalid):
                 session.finding(rules.scram_server_signature_invalid(str(exc)))
-            cancel = session.command(commands.sasl_cancel(), shown="*")
+            cancel = _auth_command(session, commands.sasl_cancel(), shown="*")
             progress.reply = cancel.reply
             _auth_fail(session, AUTH_ERROR, f"{exc}; exchange cancelled with '*'", reply=cancel.reply)
         response = commands.sasl_response(answer.data)
-        event = session.command(response, shown=_shown_response(session, answer, response.payload))
+        event = _auth_command(session, response, shown=_shown_response(session, answer, response.payload))
     reply = event.reply
     progress.reply = reply
-    progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code)
+    progress.explanation, progress.rule = explain_auth_reply(reply.code, reply.enhanced_code, reply.text)
     if mechanism.server_error:
         said = sasl.describe_json_error(mechanism.server_error.encode())
         progress.explanation += f" (server said: {said})"
@@ -159,6 +201,8 @@ def _shown_response(session, message: sasl.SaslMessage, wire: str) -> str:
     if message.carries_secret:
         session.redactor.add(wire.encode("ascii"))
         session.redactor.add(message.data)
+        for part in message.secret_parts:
+            session.redactor.add_secret(part)
         return f"[redacted: base64 of {message.shown}]"
     if message.data:
         session.transcript.note(f"client response, decoded: {message.shown}",
@@ -199,4 +243,5 @@ def auth_outcome(session) -> AuthOutcome | None:
         server_error=scrub(progress.server_error),
         server_verified=progress.server_verified,
         channel_binding=progress.channel_binding,
+        answer_s=progress.answer_s,
     )

@@ -20,8 +20,10 @@ from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, FindingList, Severity
 from ..net.transport import Connection, TlsSession
+from ..rules import plaintext
 from ..rules import session as rules
 from ..smtp import commands
+from ..smtp.addresses import address, address_literal
 from ..smtp.capabilities import Capabilities
 from ..smtp.connection import ClientConnection
 from ..smtp.driver import SmtpDriver
@@ -40,16 +42,11 @@ from .steps import (
     ProbeConfig,
     ProbeResult,
     Step,
-    address,
-    address_literal,
+    StepFailed,
 )
 
 __all__ = ["IMPLICIT", "PLAIN", "STARTTLS", "OK", "FAILED", "SKIPPED", "STEP_EXIT_CODES", "ProbeConfig",
            "ProbeResult", "ProbeSession", "Step", "StepFailed", "run_probe"]
-
-
-class StepFailed(Exception):
-    """Stops the session after a step failed (raised by :meth:`ProbeSession.fail`, caught in run)."""
 
 
 class ProbeSession:
@@ -78,11 +75,14 @@ class ProbeSession:
         self.deadline = 0.0
         self.step_name: str | None = None
         self.step_started = 0.0
+        #: --check-injection: the verdict when the pipelined STARTTLS was refused (a retry follows)
+        self.pipelining_verdict = None
+        self.wait_s: float | None = None   #: a step's own wait for a reply (AUTH), shown in timeouts
 
     # -- the steps ---------------------------------------------------------
     def run(self) -> ProbeResult:
         started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-        self.deadline = time.monotonic() + self.config.deadline
+        self.deadline = self.config.deadline_at or time.monotonic() + self.config.deadline
         try:
             self._connect()
             if self.config.mode == IMPLICIT:
@@ -101,6 +101,8 @@ class ProbeSession:
                 self.finding(rules.tls_not_used(starttls_offered=bool(caps and caps.starttls),
                                                 tls_attempted=False, server=self.context.server,
                                                 why=" (--plain)"))
+                if not (caps and caps.starttls):
+                    self._judge_plaintext_auth(plaintext.TLS_NOT_OFFERED)
             if self.config.auth is not None:
                 from .auth_step import run_auth_step  # SASL is loaded only for --auth
 
@@ -170,6 +172,7 @@ class ProbeSession:
         caps = self.caps_before
         if caps is None or not caps.starttls:
             self.finding(rules.starttls_not_offered(caps or Capabilities.empty(), self.context))
+            self._judge_plaintext_auth(plaintext.TLS_NOT_OFFERED)
             if required:
                 self.fail("STARTTLS is not offered and TLS is required; stopping before "
                           "anything else is sent")
@@ -179,10 +182,16 @@ class ProbeSession:
         event = self.command(commands.starttls(), pipelined_noop=check)
         if not isinstance(event, StartTlsReady):
             if check:
-                self.next_event()  # refused: the server answers the pipelined NOOP in plaintext
+                from .injection_retry import pipelined_starttls_refused
+
+                pipelined_starttls_refused(self, event.reply)  # raises: a second session follows
             if required:
                 self.fail(f"STARTTLS refused: {event.reply.summary()!r}", reply=event.reply)
-            self.end(FAILED, reply=event.reply, detail="continuing without TLS (--no-require-tls)")
+            # Advertised but refused is a failed step on every port (exit 13); an
+            # opportunistic session still goes on in clear, as a sending MTA would.
+            message = f"STARTTLS refused: {event.reply.summary()!r}; continuing without TLS"
+            self.end(FAILED, reply=event.reply, detail=message)
+            self.record_failure("starttls", message)
             return False
         # RFC 3207 §4.2: nothing may arrive between the 220 and the handshake.
         waiting = self.connection.recv_nowait()
@@ -214,7 +223,11 @@ class ProbeSession:
     # -- judgement: every event, by the rules replay uses too -----------------
     def _judge(self, event) -> None:
         self.findings.extend(self.scrub_finding(f) for f in
-                             rules.judge_event(event, secure=self.smtp.secure, context=self.context))
+                             rules.judge_event(event, secure=self.smtp.secure, context=self.context,
+                                               capabilities=self.caps_before))
+
+    def _judge_plaintext_auth(self, tls: str) -> None:
+        self.finding(plaintext.auth_without_tls_possible(self.caps_before, tls, self.context.server))
 
     def finding(self, finding: Finding | None) -> None:
         if finding is not None:
@@ -275,7 +288,7 @@ class ProbeSession:
 
     def explain(self, exc: InspectorError) -> str:
         if isinstance(exc, StepTimeout):
-            return f"{exc} ({self.config.timeout:g} s)"
+            return f"{exc} ({self.wait_s or self.config.timeout:g} s)"
         return str(exc)
 
     def until(self) -> float:
@@ -307,7 +320,9 @@ class ProbeSession:
             self.error = self.scrub(f"{step}: {message}")
 
     def scrub(self, text):
-        return self.redactor.scrub(text) if self.redactor is not None and text else text
+        from ..redaction import scrub_output
+
+        return scrub_output(text, self.redactor) if self.redactor is not None and text else text
 
     def scrub_reply(self, reply: Reply | None) -> Reply | None:
         """A reply whose text echoes a secret (hostile server) is kept with it redacted."""
@@ -338,8 +353,19 @@ class ProbeSession:
 
 
 def run_probe(config: ProbeConfig) -> ProbeResult:
-    """Run one session against the target; never raises for network or protocol trouble."""
-    return ProbeSession(config).run()
+    """Run one session against the target; never raises for network or protocol trouble.
+
+    With --check-injection, a server that refuses STARTTLS pipelined with NOOP
+    gets a second session without pipelining (``injection_retry``).
+    """
+    session = ProbeSession(config)
+    result = session.run()
+    if session.pipelining_verdict is None:
+        return result
+    from .injection_retry import retry_without_pipelining
+
+    return retry_without_pipelining(result, session.pipelining_verdict, session.transcript.started,
+                                    run_probe)
 
 
 def _describe(event) -> str:

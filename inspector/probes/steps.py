@@ -34,6 +34,10 @@ STEP_EXIT_CODES = {
 }
 
 
+class StepFailed(Exception):
+    """Stops the session after a step failed (raised by ``ProbeSession.fail``, caught in ``run``)."""
+
+
 @dataclass(frozen=True)
 class ProbeConfig:
     host: str
@@ -43,6 +47,9 @@ class ProbeConfig:
     ehlo_name: str | None = None       #: default: our address literal (RFC 5321 §4.1.4)
     timeout: float = 10.0              #: per step, seconds
     deadline: float = 60.0             #: whole probe, seconds
+    #: the command's one deadline (time.monotonic()), shared by every connection of
+    #: ``--auth all``; None: ``deadline`` seconds from the start of this session
+    deadline_at: float | None = None
     servername: str | None = None      #: SNI and the name the certificate must carry
     cafile: str | None = None
     insecure: bool = False
@@ -90,15 +97,3 @@ class ProbeResult:
     @property
     def finding_ids(self) -> set[str]:
         return {f.id for f in self.findings}
-
-
-def address(addr) -> str:
-    """``host:port``, with IPv6 hosts in brackets."""
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def address_literal(addr) -> str:
-    """RFC 5321 §4.1.3 address literal for our own address, the EHLO name of last resort."""
-    host = addr[0]
-    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"

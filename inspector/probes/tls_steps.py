@@ -12,7 +12,8 @@ from dataclasses import replace
 
 from ..errors import InspectorError, StepTimeout
 from ..findings import Severity
-from ..net.transport import inspection_context, is_ip_address
+from ..net.address import is_ip_address
+from ..net.tls_contexts import inspection_context
 from ..rules import session as rules
 from ..rules.tls import TlsObservation, tls_handshake_failed, tls_legacy_version
 from .steps import FAILED, OK, STARTTLS

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from .text import safe, simple_table
+from .text import safe
+from .untrusted import table
 
 ENCRYPTION = {"implicit": "SSL/TLS (implicit TLS, RFC 8314)", "starttls": "STARTTLS (RFC 3207)",
               "none": "none"}
 SHORT_MODE = {"implicit": "SSL/TLS", "starttls": "STARTTLS", "plain": "none"}
+#: A source's lookup state in the words of the table (detail says more); unknown is never "none".
+STATUS_WORDS = {"found": "found", "none": "none", "nxdomain": "no such name", "null": 'none (".")',
+                "no-answer": "unknown (no answer)", "error": "error", "refused": "refused"}
+
+
+def _table(rows, headers) -> str:
+    return table(rows, headers)
 
 
 def render_recommendation(result) -> str:
@@ -45,46 +53,87 @@ def render_candidates(result) -> str:
         else:
             verdict = ("ok" if a.cert_problem is None else "cert problem") + (
                 f", AUTH {' '.join(a.auth_mechanisms)}" if a.auth_mechanisms else ", no AUTH")
+        if not outcome.tried and a.failure is not None and a.failure.startswith("not tried"):
+            verdict = "not tried"
         tls = probe.tls.version if probe is not None and probe.tls is not None else "-"
         rows.append([rank, ("* " if outcome.chosen else "") + safe(c.host), c.port, SHORT_MODE[c.mode],
                      outcome.address or "-", tls, verdict, ", ".join(c.sources),
                      safe(outcome.reason)])
-    return "Candidates (best first):\n" + simple_table(
+    table = "Candidates (best first):\n" + _table(
         rows, ["#", "server", "port", "encryption", "address", "TLS", "result", "source", "reason"])
+    return "\n".join([table, *_not_tried(result)])
+
+
+def _not_tried(result) -> list[str]:
+    """Name what the deadline, or a DNS server that gave no answer, left untried."""
+    untried = [o for o in result.candidates if o.candidate.label in result.not_tried]
+    late = [o.candidate.label for o in untried if "deadline" in o.reason]
+    unknown = [o.candidate.label for o in untried if "deadline" not in o.reason]
+    lines = []
+    if late:
+        lines.append(f"Not tried before the deadline ({len(late)}): {', '.join(late)}")
+    if unknown:
+        lines.append(f"Not tried, address unknown ({len(unknown)}): {', '.join(unknown)}")
+    return lines
 
 
 def render_sources(result) -> str:
-    rows = [[s.source, safe(s.query), s.status, safe(s.detail)[:100]] for s in result.sources]
-    return "Sources:\n" + simple_table(rows, ["source", "query", "status", "detail"])
+    rows = [[s.source, safe(s.query), STATUS_WORDS.get(s.status, s.status), safe(s.detail)[:100]]
+            for s in result.sources]
+    return "Sources:\n" + _table(rows, ["source", "query", "status", "detail"])
+
+
+def _no_mx_rows(result) -> str:
+    """What the MX lookup said when it named no host: each answer in its own words."""
+    row = result.source("mx")
+    state = row.status if row is not None else "no-answer"
+    if state == "null":
+        return f"  null MX (RFC 7505): {result.domain} accepts no mail"
+    if state == "nxdomain":
+        return f"  {result.domain} does not exist (NXDOMAIN): no mail can be delivered to it"
+    if state == "none":
+        return "  no MX records (RFC 5321 §5.1: mail goes to the domain's own address)"
+    return f"  MX: {safe(row.detail) if row is not None else 'unknown (no answer)'}"
+
+
+def _tlsa_words(mx) -> str:
+    if mx.tlsa_lookup.unknown:
+        return "unknown"
+    if not mx.tlsa_records:
+        return "no records"
+    return (("match" if mx.tlsa_match else "NO MATCH" if mx.tlsa_match is False else "not compared")
+            + (", AD set" if mx.tlsa_authenticated else ", AD not set"))
+
+
+def _sts_line(result) -> str:
+    sts = result.mta_sts
+    if sts is None:
+        row = result.source("mta-sts")
+        if row is None or row.status in ("no-answer", "error"):
+            return f"MTA-STS: {safe(row.detail) if row is not None else 'unknown (no answer)'}"
+        return f"MTA-STS: no policy (_mta-sts.{result.domain}: {safe(row.detail)})"
+    if sts.txt_error:
+        return f"MTA-STS: TXT record refused: {safe(sts.txt_error)}"
+    if sts.error:
+        return f"MTA-STS: id {sts.txt_id}; {safe(sts.error)}"
+    covered = ("every MX matches" if not sts.uncovered_mx
+               else f"NOT matched: {', '.join(sts.uncovered_mx)}")
+    return (f"MTA-STS: id {sts.txt_id}; mode {sts.mode}; max_age {sts.max_age}; "
+            f"mx {', '.join(sts.mx_patterns) or '-'} ({covered})")
 
 
 def render_inbound(result) -> str:
     parts = [f"Inbound mail for {result.domain}:"]
     if not result.mx:
-        parts.append("  no MX records (RFC 5321 §5.1: mail goes to the domain's own address)")
+        parts.append(_no_mx_rows(result))
     else:
         rows = []
         for mx in result.mx:
             cert = mx.error or mx.certificate_detail or "-"
-            tlsa = "no records" if not mx.tlsa_records else (
-                ("match" if mx.tlsa_match else "NO MATCH" if mx.tlsa_match is False else "not compared")
-                + (", AD set" if mx.tlsa_authenticated else ", AD not set"))
-            rows.append([mx.preference, safe(mx.host), mx.address or "-", safe(cert)[:70], tlsa,
+            rows.append([mx.preference, safe(mx.host), mx.address or "-", safe(cert)[:70], _tlsa_words(mx),
                          safe(mx.tlsa_detail)[:60]])
-        parts.append(simple_table(rows, ["pref", "MX", "address", "certificate (port 25)", "DANE TLSA",
-                                         "detail"]))
-    sts = result.mta_sts
-    if sts is None:
-        parts.append("MTA-STS: no _mta-sts TXT record (no policy)")
-    elif sts.txt_error:
-        parts.append(f"MTA-STS: TXT record refused: {safe(sts.txt_error)}")
-    elif sts.error:
-        parts.append(f"MTA-STS: id {sts.txt_id}; {safe(sts.error)}")
-    else:
-        covered = ("every MX matches" if not sts.uncovered_mx
-                   else f"NOT matched: {', '.join(sts.uncovered_mx)}")
-        parts.append(f"MTA-STS: id {sts.txt_id}; mode {sts.mode}; max_age {sts.max_age}; "
-                     f"mx {', '.join(sts.mx_patterns) or '-'} ({covered})")
+        parts.append(_table(rows, ["pref", "MX", "address", "certificate (port 25)", "DANE TLSA", "detail"]))
+    parts.append(_sts_line(result))
     return "\n".join(parts)
 
 
@@ -92,7 +141,7 @@ def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
     rows = [[f.severity.value, f.id, safe(f.evidence)[:110], f.rfc] for f in result.findings]
-    return "Findings:\n" + simple_table(rows, ["severity", "id", "evidence", "rule"])
+    return "Findings:\n" + _table(rows, ["severity", "id", "evidence", "rule"])
 
 
 def render_discover(result) -> str:

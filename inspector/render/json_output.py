@@ -97,6 +97,7 @@ def auth_outcome(value) -> dict:
         "server_error": value.server_error,
         "server_verified": value.server_verified,
         "channel_binding": value.channel_binding,
+        "answer_s": value.answer_s,
     }
 
 
@@ -150,7 +151,7 @@ def auth_table(table) -> dict:
         "rows": [{"mechanism": r.mechanism, "offered_before_tls": r.offered_before_tls,
                   "offered_after_tls": r.offered_after_tls, "status": r.status, "code": r.code,
                   "enhanced_code": r.enhanced_code, "explanation": r.explanation, "rule": r.rule,
-                  "probe": r.probe} for r in table.rows],
+                  "probe": r.probe, "answer_s": r.answer_s} for r in table.rows],
         "findings": [finding(f) for f in table.findings],
         "discovery": probe_result(table.discovery),
         "probes": [probe_result(p) for p in table.probes],

@@ -10,10 +10,9 @@ import dataclasses
 import datetime
 import json
 
-from tabulate import tabulate
-
 from . import json_output
 from .text import render_transcript, safe
+from .untrusted import table
 
 SCHEMA_ID = "smtp-inspector/replay/1"
 
@@ -57,25 +56,33 @@ def session_rows(result) -> list[tuple]:
 def render_table(result) -> str:
     if not result.sessions:
         return "No SMTP sessions found."
-    return tabulate(session_rows(result),
-                    headers=["#", "client", "server", "ports", "start (UTC)", "duration s", "TLS",
+    return table(session_rows(result),
+                    ["#", "client", "server", "ports", "start (UTC)", "duration s", "TLS",
                              "AUTH", "findings"], tablefmt="simple", disable_numparse=True)
 
 
 def render_summary(result) -> str:
     skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items() if n)
     line = (f"smtp-inspector replay {safe(result.source)} ({result.format}): {result.packets} packets, "
-            f"{len(result.sessions)} SMTP session(s)")
+            f"{max(result.sessions_total, len(result.sessions))} SMTP session(s)")
+    if result.sessions_total > len(result.sessions):
+        line += (f"; the first {len(result.sessions)} of {result.sessions_total} sessions are listed "
+                 "(memory cap); the findings of the others are counted below")
+    if result.evicted:
+        line += (f"; {result.evicted} session(s) finished early: too many connections were open at "
+                 "once (memory cap)")
     return line + (f"; skipped: {skipped}" if skipped else "")
 
 
 def render_findings(result) -> str:
     rows = [(s.number, f.severity.value, f.id, _clip(f.evidence, 90)) for s in result.sessions
             for f in s.findings]
-    if not rows:
+    omitted = [("", severity.value, fid, f"in {n} more session(s), not listed")
+               for fid, severity, n in result.omitted_findings]
+    if not rows and not omitted:
         return "Findings: none"
-    return tabulate(rows, headers=["#", "severity", "finding", "evidence"], tablefmt="simple",
-                    disable_numparse=True)
+    return table(rows + omitted, ["#", "severity", "finding", "evidence"], tablefmt="simple",
+                 disable_numparse=True)
 
 
 def render_session(session) -> str:
@@ -93,12 +100,12 @@ def render_session(session) -> str:
     t = session.tcp
     rows.append(("TCP", f"{t.retransmissions} retransmitted, {t.out_of_order} out of order, "
                         f"{t.overlaps} overlapping, {t.conflicts} conflicting, {t.gaps} gaps"))
-    parts += ["", tabulate([(k, safe(str(v))) for k, v in rows], headers=["session", ""],
+    parts += ["", table([(k, safe(str(v))) for k, v in rows], ["session", ""],
                            tablefmt="simple", disable_numparse=True)]
     if session.findings:
-        parts += ["", tabulate([(f.severity.value, f.id, _clip(f.evidence, 90), f.rfc)
+        parts += ["", table([(f.severity.value, f.id, _clip(f.evidence, 90), f.rfc)
                                 for f in session.findings],
-                               headers=["severity", "finding", "evidence", "rule"], tablefmt="simple",
+                               ["severity", "finding", "evidence", "rule"], tablefmt="simple",
                                disable_numparse=True)]
     else:
         parts += ["", "Findings: none"]
@@ -107,7 +114,7 @@ def render_session(session) -> str:
 
 def render_replay(result, *, session: int | None = None) -> str:
     if session is not None:
-        return render_session(result.sessions[session - 1])
+        return render_session(result.session(session))
     return "\n".join([render_summary(result), "", render_table(result), "", render_findings(result)])
 
 
@@ -147,7 +154,7 @@ def session_json(s, *, with_transcript: bool) -> dict:
 
 
 def replay_json(result, exit_code: int, *, session: int | None = None) -> dict:
-    sessions = result.sessions if session is None else (result.sessions[session - 1],)
+    sessions = result.sessions if session is None else (result.session(session),)
     return {
         "schema": SCHEMA_ID,
         "capture": {
@@ -159,6 +166,10 @@ def replay_json(result, exit_code: int, *, session: int | None = None) -> dict:
             "complete": result.error is None,
             "error": result.error,
             "open_flows_peak": result.open_flows_peak,
+            "evicted_flows": result.evicted,
+            "sessions_total": result.sessions_total,
+            "omitted_findings": [{"id": fid, "severity": sev.value, "sessions": n}
+                                 for fid, sev, n in result.omitted_findings],
         },
         "exit_code": exit_code,
         "sessions": [session_json(s, with_transcript=session is not None) for s in sessions],

@@ -7,7 +7,8 @@ import io
 import json
 
 from ..scan.compare import yes_no
-from .text import simple_table
+from .untrusted import shown
+from .untrusted import table as simple_table  # every cell escaped for the terminal
 
 
 def _show(value) -> str:
@@ -17,6 +18,7 @@ def _show(value) -> str:
 
 
 def history_text(target: str, entries: list[dict]) -> str:
+    target = shown(target)
     if not entries:
         return f"{target}: in no stored scan"
     rows = [[e["scan_id"], e["finished_at"][:19], e["status"], _show(e["address"]), _show(e["starttls"]),

@@ -2,8 +2,9 @@
 
 STEP_NOTES = {
     "connect": (
-        "The client opens a TCP connection to the submission port. Port 587 is for mail "
-        "clients (RFC 6409 §3.1); port 25 is for server-to-server relay."),
+        "The client opens a TCP connection to the submission port; here the lab's port stands "
+        "in for 587, the port for mail clients (RFC 6409 §3.1). Port 25 is for "
+        "server-to-server relay."),
     "greeting": (
         "The server speaks first: a 220 line with its name means it is ready. A client must "
         "wait for the last line of the greeting before sending anything (RFC 5321 §4.3.1)."),

@@ -1,14 +1,12 @@
-"""Plain-text rendering of a probe result: transcript, then tables (tabulate)."""
+"""Plain-text rendering of a probe result: transcript, then tables (tabulate's layout, :mod:`.table`)."""
 
 from __future__ import annotations
 
-import textwrap
-
-from tabulate import tabulate
-
+from ..net.address import host_port
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE, RECV, SEND
 from .teaching import STEP_NOTES
+from .untrusted import shown
 
 #: swaks-like direction marks: -> <- in plaintext, ~> <~ inside TLS, === local notes.
 _MARKS = {(SEND, False): "->", (RECV, False): "<-", (SEND, True): "~>", (RECV, True): "<~"}
@@ -51,6 +49,8 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
             flush(True)
             taught.add(entry.step)
             out.append("")
+            import textwrap  # only the demo's teaching notes need it
+
             out.extend(textwrap.wrap(STEP_NOTES[entry.step], width=88,
                                      initial_indent="  | ", subsequent_indent="  | "))
         if entry.direction == NOTE:
@@ -76,20 +76,28 @@ def render_transcript(entries, *, teach: bool = False, chunks: bool = False) -> 
     return "\n".join(out)
 
 
-def simple_table(rows, headers) -> str:
-    """A plain text table (tabulate "simple", numbers shown as given)."""
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+def _table(rows, headers) -> str:
+    from .table import simple_table
+
+    return simple_table([[shown(c) if isinstance(c, str | bytes) else c for c in row] for row in rows],
+                        [shown(h) for h in headers])
+
+
+def _one_line(reply) -> str:
+    """The reply's code and first line of text, without the continuation dash (``250 mail.example``)."""
+    first = reply.lines[0]
+    return f"{first.code.decode('ascii', 'backslashreplace')} {first.text}".rstrip()
 
 
 def render_steps(result) -> str:
     rows = []
     for step in result.steps:
-        said = step.reply.summary() if step.reply else ""
+        said = _one_line(step.reply) if step.reply else ""
         detail = step.detail or ""
         text = " | ".join(part for part in (said, detail) if part)
         ms = "" if step.duration_ms is None else f"{step.duration_ms:.1f}"
         rows.append((step.name, step.status, ms, _clip(text, 90)))
-    return simple_table(rows, ["step", "status", "ms", "reply / detail"])
+    return _table(rows, ["step", "status", "ms", "reply / detail"])
 
 
 def render_capabilities(result) -> str:
@@ -105,12 +113,12 @@ def render_capabilities(result) -> str:
         return " ".join(item.params) or "yes"
 
     rows = [(kw, cell(before, kw), cell(after, kw)) for kw in keywords]
-    shown = simple_table(rows, ["capability", "before TLS", "after TLS"])
+    rendered = _table(rows, ["capability", "before TLS", "after TLS"])
     if before is None or after is None:
-        return shown
+        return rendered
     added, removed = keyword_changes(before, after)
     changes = [f"+{kw}" for kw in added] + [f"-{kw}" for kw in removed]
-    return shown + "\nchanged by TLS: " + (" ".join(changes) if changes else "nothing")
+    return rendered + "\nchanged by TLS: " + shown(" ".join(changes) if changes else "nothing")
 
 
 def render_tls(result) -> str:
@@ -119,13 +127,13 @@ def render_tls(result) -> str:
             ("key exchange group", tls.group or "(not seen)")]
     if tls.alpn:
         rows.append(("ALPN", tls.alpn))
-    return simple_table(rows, ["TLS session", ""])
+    return _table(rows, ["TLS session", ""])
 
 
 def render_certificate(result) -> str:
     report = result.certificate
     if not report.chain:
-        return simple_table([("certificate", report.trust_error or "none received")], ["certificate", ""])
+        return _table([("certificate", report.trust_error or "none received")], ["certificate", ""])
     leaf = report.chain[0]
     rows = [
         ("subject", leaf.subject),
@@ -140,7 +148,7 @@ def render_certificate(result) -> str:
         ("trust", "trusted" if report.trusted else f"NOT trusted: {report.trust_error}"),
         ("chain sent", f"{len(report.chain)} certificate(s)"),
     ]
-    return simple_table(rows, ["certificate", ""])
+    return _table(rows, ["certificate", ""])
 
 
 def render_auth(result) -> str:
@@ -157,19 +165,19 @@ def render_auth(result) -> str:
         rows.append(("server signature", "verified" if auth.server_verified else "NOT verified"))
     if auth.channel_binding:
         rows.append(("channel binding", auth.channel_binding))
-    return simple_table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
+    return _table([(k, _clip(str(v), 100)) for k, v in rows], ["AUTH", ""])
 
 
 def render_findings(result) -> str:
     if not result.findings:
         return "Findings: none"
     rows = [(f.severity.value, f.id, _clip(f.evidence, 80), f.rfc) for f in result.findings]
-    return simple_table(rows, ["severity", "finding", "evidence", "rule"])
+    return _table(rows, ["severity", "finding", "evidence", "rule"])
 
 
 def render_probe(result, *, teach: bool = False, verbose: bool = False) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} ({cfg.mode}"
+    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''})",
              "",
              render_transcript(result.transcript, teach=teach, chunks=verbose),
@@ -199,13 +207,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-#: C0 and C1 controls and DEL: a hostile server must not drive the user's terminal.
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-
-
-def safe(text: str) -> str:
-    """Escape control characters so that server text cannot move the cursor or recolour."""
-    return text.translate(_CONTROLS)
+#: The one escaping function for untrusted text (render/untrusted.py), under its old name.
+safe = shown
 
 
 def _yes_no(value) -> str:
@@ -215,7 +218,7 @@ def _yes_no(value) -> str:
 def render_auth_table(table, *, verbose: bool = False) -> str:
     """``probe --auth all``: one row per mechanism, then the findings and the outcome."""
     cfg = table.config
-    parts = [f"smtp-inspector probe {cfg.host}:{cfg.port} --auth all ({cfg.mode}"
+    parts = [f"smtp-inspector probe {host_port(cfg.host, cfg.port)} --auth all ({cfg.mode}"
              f"{', TLS required' if cfg.require_tls else ''}) as {cfg.auth.credentials.user}", ""]
     sessions = [table.discovery, *table.probes] if verbose else [table.discovery]
     for result in sessions:
@@ -223,11 +226,12 @@ def render_auth_table(table, *, verbose: bool = False) -> str:
         parts += [f"--- session: {label}", render_transcript(result.transcript, chunks=verbose), ""]
     rows = [(r.mechanism, _yes_no(r.offered_before_tls), _yes_no(r.offered_after_tls), r.status,
              "" if r.code is None else str(r.code), r.enhanced_code or "",
+             "" if r.answer_s is None else f"{r.answer_s:.1f} s",
              _clip(r.explanation + (f" ({r.rule})" if r.rule else ""), 80))
             for r in table.rows]
     if rows:
-        parts.append(simple_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
-                                   "enhanced", "explanation"]))
+        parts.append(_table(rows, ["mechanism", "before TLS", "after TLS", "result", "code",
+                                   "enhanced", "answered in", "explanation"]))
     else:
         parts.append(render_steps(table.discovery))
     fake = type("R", (), {"findings": table.findings, "exit_code": table.exit_code, "error": table.error})

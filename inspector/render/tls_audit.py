@@ -6,7 +6,8 @@ import dataclasses
 import json
 
 from .json_output import certificate_report, finding
-from .text import render_findings, render_outcome, safe, simple_table
+from .table import simple_table
+from .text import render_findings, render_outcome, safe
 
 SCHEMA_ID = "smtp-inspector/tls-audit/1"
 
@@ -17,10 +18,10 @@ def render_chain(report) -> str:
         key = f"{info.key_type} {info.key_bits}" + (f" {info.curve}" if info.curve else "")
         rows.append((index, safe(info.subject), safe(info.issuer), info.not_after[:10], key,
                      info.signature_algorithm, info.sha256_fingerprint[:16] + "..."))
-    chain_table = simple_table(rows, ["#", "subject", "issuer", "not after", "key", "signature", "SHA-256"])
+    table = simple_table(rows, ["#", "subject", "issuer", "not after", "key", "signature", "SHA-256"])
     verdict = "trusted" if report.trusted else f"NOT trusted: {safe(report.trust_error or '')}"
     match = ("matches " if report.hostname_match else "does NOT match ") + report.servername
-    lines = [chain_table, f"chain: {verdict}; hostname {match}"]
+    lines = [table, f"chain: {verdict}; hostname {match}"]
     if report.chain:
         lines.append(f"leaf SHA-256 SPKI {report.chain[0].spki_sha256}")
     for result in report.tlsa:
@@ -42,12 +43,23 @@ def render_version(version) -> str:
     header = f"{version.version}: {len(version.suites)} suites, {order}, {version.connections} connections"
     if version.error:
         header += f" (incomplete: {safe(version.error)})"
-    return header + "\n" + simple_table(rows, ["IANA name", "OpenSSL name", "kx", "bits", "group", "finding"])
+    notes = []
+    if version.handshake_completed is not None:
+        notes.append(("complete handshake: " if version.handshake_completed else
+                      "NO complete handshake: ") + safe(version.handshake_detail or ""))
+    if version.closed_on:
+        notes.append(f"closes the connection when {', '.join(version.closed_on)} suites come first "
+                     "(left out above)")
+    table = simple_table(rows, ["IANA name", "OpenSSL name", "kx", "bits", "group", "finding"])
+    return "\n".join([header, table, *notes])
 
 
 def render_tls_audit(result) -> str:
     cfg = result.config
-    parts = [f"smtp-inspector tls {cfg.host}:{cfg.port} ({cfg.mode}, servername {cfg.expected_name})", ""]
+    from ..net.address import host_port
+
+    target = host_port(cfg.host, cfg.port)
+    parts = [f"smtp-inspector tls {target} ({cfg.mode}, servername {cfg.expected_name})", ""]
     if result.session is not None:
         s = result.session
         parts += [f"default handshake: {s.version} {s.cipher} ({s.bits} bits)"
@@ -83,6 +95,8 @@ def tls_audit_result(result) -> dict:
         "versions": [{
             "version": v.version, "supported": v.supported, "server_order": v.server_order,
             "connections": v.connections, "error": v.error,
+            "handshake_completed": v.handshake_completed, "handshake_detail": v.handshake_detail,
+            "closed_on": list(v.closed_on),
             "suites": [{"code": f"0x{s.code:04X}", "iana_name": s.iana_name, "openssl_name": s.openssl_name,
                         "kx": s.kx, "auth": s.auth, "cipher": s.cipher, "bits": s.bits, "group": s.group,
                         "weakness": s.weakness, "forward_secret": s.forward_secret} for s in v.suites],

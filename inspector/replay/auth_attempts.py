@@ -22,6 +22,9 @@ class AuthTracker:
     def __init__(self) -> None:
         self.attempts: list[AuthAttempt] = []
         self._state: dict | None = None
+        #: secrets learned from the client's responses (redaction.Redactor), so that a server
+        #: echoing one (in any encoding) is redacted from the session's transcript and findings
+        self.redactor = None
 
     def client_line(self, event: ClientCommand, *, in_clear: bool) -> bytes | None:
         """The transcript form of a client line: None to show it as sent, else its redacted form."""
@@ -58,8 +61,7 @@ class AuthTracker:
         self.attempts.append(AuthAttempt(state["mechanism"], state["user"], state["in_clear"], code,
                                          state["responses"]))
 
-    @staticmethod
-    def _sasl_user(state: dict, b64: bytes) -> None:
+    def _sasl_user(self, state: dict, b64: bytes) -> None:
         """Read the user name, never the secret, from one client response."""
         state["responses"] += 1
         index = state["responses"]
@@ -87,6 +89,27 @@ class AuthTracker:
         if user:
             state["user"] = user.decode("utf-8", "backslashreplace")
         state["last_was_user"] = user is not None
+        self._learn_secret(mechanism, index, b64, decoded)
+
+    def _learn_secret(self, mechanism: str, index: int, b64: bytes, decoded: bytes) -> None:
+        """What the client's response carries that is secret, for the session's redactor."""
+        from ..redaction import Redactor
+
+        if self.redactor is None:
+            self.redactor = Redactor()
+        self.redactor.add(b64)
+        if mechanism == "PLAIN":
+            secrets = decoded.split(b"\0")[2:]
+        elif mechanism == "LOGIN":
+            secrets = [decoded] if index > 1 else []
+        elif mechanism == "CRAM-MD5":
+            secrets = [decoded.rpartition(b" ")[2]]
+        elif mechanism.startswith("SCRAM-"):
+            secrets = re.findall(rb"(?:^|,)p=([^,]*)", decoded)
+        else:
+            secrets = re.findall(rb"auth=Bearer ([^\x01]*)", decoded)
+        for secret in secrets:
+            self.redactor.add_secret(secret)
 
     @staticmethod
     def _redacted(state: dict) -> str:

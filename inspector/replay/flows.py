@@ -11,7 +11,10 @@ the flow's clock and TTL record.
 
 Memory is bounded by the open flows: a flow closed by FIN or RST is
 finished once the capture moves ``linger`` seconds past its close, an idle
-one after ``idle_timeout``, and per-flow buffers are capped.
+one after ``idle_timeout``, and per-flow buffers are capped. At most
+:data:`MAX_OPEN_FLOWS` flows are open at once: a new one beyond that first
+finishes the flow silent the longest (its session ends "evicted"), and
+``evicted`` counts them so the report can say so.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ _U16 = struct.Struct("!H").unpack_from
 _SEQ = struct.Struct("!II").unpack_from
 _NULL_V4 = (2,)
 _NULL_V6 = (10, 24, 28, 30)
+
+#: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
+MAX_OPEN_FLOWS = 4096
 
 class _Side:
     __slots__ = ("stream", "ttl", "ttls", "packets", "fin", "addr")
@@ -87,6 +93,8 @@ class FlowTable:
         self.now = 0.0
         self._sweep_at = 0
         self.open_flows_peak = 0
+        self.evicted = 0            #: flows finished early because MAX_OPEN_FLOWS were open
+        self.max_open_flows = MAX_OPEN_FLOWS
 
     # -- the hot loop ---------------------------------------------------------------
     def run(self, packets) -> None:
@@ -237,6 +245,8 @@ class FlowTable:
     def _new_flow(self, key: bytes, alen: int, ts: float):
         a_addr = (_address(key[:alen]), int.from_bytes(key[2 * alen:2 * alen + 2], "big"))
         b_addr = (_address(key[alen:2 * alen]), int.from_bytes(key[2 * alen + 2:2 * alen + 4], "big"))
+        if len(self.flows) // 2 >= self.max_open_flows:
+            self._evict()
         flow = Flow(self.next_index, a_addr, b_addr, ts)
         self.next_index += 1
         ports = 2 * alen
@@ -248,6 +258,17 @@ class FlowTable:
         flow.keys = (key, reverse)
         self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2)
         return entry
+
+    def _evict(self) -> None:
+        """Finish an eighth of the flows (so eviction stays rare): those already closed and only
+        lingering first, then the open ones silent the longest (counted in ``evicted``)."""
+        unique = {id(flow): flow for flow, _ in self.flows.values()}
+        order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
+        for flow in order[:max(1, self.max_open_flows // 8)]:
+            if flow.closed_at is None:
+                flow.closed = "evicted"
+                self.evicted += 1
+            self._finish(flow)
 
     def _fin(self, flow: Flow, side: _Side, ts: float) -> None:
         side.fin = True
@@ -322,7 +343,8 @@ class FlowTable:
                        cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps,
                        0)
         findings.append(packet_rules.capture_gap(sum(s.stream.gaps for s in (client, server))))
-        closed = flow.closed if flow.closed_at is not None else ("idle" if flow.closed == "idle" else "open")
+        closed = flow.closed if flow.closed_at is not None else (
+            flow.closed if flow.closed in ("idle", "evicted") else "open")
         self.on_session(flow.session.result(end=flow.last_ts, packets=flow.packets, closed=closed,
                                             tcp=tcp, extra_findings=findings))
 

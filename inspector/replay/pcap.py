@@ -161,11 +161,30 @@ def _pcap_packets(blocks: _Blocks, record, scale: float, linktype: int, limit: i
         yield sec + frac * scale, linktype, buf, start, end
 
 
+#: Packet times must fall between 1970 and 9999 (what a report can print); an interface whose
+#: if_tsresol/if_tsoffset put a packet outside is corrupt (pcapng §4.2).
+MAX_TIMESTAMP = 253402300799.0
+#: |if_tsoffset| beyond this (about 3,000 years) cannot describe a real capture.
+MAX_TSOFFSET = 1 << 36
+
+
 def _tsresol(value: int) -> float:
-    """if_tsresol option (pcapng §4.2): power of 10, or of 2 when the high bit is set."""
+    """if_tsresol option (pcapng §4.2): power of 10, or of 2 when the high bit is set.
+
+    0 (seconds) is allowed; :func:`_packet_time` then checks each time's range.
+    """
     if value & 0x80:
         return 2.0 ** -(value & 0x7F)
     return 10.0 ** -value
+
+
+def _packet_time(ticks: int, resolution: float, offset: int, count: int) -> float:
+    """Seconds since 1970 of a packet, or CaptureError when no date can hold it."""
+    when = ticks * resolution + offset
+    if not 0.0 <= when <= MAX_TIMESTAMP:
+        raise CaptureError(f"corrupt: packet {count} has a timestamp out of range ({when:.4g} s; "
+                           "if_tsresol or if_tsoffset of its interface is wrong)", packets=count - 1)
+    return when
 
 
 def _idb(body: bytes, endian: str) -> tuple[int, float, int]:
@@ -180,10 +199,16 @@ def _idb(body: bytes, endian: str) -> tuple[int, float, int]:
         value = body[pos + 4:pos + 4 + length]
         if code == 0:
             break
-        if code == 9 and length >= 1:
+        if code == 9:
+            if length != 1 or len(value) != 1:
+                raise ValueError(f"if_tsresol has length {length}, not 1")
             resolution = _tsresol(value[0])
-        elif code == 14 and length >= 8:
+        elif code == 14:
+            if length != 8 or len(value) != 8:
+                raise ValueError(f"if_tsoffset has length {length}, not 8")
             offset = struct.unpack_from(endian + "q", value, 0)[0]
+            if abs(offset) > MAX_TSOFFSET:
+                raise ValueError(f"if_tsoffset {offset} s is out of range")
         pos += 4 + length + (-length % 4)
     return linktype, resolution, offset
 
@@ -236,7 +261,8 @@ def _pcapng_packets(blocks: _Blocks):
                                    "its block", packets=count)
             linktype, resolution, offset = interfaces[iface]
             count += 1
-            yield ((high << 32) | low) * resolution + offset, linktype, buf, body + 20, body + 20 + caplen
+            yield (_packet_time((high << 32) | low, resolution, offset, count), linktype, buf,
+                   body + 20, body + 20 + caplen)
         elif block_type == 3:  # Simple Packet Block: interface 0, no time
             if not interfaces:
                 raise CaptureError("corrupt: simple packet block before any interface", packets=count)
@@ -253,7 +279,8 @@ def _pcapng_packets(blocks: _Blocks):
                                    "its block", packets=count)
             linktype, resolution, offset = interfaces[iface]
             count += 1
-            yield ((high << 32) | low) * resolution + offset, linktype, buf, body + 20, body + 20 + caplen
+            yield (_packet_time((high << 32) | low, resolution, offset, count), linktype, buf,
+                   body + 20, body + 20 + caplen)
         elif block_type == 1:  # Interface Description Block
             try:
                 interfaces.append(_idb(bytes(buf[body:body_end]), endian))

@@ -16,10 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding, FindingList
+from ..redaction import quoted
 from ..rules import auth as auth_rules
+from ..rules import plaintext
 from ..rules import session as rules
 from ..rules.tls import TlsObservation, tls_handshake_failed, tls_legacy_version
 from ..smtp import events as ev
+from ..smtp.addresses import address
 from ..smtp.capabilities import Capabilities
 from ..smtp.observer import SessionObserver
 from ..smtp.ports import tls_required
@@ -89,11 +92,6 @@ class SessionResult:
         return max(0.0, self.end - self.start)
 
 
-def _address(addr: tuple[str, int]) -> str:
-    host, port = addr
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class SmtpSession:
     """Feed ``client_data``/``server_data`` in capture order, then ``result``."""
 
@@ -105,7 +103,7 @@ class SmtpSession:
         self.start = start
         self.keep = keep_transcript
         self.cafile = cafile
-        self.context = rules.SessionContext(_address(server), tls_required(server[1]),
+        self.context = rules.SessionContext(address(server), tls_required(server[1]),
                                             "implicit" if implicit_tls else "starttls")
         self.entries: list[Entry] = []
         self.kept = 0
@@ -151,7 +149,8 @@ class SmtpSession:
 
     def _event(self, ts: float, event) -> None:
         secure = self.tls is not None
-        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context))
+        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context,
+                                               capabilities=self.capabilities))
         if isinstance(event, ev.Greeting):
             self.greeting = event.reply.summary()
             elapsed = ts - self.start
@@ -169,7 +168,7 @@ class SmtpSession:
                 self.starttls_offered |= event.capabilities.starttls
             self.auth.reply(event)
         elif isinstance(event, ev.ClientPipelined):
-            self._note(ts, f"the client sent {event.data[:60]!r} after STARTTLS before its reply")
+            self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
         elif isinstance(event, ev.InjectedData):
             self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
         elif isinstance(event, ev.TlsStarted):
@@ -216,7 +215,7 @@ class SmtpSession:
         elif isinstance(event, tls.NotTls):
             if not from_client and event.offset == 0 and self.tls["mode"] == "starttls":
                 self.findings.add(rules.response_injection(non_tls=event.data))
-            self._note(ts, f"{who} bytes are not TLS records: {event.data[:60]!r}")
+            self._note(ts, f"{who} bytes are not TLS records: {quoted(event.data)}")
 
     # -- results -------------------------------------------------------------------
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
@@ -229,6 +228,8 @@ class SmtpSession:
         if self.tls is None and self.capabilities is not None:
             if not self.starttls_offered:
                 self.findings.add(rules.starttls_not_offered(self.capabilities, self.context))
+                self.findings.add(plaintext.auth_without_tls_possible(
+                    self.capabilities, plaintext.TLS_NOT_OFFERED, self.context.server))
             elif self.mail_commands:
                 self.findings.add(rules.tls_not_used(
                     starttls_offered=True, tls_attempted=self.starttls_sent, server=self.context.server))
@@ -240,6 +241,9 @@ class SmtpSession:
         if self.chain:
             self._certificate()
         self.findings.extend(extra_findings)
+        findings, attempts = self.findings.freeze(), tuple(self.auth.attempts)
+        if self.auth.redactor is not None:
+            findings, attempts = self._redact_learned(findings, attempts)
         observed = None
         if self.tls is not None:
             t = self.tls
@@ -252,8 +256,20 @@ class SmtpSession:
             end=end, packets=packets, bytes_client=self.bytes_client, bytes_server=self.bytes_server,
             greeting=self.greeting, ehlo_name=self.ehlo_name, capabilities=self.capabilities,
             commands=self.commands, messages=self.messages, tls=observed,
-            auth=tuple(self.auth.attempts), closed=closed, tcp=tcp, findings=self.findings.freeze(),
+            auth=attempts, closed=closed, tcp=tcp, findings=findings,
             transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate)
+
+    def _redact_learned(self, findings, attempts):
+        """Secrets learned from the client's AUTH lines, out of what the server echoed."""
+        from dataclasses import replace
+
+        from ..redaction import redact_stream
+
+        redactor = self.auth.redactor
+        self.entries = list(redact_stream(self.entries, redactor))
+        self.greeting = redactor.scrub(self.greeting)
+        return (tuple(replace(f, evidence=redactor.scrub(f.evidence)) for f in findings),
+                tuple(replace(a, user=redactor.scrub(a.user)) for a in attempts))
 
     def _certificate(self) -> None:
         import datetime

@@ -6,5 +6,13 @@ that function. Rules take events or frozen facts and return findings; they do
 no I/O and know nothing of sockets, captures or renderers, so probe, replay,
 interference, discover, send and scan all judge with the same code.
 
-One module per topic (session, tls, certificates, auth, discovery, ...).
+One module per topic: ``session`` (greeting, EHLO, STARTTLS, replies; its
+``judge_event`` judges one event of the stream the client connection and the
+replay observer both emit), ``plaintext``, ``tls``, ``auth``, ``auth_all``,
+``certificates``, ``tls_audit``, ``packets``, ``interference``, ``discovery``.
+Across findings, :class:`inspector.findings.FindingList` is the one
+de-duplication policy; :data:`inspector.findings.ONE_SIDED` lists what only a
+live probe or only a replay can see. ``tests/test_rules.py`` checks that each
+id's string literal appears in exactly one module here, inside the function
+its catalogue entry names.
 """

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Finding, Severity, make_finding
+from ..redaction import quoted
 from ..smtp.capabilities import Capabilities
 from ..smtp.events import (
     CommandReply,
@@ -24,6 +25,7 @@ from ..smtp.events import (
     UnsolicitedReply,
 )
 from ..smtp.reply import Reply
+from . import plaintext
 
 #: A greeting whose text is mostly asterisks: Cisco PIX/ASA banner masking.
 MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
@@ -37,7 +39,7 @@ class SessionContext:
     """What the rules need to know about the session besides the events."""
 
     server: str                    #: "host:port" for the evidence
-    tls_required: bool             #: a missing or refused STARTTLS is an error, else a warning
+    tls_required: bool             #: a missing STARTTLS is an error, else a warning
     mode: str = "starttls"         #: "starttls", "implicit" or "plain"
     check_injection: bool = False  #: the client pipelined a NOOP after STARTTLS on purpose
 
@@ -131,15 +133,6 @@ def starttls_not_offered(capabilities: Capabilities | None, context: SessionCont
                         severity=_tls_severity(context.tls_required))
 
 
-def starttls_failed(reply: Reply | None, context: SessionContext, *, ended: str = "") -> Finding:
-    """RFC 3207 §4: STARTTLS was answered with something other than 220, or not at all."""
-    if reply is not None:
-        evidence = f"STARTTLS answered {reply.summary()!r}"
-    else:
-        evidence = f"STARTTLS got no reply; the connection ended{f' ({ended})' if ended else ''}"
-    return make_finding("starttls-failed", evidence, severity=_tls_severity(context.tls_required))
-
-
 def response_injection(*, injected: bytes = b"", non_tls: bytes = b"",
                        context: SessionContext | None = None) -> Finding | None:
     """RFC 3207 §4.2: bytes after the STARTTLS 220 and before the handshake, or instead of it."""
@@ -148,10 +141,10 @@ def response_injection(*, injected: bytes = b"", non_tls: bytes = b"",
                 if context is not None and context.check_injection else "")
         return make_finding("response-injection",
                             f"{len(injected)} bytes after the STARTTLS 220, discarded unread: "
-                            f"{injected[:80]!r}{hint}")
+                            f"{quoted(injected, 80)}{hint}")
     if non_tls:
         return make_finding("response-injection",
-                            f"non-TLS bytes where the TLS handshake should begin: {non_tls[:80]!r}")
+                            f"non-TLS bytes where the TLS handshake should begin: {quoted(non_tls, 80)}")
     return None
 
 
@@ -172,8 +165,12 @@ def tls_not_used(*, starttls_offered: bool, tls_attempted: bool, server: str,
 
 # -- one event of the stream ------------------------------------------------------------
 
-def judge_event(event, *, secure: bool, context: SessionContext) -> list[Finding]:
-    """The findings one client-connection (or observer) event supports on its own."""
+def judge_event(event, *, secure: bool, context: SessionContext,
+                capabilities: Capabilities | None = None) -> list[Finding]:
+    """The findings one client-connection (or observer) event supports on its own.
+
+    ``capabilities``: the last EHLO reply in clear text (for what a refused STARTTLS leaves).
+    """
     found: list[Finding | None] = []
     reply = getattr(event, "reply", None)
     if isinstance(reply, Reply) and not isinstance(event, UnsolicitedReply):
@@ -191,12 +188,14 @@ def judge_event(event, *, secure: bool, context: SessionContext) -> list[Finding
         if verb == "EHLO":
             found.append(ehlo_rejected(reply))
         elif verb == "STARTTLS" and not isinstance(event, StartTlsReady):
-            found.append(starttls_failed(reply, context))
+            found.append(plaintext.starttls_failed(reply.summary()))
+            found.append(plaintext.auth_without_tls_possible(capabilities, plaintext.TLS_REFUSED,
+                                                             context.server))
     elif isinstance(event, InjectedData):
         found.append(response_injection(injected=event.data, context=context))
     elif isinstance(event, ServerGaveUp):
         found.append(reply_malformed(error=event.reason))
     elif isinstance(event, ConnectionClosed):
         if any(c.verb.upper() == "STARTTLS" for c in event.unanswered):
-            found.append(starttls_failed(None, context))
+            found.append(plaintext.starttls_failed(None, ended="closed"))
     return [f for f in found if f is not None]

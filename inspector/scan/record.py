@@ -41,7 +41,9 @@ class TargetPlan:
     findings: list[Finding] = field(default_factory=list)   #: domain-level (TLSA, MTA-STS)
     dns: dict = field(default_factory=dict)
     mx_facts: list = field(default_factory=list)          #: (preference, host, resolved, tlsa answer)
-    sts: object | None = None
+    sts: object | None = None        #: discover's StsReport (None: no v=STSv1 record, or unknown)
+    sts_state: str | None = None     #: the ``_mta-sts`` TXT lookup state (discover.dns)
+    sts_detail: str = ""
     queued: bool = False             #: handed to the writer (the scheduler sets it, once)
 
     @property

@@ -108,12 +108,12 @@ class Storage:
         self.Error = error_type
 
     # -- plumbing ---------------------------------------------------------------------
-    def _sql(self, sql: str) -> str:
+    def sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
 
     def execute(self, sql: str, params=()):
         cursor = self.connection.cursor()
-        cursor.execute(self._sql(sql), params)
+        cursor.execute(self.sql(sql), params)
         return cursor
 
     def query(self, sql: str, params=()) -> list[tuple]:
@@ -201,10 +201,10 @@ class Storage:
         placeholders = ", ".join("?" for _ in RESULT_COLUMNS)
         cursor = self.connection.cursor()
         insert = f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({placeholders})"
-        cursor.executemany(self._sql(insert),
+        cursor.executemany(self.sql(insert),
                            [_row_values(scan_id, r) for r in rows])
         if self.schema_version() >= 2:
-            cursor.executemany(self._sql("INSERT INTO result_findings (scan_id, target, finding_id) "
+            cursor.executemany(self.sql("INSERT INTO result_findings (scan_id, target, finding_id) "
                                          "VALUES (?, ?, ?)"),
                                [(scan_id, r.target, f) for r in rows for f in sorted(set(r.finding_ids))])
         self.commit()
@@ -217,7 +217,7 @@ class Storage:
 
     def iter_rows(self, scan_id: int, batch: int = 500):
         """The scan's rows one at a time (a server-side cursor on PostgreSQL): memory stays flat."""
-        sql = self._sql(f"SELECT {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE scan_id = ? "
+        sql = self.sql(f"SELECT {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE scan_id = ? "
                         "ORDER BY target")
         cursor = (self.connection.cursor(name="scan_rows") if self.dialect == "postgresql"
                   else self.connection.cursor())
@@ -280,7 +280,7 @@ def _backfill_findings(storage: Storage) -> None:
     values = [(s, t, f) for s, t, ids in rows for f in sorted(set(ids.split()))]
     if values:
         insert = "INSERT INTO result_findings (scan_id, target, finding_id) VALUES (?, ?, ?)"
-        storage.connection.cursor().executemany(storage._sql(insert), values)
+        storage.connection.cursor().executemany(storage.sql(insert), values)
 
 
 BACKFILLS = {2: _backfill_findings}

@@ -150,25 +150,31 @@ class Resolver:
         return system_addresses(name)
 
 
-def first_addresses(dns, name: str) -> tuple[tuple[str, ...], str | None]:
-    """The IPv4 addresses of ``name``, else its IPv6 ones: the address a session goes to (IPv4 first,
-    as discover's ``DnsClient.addresses`` orders them), with one query where that answers."""
+def first_resolution(dns, name: str):
+    """The IPv4 addresses of ``name``, else its IPv6 ones, with discover's lookup state (a
+    ``Resolution``): the address a session goes to, with one query where that answers."""
+    from ..discover.dns import FOUND, Lookup, Resolution
+
     answer = dns.query(name, "A")
     if answer.rdatas:
-        return tuple(r.address for r in answer.rdatas), None
+        found = tuple(r.address for r in answer.rdatas)
+        return Resolution(found, Lookup(FOUND, ", ".join(found)))
     return dns.addresses(name)
 
 
-def mx_hosts(dns, domain: str) -> tuple[list[tuple[int, str]], str | None]:
-    """MX records in preference order (RFC 5321 §5.1); a null MX (RFC 7505) gives none."""
-    answer = dns.query(domain, "MX")
-    if answer.error:
-        return [], f"MX lookup failed: {answer.error}"
-    records = sorted((r.preference, r.exchange.to_text().rstrip(".").lower()) for r in answer.rdatas)
-    records = [(p, h) for p, h in records if h not in ("", ".")]
-    if not records:
-        return [], "no MX records (null MX or none)" if answer.rdatas else "no MX records"
-    return records[:MAX_MX], None
+def first_addresses(dns, name: str) -> tuple[tuple[str, ...], str | None]:
+    """:func:`first_resolution` as (addresses, why there are none)."""
+    resolution = first_resolution(dns, name)
+    return resolution.addresses, (None if resolution.addresses else resolution.lookup.detail)
+
+
+def mx_hosts(dns, domain: str):
+    """MX records in preference order (RFC 5321 §5.1) as discover reads them (``mx_source``):
+    (records, error or None, the lookup state); a null MX (RFC 7505) gives none."""
+    from ..discover.sources import mx_source
+
+    report, records = mx_source(domain, dns.query(domain, "MX"), MAX_MX)
+    return records, (None if records else report.detail), report.status
 
 
 def submission_candidates(dns, domain: str, mx_names: list[str]):

@@ -18,6 +18,14 @@ _KEYWORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 #: A keyword overwritten by a masking middlebox keeps its length: XXXXXXXX or XXXXXXXA.
 _MASKED = re.compile(r"^X{4,}A?$", re.IGNORECASE)
 
+#: What is kept of an EHLO reply, whatever it holds (a hostile server repeats lines and tokens):
+#: the first MAX_ITEMS keyword lines, MAX_PARAMS parameters each, MAX_MECHANISMS distinct AUTH
+#: mechanisms and MAX_MASKED masked lines; ``dropped`` counts the rest.
+MAX_ITEMS = 128
+MAX_PARAMS = 64
+MAX_MECHANISMS = 64
+MAX_MASKED = 16
+
 #: Mechanisms that send the password itself (RFC 4954 §4, RFC 4616).
 PLAINTEXT_MECHANISMS = ("PLAIN", "LOGIN")
 
@@ -38,6 +46,7 @@ class Capabilities:
     auth_mechanisms: tuple[str, ...]
     legacy_auth: bool            #: an ``AUTH=`` line was present
     masked: tuple[str, ...]      #: lines that look overwritten by a middlebox
+    dropped: int = 0             #: lines, parameters and mechanisms past the caps, not kept
 
     @classmethod
     def from_reply(cls, reply: Reply) -> "Capabilities":
@@ -49,11 +58,18 @@ class Capabilities:
         first = texts[0] if texts else ""
         domain, _, greeting = first.partition(" ")
         items: list[Capability] = []
-        mechanisms: list[str] = []
+        mechanisms: dict[str, None] = {}
         legacy = False
         masked: list[str] = []
+        dropped = 0
         for line in texts[1:]:
-            words = line.split()
+            if len(items) >= MAX_ITEMS:
+                dropped += 1
+                continue
+            words = line.split(maxsplit=MAX_PARAMS + 1)
+            if len(words) > MAX_PARAMS + 1:
+                dropped += len(words[-1].split()) + 1
+                words = words[:MAX_PARAMS + 1]
             if not words:
                 items.append(Capability("", (), line, valid=False))
                 continue
@@ -62,17 +78,20 @@ class Capabilities:
                 # Pre-RFC 2554 form "AUTH=MECH MECH"; kept as its own item.
                 legacy = True
                 legacy_mechs = [head[5:].upper(), *(p.upper() for p in params)]
-                mechanisms += legacy_mechs
+                dropped += _merge(mechanisms, legacy_mechs)
                 items.append(Capability("AUTH=", tuple(m for m in legacy_mechs if m), line))
                 continue
             keyword = head.upper()
             if _MASKED.match(keyword):
-                masked.append(line)
+                if len(masked) < MAX_MASKED:
+                    masked.append(line)
+                else:
+                    dropped += 1
             items.append(Capability(keyword, params, line, valid=bool(_KEYWORD.match(head))))
             if keyword == "AUTH":
-                mechanisms += [p.upper() for p in params]
-        unique = tuple(dict.fromkeys(m for m in mechanisms if m))
-        return cls(domain, greeting, tuple(items), unique, legacy, tuple(masked))
+                dropped += _merge(mechanisms, [p.upper() for p in params])
+        unique = tuple(mechanisms)
+        return cls(domain, greeting, tuple(items), unique, legacy, tuple(masked), dropped)
 
     @classmethod
     def empty(cls) -> "Capabilities":
@@ -107,6 +126,19 @@ class Capabilities:
     @property
     def plaintext_auth(self) -> tuple[str, ...]:
         return tuple(m for m in self.auth_mechanisms if m in PLAINTEXT_MECHANISMS)
+
+
+def _merge(mechanisms: dict[str, None], new) -> int:
+    """Add distinct mechanisms up to MAX_MECHANISMS; return how many were dropped."""
+    dropped = 0
+    for mechanism in new:
+        if not mechanism or mechanism in mechanisms:
+            continue
+        if len(mechanisms) < MAX_MECHANISMS:
+            mechanisms[mechanism] = None
+        else:
+            dropped += 1
+    return dropped
 
 
 def keyword_changes(before: Capabilities, after: Capabilities) -> tuple[tuple[str, ...], tuple[str, ...]]:

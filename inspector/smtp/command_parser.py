@@ -113,7 +113,7 @@ class CommandParser:
         verb_text = verb.decode("ascii", "replace").upper()
         if verb_text == "BDAT":
             words = argument.split()
-            if words and words[0].isdigit() and len(words[0]) < 12:
+            if words and words[0].isascii() and words[0].isdigit() and len(words[0]) < 12:
                 self._bdat_left = int(words[0])
                 if self._bdat_left:
                     self.mode = BDAT

@@ -86,16 +86,21 @@ class State(enum.Enum):
 
 CLIENT, OBSERVER = "client", "observer"
 
-
 class ClientConnection:
     """One SMTP session seen from the client (or, role OBSERVER, from the side).
 
     Not thread-safe; one per connection.
     """
 
-    def __init__(self, *, role: str = CLIENT, **parser_limits) -> None:
+    #: Server bytes one session may send in all (RFC 5321 replies are small; a probe reads a few KB).
+    MAX_SESSION_BYTES = 1024 * 1024
+
+    def __init__(self, *, role: str = CLIENT, max_session_bytes: int | None = None,
+                 **parser_limits) -> None:
         self.role = role
         self._parser = ReplyParser(**parser_limits)
+        self._max_session_bytes = max_session_bytes or self.MAX_SESSION_BYTES
+        self._received = 0
         self._parser_limits = parser_limits
         self._pending: deque[Command] = deque()
         self._eof = False
@@ -112,6 +117,11 @@ class ClientConnection:
         if self.state is State.ERROR:
             raise RemoteProtocolError("connection is in the error state")
         if data:
+            self._received += len(data)
+            if self._received > self._max_session_bytes:
+                self.state = State.ERROR
+                raise RemoteProtocolError(f"the server sent more than {self._max_session_bytes:,} "
+                                          "bytes in this session")
             self._parser.receive(data)
         else:
             self._eof = True

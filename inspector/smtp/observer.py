@@ -80,6 +80,7 @@ class SessionObserver:
         self._server_broken = False
         self._closed = False
         self._body = 0                              #: bytes of the message body so far
+        self._auth: dict | None = None              #: the AUTH exchange in progress
         if implicit_tls:
             self._smtp.implicit_tls_established()
             self._start_tls("implicit")
@@ -150,8 +151,16 @@ class SessionObserver:
     def _read_commands(self) -> None:
         parser = self._commands
         while self._client_tls is None and (item := parser.next_item()) is not None:
+            if isinstance(item, CommandLine) and self._early_sasl_response():
+                # RFC 4954 §4: until AUTH's final reply every client line is a SASL response,
+                # even one pipelined before its 334 (it may be the password: never a command).
+                self._auth["early"] += 1
+                item = SaslLine(item.raw)
             if isinstance(item, CommandLine):
                 command = observed_command(item)
+                if item.verb == "AUTH":
+                    self._auth = {"initial": len(command.args) > 1, "early": 0,
+                                  "mechanism": command.args[0].upper() if command.args else ""}
                 if self._smtp.state is State.STARTTLS_SENT:
                     self._events.append(ClientPipelined(item.raw))
                 self._events.append(ClientCommand(command, item.raw))
@@ -167,6 +176,14 @@ class SessionObserver:
                     self._events.append(MessageBody(self._body, True))
                     self._body = 0
                     self._smtp.observe(END_OF_DATA)
+
+    def _early_sasl_response(self) -> bool:
+        """An AUTH exchange is open and its mechanism may still send a line before the next 334."""
+        auth = self._auth
+        if auth is None:
+            return False
+        one_shot = auth["mechanism"] in ("PLAIN", "XOAUTH2", "OAUTHBEARER", "EXTERNAL")
+        return not (one_shot and auth["initial"])
 
     # -- the server's side -------------------------------------------------------------
     def _read_replies(self) -> None:
@@ -199,7 +216,12 @@ class SessionObserver:
             if pipelined:
                 self.client_data(pipelined)  # the client's own TLS bytes, sent early
         elif verb == "AUTH" and code == 334:
-            self._commands.expect_sasl_response()
+            if self._auth is not None and self._auth["early"]:
+                self._auth["early"] -= 1         # its response was pipelined and is already read
+            else:
+                self._commands.expect_sasl_response()
+        elif verb == "AUTH":
+            self._auth = None                    # the exchange's final reply
         elif verb == "DATA" and code == 354:
             self._commands.expect_data()
         self._read_commands()

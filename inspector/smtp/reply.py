@@ -5,7 +5,7 @@ keeps its raw bytes and its terminator, so a bare LF or a missing separator
 is evidence rather than something silently repaired. Lines are grouped into a
 reply until a line whose fourth octet is not ``-`` (RFC 5321 §4.2.1). Breaks
 of the grammar become :class:`Anomaly` records on the reply; only the hard
-caps (line length, lines per reply) raise :class:`RemoteProtocolError`,
+caps (line length, lines and bytes per reply) raise :class:`RemoteProtocolError`,
 because past them no honest server exists and memory must stay bounded.
 
 The buffer is scanned from where the previous search stopped, so feeding n
@@ -25,6 +25,11 @@ RFC_REPLY_LINE_LIMIT = 512
 HARD_LINE_LIMIT = 8192
 #: Past this many lines one reply is refused (real EHLO replies have < 40).
 HARD_LINES_PER_REPLY = 1000
+#: Past this many bytes one reply is refused, whatever its lines (real EHLO replies: < 1 KB). Lines
+#: and line count alone let 1,000 lines of 8 KB through: 8 MB that cost half a gigabyte parsed.
+HARD_REPLY_BYTES = 64 * 1024
+#: Anomalies kept per reply; past this only their number grows (a hostile reply repeats one).
+MAX_ANOMALIES = 16
 
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})(?=[ \t]|$)")
 
@@ -104,8 +109,12 @@ class ReplyParser:
     """Incremental parser; ``feed`` returns the replies completed by the new bytes."""
 
     def __init__(self, *, max_line_length: int = HARD_LINE_LIMIT,
-                 max_lines: int = HARD_LINES_PER_REPLY) -> None:
+                 max_lines: int = HARD_LINES_PER_REPLY,
+                 max_reply_bytes: int = HARD_REPLY_BYTES) -> None:
         self._buffer = bytearray()
+        self._max_reply_bytes = max_reply_bytes
+        self._reply_bytes = 0
+        self._anomaly_count = 0
         self._scanned = 0
         self._lines: list[ReplyLine] = []
         self._anomalies: list[Anomaly] = []
@@ -128,6 +137,7 @@ class ReplyParser:
         self._scanned = 0
         self._lines.clear()
         self._anomalies.clear()
+        self._reply_bytes = self._anomaly_count = 0
         return data
 
     def receive(self, data: bytes) -> None:
@@ -175,7 +185,11 @@ class ReplyParser:
         index = len(self._lines)
         if index >= self._max_lines:
             raise RemoteProtocolError(f"reply has more than {self._max_lines} lines")
-        anomalies = self._anomalies
+        self._reply_bytes += len(raw)
+        if self._reply_bytes > self._max_reply_bytes:
+            raise RemoteProtocolError(f"reply of more than {self._max_reply_bytes:,} bytes "
+                                      f"({index + 1} lines so far)")
+        anomalies = _BoundedAnomalies(self)
         if raw.endswith(b"\r\n"):
             body, terminator = raw[:-2], b"\r\n"
         else:
@@ -211,7 +225,27 @@ class ReplyParser:
         self._lines.append(ReplyLine(raw, code, separator, _decode(text), terminator))
         if separator == b"-":
             return None
-        reply = Reply(tuple(self._lines), tuple(anomalies))
+        kept = self._anomalies
+        if self._anomaly_count > len(kept):
+            kept.append(Anomaly("more-anomalies", f"{self._anomaly_count - len(kept)} more anomalies "
+                                "in this reply, not kept", index))
+        reply = Reply(tuple(self._lines), tuple(kept))
         self._lines = []
         self._anomalies = []
+        self._reply_bytes = self._anomaly_count = 0
         return reply
+
+
+class _BoundedAnomalies:
+    """Appends to the parser's anomaly list up to MAX_ANOMALIES, and counts all of them."""
+
+    __slots__ = ("_parser",)
+
+    def __init__(self, parser: ReplyParser) -> None:
+        self._parser = parser
+
+    def append(self, anomaly: Anomaly) -> None:
+        parser = self._parser
+        parser._anomaly_count += 1
+        if len(parser._anomalies) < MAX_ANOMALIES:
+            parser._anomalies.append(anomaly)

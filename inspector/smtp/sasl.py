@@ -15,128 +15,38 @@ nothing derived from a secret survives. ``carries_secret`` tells the caller
 that the wire bytes must never be stored either. Secrets live in
 :class:`Secret`, whose repr and str never show the value.
 
-:class:`Redactor` (in :mod:`inspector.smtp.redaction`, re-exported here) is
-the last line of defence: it scrubs every known form of the secrets from any
-text or bytes kept.
+:class:`inspector.redaction.Redactor` is the last line of defence: it knows
+the secrets (and ``SaslMessage.secret_parts``) in every encoding and scrubs
+them from any text or bytes kept.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+import re
 
-from .redaction import REDACTED, Redactor, Secret, base64_forms  # noqa: F401  (part of this API)
-
-#: Password mechanisms, strongest first: what ``--auth auto`` prefers (RFC 5802, RFC 7677,
-#: RFC 5929 channel binding first; CRAM-MD5 before PLAIN/LOGIN because the password
-#: itself never crosses the wire, even inside TLS).
-PASSWORD_MECHANISMS = (
-    "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-    "SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1",
-    "CRAM-MD5", "PLAIN", "LOGIN",
+from ..redaction import quoted
+from .sasl_base import (  # noqa: F401  (the mechanisms' shared parts, re-exported)
+    CHANNEL_BINDING,
+    PASSWORD_MECHANISMS,
+    REDACTED,
+    SUPPORTED_MECHANISMS,
+    TLS_EXPORTER_NOTE,
+    TOKEN_MECHANISMS,
+    Credentials,
+    Mechanism,
+    SaslError,
+    SaslMessage,
+    Secret,
+    ServerSignatureInvalid,
+    needs,
+    strongest,
+    tls_server_end_point,
+    visible,
 )
-#: Bearer-token mechanisms, strongest first (RFC 7628 is the standard; XOAUTH2 Google's).
-TOKEN_MECHANISMS = ("OAUTHBEARER", "XOAUTH2")
-SUPPORTED_MECHANISMS = PASSWORD_MECHANISMS + TOKEN_MECHANISMS
-
-#: Channel-binding types (RFC 5056) and whether smtp-inspector can compute them.
-CHANNEL_BINDING = "tls-server-end-point"   # RFC 5929 §4: from the server certificate
-TLS_EXPORTER_NOTE = ("tls-exporter channel binding (RFC 9266) needs the TLS keying-material "
-                     "exporter, which Python's ssl module does not offer; using "
-                     "tls-server-end-point (RFC 5929 §4) instead")
-
-
-
-@dataclass(frozen=True)
-class Credentials:
-    user: str
-    password: Secret | None = field(default=None, repr=False)
-    token: Secret | None = field(default=None, repr=False)
-
-
-class SaslError(Exception):
-    """The exchange cannot go on (malformed challenge, server error). Messages hold no secret."""
-
-
-class ServerSignatureInvalid(SaslError):
-    """SCRAM: the server did not prove that it knows the password (RFC 5802 §3, §5)."""
-
-
-@dataclass(frozen=True)
-class SaslMessage:
-    data: bytes = field(repr=False)   #: the response, raw (may hold a secret: never store it)
-    shown: str                        #: the teaching form, with every secret part redacted
-    carries_secret: bool = False      #: True when ``data`` depends on a secret
-
-
-def needs(mechanism: str) -> str:
-    """``"password"`` or ``"token"``: which secret a mechanism uses."""
-    return "token" if mechanism.upper() in TOKEN_MECHANISMS else "password"
-
-
-def strongest(offered, mechanisms) -> str | None:
-    """The first of ``mechanisms`` (ordered strongest first) that the server offers."""
-    offered = {m.upper() for m in offered}
-    return next((m for m in mechanisms if m in offered), None)
-
-
-def visible(data: bytes) -> str:
-    """Bytes as teaching text: NUL and ^A shown by name, other controls escaped."""
-    text = data.decode("utf-8", "backslashreplace")
-    return text.replace("\x00", "<NUL>").replace("\x01", "^A")
-
-
-def tls_server_end_point(certificate_der: bytes) -> bytes:
-    """RFC 5929 §4.1: hash of the server certificate with its signature's hash
-    function; MD5 and SHA-1 are replaced by SHA-256.
-
-    Raises:
-        SaslError: the signature algorithm has no single hash (e.g. Ed25519),
-            for which RFC 5929 defines no binding.
-    """
-    from cryptography import x509
-
-    try:
-        cert = x509.load_der_x509_certificate(certificate_der)
-        algorithm = cert.signature_hash_algorithm
-    except Exception as exc:  # malformed or unsupported certificate: say so, never crash
-        raise SaslError(f"cannot compute tls-server-end-point: {type(exc).__name__}") from None
-    if algorithm is None:
-        raise SaslError("tls-server-end-point is undefined for a certificate signed without "
-                        "a separate hash (RFC 5929 §4.1)")
-    name = algorithm.name.lower()
-    if name in ("md5", "sha1"):
-        name = "sha256"
-    return hashlib.new(name, certificate_der).digest()
-
-
-class Mechanism:
-    """Base class: one authentication exchange; one object per attempt."""
-
-    name = ""
-
-    def __init__(self) -> None:
-        #: SCRAM: True once the server signature checked out; None for other mechanisms.
-        self.server_verified: bool | None = None
-        #: OAuth: the decoded error challenge (JSON text) the server sent, if any.
-        self.server_error: str | None = None
-        #: Channel binding used (SCRAM-*-PLUS), else None.
-        self.channel_binding: str | None = None
-        self.rounds = 0
-
-    def start(self) -> SaslMessage | None:
-        return None
-
-    def challenge(self, data: bytes) -> SaslMessage:
-        raise SaslError(f"{self.name}: unexpected challenge {visible(data[:60])!r}")
-
-    def accepted(self) -> None:
-        """Called on 235; raises when the server's success cannot be trusted."""
-
-    def describe_challenge(self, data: bytes) -> str:
-        return visible(data) if data else "(empty challenge)"
 
 
 class Plain(Mechanism):
@@ -201,7 +111,7 @@ class CramMd5(Mechanism):
         digest = hmac.new(self._password.reveal().encode(), data, hashlib.md5).hexdigest()
         return SaslMessage(f"{self._user} {digest}".encode(),
                            f"{self._user} [HMAC-MD5 digest, redacted: it allows offline password guessing]",
-                           carries_secret=True)
+                           carries_secret=True, secret_parts=(digest.encode(),))
 
 
 class Scram(Mechanism):
@@ -239,35 +149,72 @@ class Scram(Mechanism):
         self.rounds += 1
         text = _utf8(data, self.name)
         if self.rounds == 1:
+            self._check_iterations(text)
             try:
                 self._client.set_server_first(text)
                 final = self._client.get_client_final()
             except ScramException as exc:
                 raise SaslError(f"{self.name} server-first message rejected: {_scram_reason(exc)}") from None
-            without_proof, _, _ = final.rpartition(",p=")
+            without_proof, _, proof = final.rpartition(",p=")
             return SaslMessage(final.encode(), f"{without_proof},p=[client proof, redacted]",
-                               carries_secret=True)
+                               carries_secret=True, secret_parts=(proof.encode(), f"p={proof}".encode()))
         if self.rounds == 2:
             if text.startswith("e="):
-                raise SaslError(f"{self.name}: the server reported error {text[2:60]!r} (RFC 5802 §7)")
+                raise SaslError(f"{self.name}: the server reported error {quoted(text[2:])} (RFC 5802 §7)")
             try:
                 self._client.set_server_final(text)
             except ScramException:
                 raise ServerSignatureInvalid(
-                    f"{self.name}: the server signature (v=) in {text[:60]!r} is wrong; "
+                    f"{self.name}: the server signature (v=) in {quoted(text)} is wrong; "
                     "the server does not know the password (a possible impostor)") from None
             except (KeyError, ValueError):
                 raise ServerSignatureInvalid(f"{self.name}: unreadable server-final message "
-                                             f"{text[:60]!r}") from None
+                                             f"{quoted(text)}") from None
             self.server_verified = True
             return SaslMessage(b"", "(empty response: server signature verified)")
         return super().challenge(data)
+
+    def _check_iterations(self, server_first: str) -> None:
+        """RFC 5802 §5.1: ``i=`` PBKDF2 iterations. Refused before starting when they cannot finish
+        in the time left (PBKDF2 cannot be interrupted), or are not an ASCII number."""
+        found = re.search(r"(?:^|,)i=([^,]*)", server_first)
+        if found is None:
+            return
+        value = found.group(1)
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:
+            raise SaslError(f"{self.name}: iteration count {quoted(value, 20)} is not a number "
+                            "(RFC 5802 §7)")
+        iterations = int(value)
+        if self.time_left is None:
+            return
+        left = self.time_left()
+        rate = pbkdf2_rate(self.name)
+        if iterations > rate * left * 0.8:
+            raise SaslError(f"{self.name}: the server asks for {iterations:,} PBKDF2 iterations "
+                            f"(RFC 5802 §5.1); at about {rate:,.0f}/s here that takes "
+                            f"{iterations / rate:.1f} s, more than the {max(left, 0):.1f} s left "
+                            "before the deadline: refused before starting")
 
     def accepted(self) -> None:
         if not self.server_verified:
             raise ServerSignatureInvalid(
                 f"{self.name}: the server said 235 without sending its signature, so it never "
                 "proved that it knows the password (RFC 5802 §5)")
+
+
+_RATES: dict[str, float] = {}
+
+
+def pbkdf2_rate(mechanism: str) -> float:
+    """PBKDF2-HMAC iterations per second of the mechanism's hash on this machine (measured once)."""
+    digest = mechanism.removeprefix("SCRAM-").removesuffix("-PLUS").replace("-", "").lower()
+    if digest not in _RATES:
+        import time
+
+        started = time.perf_counter()
+        hashlib.pbkdf2_hmac(digest, b"probe", b"salt-of-16-bytes", 20000)
+        _RATES[digest] = 20000 / max(time.perf_counter() - started, 1e-6)
+    return _RATES[digest]
 
 
 class XOAuth2(Mechanism):
@@ -358,12 +305,38 @@ def make_mechanism(name: str, credentials: Credentials, *, host: str = "", port:
 def describe_json_error(data: bytes) -> str:
     """An OAuth error challenge (RFC 7628 §3.2.2) as ``status 401, schemes bearer, ...``."""
     try:
-        document = json.loads(data)
+        document = json_loads_bounded(data)
     except ValueError:
         return visible(data)
     if not isinstance(document, dict):
         return visible(data)
     return "error: " + ", ".join(f"{key} {value}" for key, value in document.items())
+
+
+#: Nesting a JSON document from a server may have (RFC 7628 §3.2.2 errors are flat objects).
+MAX_JSON_DEPTH = 32
+
+
+def json_loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH):
+    """``json.loads`` for untrusted bytes: ValueError (never RecursionError) past ``max_depth``."""
+    depth, in_string, escaped = 0, False, False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:          # backslash
+                escaped = True
+            elif byte == 0x22:          # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):      # [ {
+            depth += 1
+            if depth > max_depth:
+                raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return json.loads(data)
 
 
 def _saslname(user: str) -> str:
@@ -375,9 +348,31 @@ def _utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SaslError(f"{name}: challenge is not UTF-8: {data[:40]!r}") from None
+        raise SaslError(f"{name}: challenge is not UTF-8: {quoted(data, 40)}") from None
 
 
 def _scram_reason(exc: Exception) -> str:
     # scramp's messages never contain the password; keep only the first line.
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+# -- redaction -----------------------------------------------------------------
+
+def base64_forms(secret: bytes) -> tuple[bytes, ...]:
+    """The base64 characters that depend only on ``secret``, at each of the 3 alignments.
+
+    Wherever ``secret`` sits inside a base64-encoded message, one of these
+    strings appears in the encoding (RFC 4648 §4: 3 bytes → 4 characters).
+    """
+    forms = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret)
+        start = -(-8 * offset // 6)                 # first character made of secret bits only
+        end = (8 * (offset + len(secret))) // 6     # last character not touched by what follows
+        if end > start:
+            forms.append(encoded[start:end])
+    return tuple(forms)
+
+
+#: The redactor moved to inspector/redaction.py (one redaction function for every output).
+from ..redaction import Redactor  # noqa: E402,F401  (re-exported)

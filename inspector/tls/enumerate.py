@@ -11,6 +11,18 @@ follows the client's order then picks at the ends of each offer; if the picks
 are not what client order predicts, the server has its own order. Only when
 the picks fit both explanations does one more connection settle it.
 
+A close instead of an answer (no ServerHello, no refusing alert; RFC 5246
+§7.4.1.3 wants a handshake_failure alert when nothing is shared) says something
+about part of the offer, not that the version is absent: a client-order server
+without DH parameters (Dovecot without ``ssl_dh``) picks a DHE suite and then
+closes. Such an offer is narrowed down once per version by key exchange: each
+family alone until one is accepted, then each other family offered before that
+accepted suite; a family whose suites make the server close although the
+accepted suite was there to pick is left out of the rest of the enumeration
+(``closed_on``). A server that closes on every family simply refuses; one that
+accepts a family alone but blames none (it closes on big offers) is asked
+family by family.
+
 ``exchange(offer) -> ServerAnswer`` does the I/O; it raises
 :class:`Unreachable` when the server could not be asked (after retries).
 """
@@ -20,6 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .hello import ServerAnswer
+from .suites import BY_CODE
+
+#: Alerts that refuse an offer as a whole (RFC 5246 §7.2.2, RFC 8446 §6.2); any other
+#: alert, and a close without an alert, may be the answer to one part of the offer.
+REFUSALS = frozenset({"handshake_failure", "insufficient_security", "protocol_version"})
 
 
 class Unreachable(Exception):
@@ -32,6 +49,8 @@ class Offer:
     suites: tuple[int, ...]
     groups: tuple[int, ...] | None = None      #: None: the default supported_groups
     key_share_group: int | None = 0x001D
+    #: False: a close is taken as the answer at once (a narrowing probe, not a verdict)
+    retry_drops: bool = True
 
 
 @dataclass
@@ -43,18 +62,43 @@ class VersionOutcome:
     server_order: bool | None = None                        #: None: fewer than two suites
     answers: list[ServerAnswer] = field(default_factory=list)
     error: str | None = None
+    #: key exchange -> what the server did when its suites came first (closed, alert)
+    closed_on: dict[str, str] = field(default_factory=dict)
 
 
-def enumerate_version(version: str, candidates: list[int], exchange) -> VersionOutcome:
+def family(code: int) -> str:
+    """The key-exchange family a suite belongs to (its registry ``kx``)."""
+    suite = BY_CODE.get(code)
+    return suite.kx if suite is not None else "unknown"
+
+
+def _ambiguous(answer: ServerAnswer) -> bool:
+    """Neither a ServerHello nor a refusal of the whole offer."""
+    return answer.kind == "none" or (answer.kind == "alert" and answer.alert not in REFUSALS)
+
+
+def enumerate_version(version: str, candidates: list[int], exchange, *,
+                      narrow: bool = True) -> VersionOutcome:
     """Accepted suites at ``version`` among ``candidates`` (in registry order)."""
     outcome = VersionOutcome(version)
     remaining = list(candidates)
     reverse = False
+    narrowed = not narrow
     try:
         while remaining:
             offered = tuple(reversed(remaining)) if reverse else tuple(remaining)
             answer = exchange(Offer(version, offered))
             outcome.answers.append(answer)
+            if _ambiguous(answer) and not narrowed:
+                narrowed = True
+                known = outcome.picks[:1]
+                culprits, good = _narrow(version, offered, known, exchange, outcome)
+                if culprits:
+                    remaining = [code for code in remaining if family(code) not in culprits]
+                    continue
+                if good is not None and not known:  # it closes on the whole offer, not on a part
+                    _family_by_family(version, remaining, exchange, outcome)
+                    return outcome
             if answer.kind not in ("hello", "retry") or answer.version != version:
                 break  # refused, or the server answered with another version: none left here
             if answer.suite not in remaining:
@@ -72,6 +116,51 @@ def enumerate_version(version: str, candidates: list[int], exchange) -> VersionO
     except Unreachable as exc:
         outcome.error = str(exc)
     return outcome
+
+
+def _family_by_family(version: str, remaining: list[int], exchange, outcome: VersionOutcome) -> None:
+    """Enumerate each key-exchange family on its own (a server that closes on big offers)."""
+    for name in dict.fromkeys(family(code) for code in remaining):
+        part = enumerate_version(version, [c for c in remaining if family(c) == name], exchange,
+                                 narrow=False)
+        outcome.picks += part.picks
+        outcome.groups.update(part.groups)
+        outcome.answers += part.answers
+        outcome.error = outcome.error or part.error
+        if outcome.server_order is None:
+            outcome.server_order = part.server_order
+    outcome.supported = bool(outcome.picks)
+
+
+def _narrow(version: str, offered: tuple[int, ...], known_good: list[int], exchange,
+            outcome: VersionOutcome) -> tuple[set[str], int | None]:
+    """The key-exchange families whose suites make the server close, and an accepted suite."""
+    families = list(dict.fromkeys(family(code) for code in offered))
+    members = {name: tuple(code for code in offered if family(code) == name) for name in families}
+    good = known_good[0] if known_good else None
+    if good is None:
+        # Most likely accepted first: fewest probes on the common servers.
+        for name in sorted(families, key=lambda f: (f != "ECDHE", f != "any", f != "RSA")):
+            answer = exchange(Offer(version, members[name], retry_drops=False))
+            outcome.answers.append(answer)
+            if answer.kind in ("hello", "retry") and answer.version == version \
+                    and answer.suite in members[name]:
+                good = answer.suite
+                break
+        if good is None:
+            return set(), None  # it closes on every family alone: a refusal
+    culprits = set()
+    for name in families:
+        if name == family(good):
+            continue
+        test = tuple(code for code in members[name] if code != good) + (good,)
+        answer = exchange(Offer(version, test))
+        outcome.answers.append(answer)
+        if _ambiguous(answer):
+            culprits.add(name)
+            outcome.closed_on[name] = (f"alert {answer.alert}" if answer.kind == "alert"
+                                       else answer.detail or "closed without an answer")
+    return culprits, good
 
 
 def _client_order_picks(candidates: list[int], accepted: set[int]) -> list[int]:

@@ -37,6 +37,8 @@ class ServerAnswer:
     alert: str | None = None
     chain_der: tuple[bytes, ...] = ()  #: TLS <= 1.2 Certificate message, leaf first
     detail: str = ""
+    #: an alert after the ServerHello: the server picked, then aborted (OpenSMTPD 6.8 + OpenSSL 3)
+    late_alert: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -50,6 +52,7 @@ class FlightReader:
         self._reader = tls.TlsReader()
         self._hello: tls.ServerHello | None = None
         self._alert: str | None = None
+        self._late_alert: str | None = None
         self._chain: tuple[bytes, ...] = ()
         self._ske_group: str | None = None
         self._hello_done = False
@@ -68,8 +71,11 @@ class FlightReader:
                 self._event(event)
 
     def _event(self, event: tls.TlsEvent) -> None:
-        if isinstance(event, tls.Alert) and self._hello is None:
-            self._alert = event.name
+        if isinstance(event, tls.Alert):
+            if self._hello is None:
+                self._alert = event.name
+            elif self._late_alert is None:
+                self._late_alert = event.name
         elif isinstance(event, tls.ServerHello) and self._hello is None:
             self._hello = event
         elif isinstance(event, tls.Malformed) and self._hello is None:
@@ -87,7 +93,8 @@ class FlightReader:
     @property
     def done(self) -> bool:
         """Enough read: an alert, a TLS 1.3 ServerHello/HRR, or ServerHelloDone (RFC 5246 §7.3)."""
-        if self._alert is not None or self.garbage or self.received > MAX_FLIGHT:
+        if self._alert is not None or self._late_alert is not None or self.garbage \
+                or self.received > MAX_FLIGHT:
             return True
         if self._hello is None:
             return False
@@ -99,7 +106,7 @@ class FlightReader:
             info = self._hello.info
             group = info.group_name or self._ske_group
             return ServerAnswer("retry" if info.retry else "hello", version_name(info.version),
-                                info.suite, group, None, self._chain)
+                                info.suite, group, None, self._chain, late_alert=self._late_alert)
         if self._alert is not None:
             return ServerAnswer("alert", alert=self._alert)
         if self.garbage:
