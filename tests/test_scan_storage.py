@@ -157,6 +157,24 @@ def test_commands_read_back(tmp_path):
     assert "negotiated TLS 1.3" in text and "100%" in text
 
 
+def test_report_html_renders_the_json_document(tmp_path):
+    """``report --html``: the text report's totals, from the same document as ``--json``."""
+    db, page = str(tmp_path / "db.sqlite3"), tmp_path / "report.html"
+    storage = open_storage(db)
+    scan_id = storage.create_scan({"targets": ["a.example:25"]}, ["a.example:25"], "0.0.1")
+    storage.write_rows(scan_id, [row("a.example:25", tls_version="TLSv1.3")])
+    storage.set_status(scan_id, "finished")
+    storage.close()
+    done = _cli("report", str(scan_id), "--db", db, "--json", "--html", str(page))
+    assert done.returncode == 0, done.stderr
+    document, html = json.loads(done.stdout), page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html
+    assert f"smtp-inspector report {scan_id}" in html and "1 of 1 stored" in html
+    assert "<tr><td>negotiated TLS 1.3</td><td>1</td><td>100%</td></tr>" in html
+    assert all(f"<code>{f['id']}</code>" in html for f in document["top_findings"])
+    assert _cli("report", "--db", db, "--html", str(tmp_path / "missing" / "r.html")).returncode == 2
+
+
 @pytest.mark.parametrize("args, message", [
     (("diff", "7", "8"), "no scan 8"), (("report", "9"), "no scan 9"), (("diff",), "no two scans"),
     (("scan", "--resume", "4"), "no scan 4"), (("scan", "--concurrency", "0"), "--concurrency"),

@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import UsageError
 from . import SUMMARIES
-from .common import ascii_int
+from .common import add_html_option, ascii_int, write_html
 from .history import add_db_argument
 
 #: The one line ``smtp-inspector --help`` shows for this command.
@@ -23,6 +23,7 @@ def register(sub) -> None:
                         help="default: the latest scan")
     add_db_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_html_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -42,6 +43,7 @@ def run(args) -> int:
         raise UsageError(f"no scan {scan_id} in the database")
     totals = compare.report(info, storage.iter_rows(scan_id), storage.finding_counts(scan_id))
     storage.close()
+    write_html(args, "scan-report", lambda: totals)
     if args.json:
         import json
 

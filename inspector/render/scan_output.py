@@ -66,12 +66,9 @@ def _csv(value) -> str:
     return "" if value is None else json.dumps(value) if isinstance(value, bool) else str(value)
 
 
-def report_text(report: dict) -> str:
-    scan, done = report["scan"], report["statuses"].get("done", 0)
-    lines = [f"scan {scan['id']} ({scan['status']}, started {scan['started_at'][:19]}, "
-             f"smtp-inspector {scan['tool_version']}): "
-             f"{report['stored']} of {scan['targets']} targets stored",
-             "statuses: " + (", ".join(f"{n} {s}" for s, n in report["statuses"].items()) or "none")]
+def report_rows(report: dict) -> list[list]:
+    """The totals as (what, targets, share): the text table's rows and the --html table's."""
+    done = report["statuses"].get("done", 0)
     rows = [["offer STARTTLS", report["starttls"], done],
             ["valid certificate (trusted, right name)", report["valid_certificates"], done],
             ["negotiated TLS 1.3", report["tls13"], done],
@@ -80,8 +77,16 @@ def report_text(report: dict) -> str:
             ["certificate expired", report["expired"], done]]
     rows += [[f"certificate expires within {key.split('_')[1]} days", n, done]
              for key, n in report["expiring"].items()]
-    lines.append(simple_table([[what, n, f"{100 * n / total:.0f}%" if total else "-"]
-                               for what, n, total in rows], ["", "targets", "share"]))
+    return [[what, n, f"{100 * n / total:.0f}%" if total else "-"] for what, n, total in rows]
+
+
+def report_text(report: dict) -> str:
+    scan = report["scan"]
+    lines = [f"scan {scan['id']} ({scan['status']}, started {scan['started_at'][:19]}, "
+             f"smtp-inspector {scan['tool_version']}): "
+             f"{report['stored']} of {scan['targets']} targets stored",
+             "statuses: " + (", ".join(f"{n} {s}" for s, n in report["statuses"].items()) or "none")]
+    lines.append(simple_table(report_rows(report), ["", "targets", "share"]))
     if report["tls_versions"]:
         lines.append("TLS versions: " + ", ".join(f"{v} {n}" for v, n in report["tls_versions"].items()))
     if report["top_findings"]:
