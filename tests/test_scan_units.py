@@ -91,3 +91,26 @@ def test_throttled_tries():
     assert throttled(_Result(Step("connect", FAILED, 1.0, None, "no answer within the step timeout"))) is None
     reply554 = parse_reply(b"554 5.7.1 No SMTP service here\r\n")
     assert throttled(_Result(Step("connect", OK, 1.0), Step("greeting", FAILED, 1.0, reply554))) is None
+
+
+def test_unknown_lookups_give_no_domain_finding():
+    """discover's rule for scan too: a TLSA or ``_mta-sts`` lookup that got no answer is unknown,
+    never "no DANE" or an invalid MTA-STS record (inspector/rules/discovery.py)."""
+    from inspector.discover.dns import NO_ANSWER, DnsAnswer, Lookup, Resolution
+    from inspector.scan.plan import CheckOptions, finish_domain
+    from inspector.scan.record import TargetPlan
+    from inspector.scan.targets import Target
+
+    silent = "no answer from DNS server 127.0.0.1:53 within 1 s"
+    plan = TargetPlan(Target("example.org", DOMAIN, "example.org"), deadline_at=0.0)
+    unknown = Resolution((), Lookup(NO_ANSWER, f"unknown (no answer): {silent}"))
+    plan.mx_facts = [(10, "mx.example.org", unknown,
+                      DnsAnswer("_25._tcp.mx.example.org", "TLSA", (), False, None, silent))]
+    plan.sts_state, plan.sts_detail = NO_ANSWER, f"unknown (no answer): {silent}"
+    finish_domain(plan, CheckOptions(dns_server=("127.0.0.1", 53)))
+
+    assert plan.findings == []
+    [mx] = plan.dns["mx"]
+    assert mx["tlsa_match"] is None and mx["tlsa_detail"].startswith("unknown (no answer)")
+    assert mx["error"].startswith("not tried: its address is unknown")
+    assert plan.dns["mta_sts"]["error"].startswith("unknown (no answer)")
