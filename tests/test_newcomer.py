@@ -48,7 +48,8 @@ def odd_files(tmp_path_factory):
     os.mkfifo(fifo)
     regular = base / "file.txt"
     regular.write_text("not a certificate\n")
-    return {"FIFO": str(fifo), "DIR": str(base), "FILE": str(regular), "MISSING": str(base / "missing")}
+    return {"FIFO": str(fifo), "DIR": str(base), "FILE": str(regular), "MISSING": str(base / "missing"),
+            "DB": str(base / "scans.sqlite3")}
 
 
 AUTH = ("--auth", "PLAIN", "--user", "a@example.test")
@@ -103,6 +104,20 @@ BAD_INPUTS = [
     (("discover", "a@example.test", "--cafile", "FIFO"), 2, "is a FIFO"),
     (("discover", "a@example.test", "--cafile", "MISSING"), 2, "no such file"),
     (("discover", "not-an-address"), 2, "not an e-mail address"),
+    (("scan", "MISSING", "--db", "DB"), 2, "no such file"),
+    (("scan", "DIR", "--db", "DB"), 2, "is a directory"),
+    (("scan", "FIFO", "--db", "DB"), 2, "is a FIFO"),
+    (("scan", "FILE", "--db", "DB"), 2, "target line 1"),
+    (("scan", "-", "--exclude", "FIFO", "--db", "DB"), 2, "is a FIFO"),
+    (("scan", "-", "--cafile", "FIFO", "--db", "DB"), 2, "is a FIFO"),
+    (("scan", "--resume", "9", "--db", "DB"), 2, "no scan 9"),
+    (("scan", "-", "--db", "DIR"), 2, "cannot open the database"),
+    (("history", "::1:2525", "--db", "DB"), 2, "[::1]:2525"),
+    (("history", "a.example", "--db", "DIR"), 2, "cannot open the database"),
+    (("diff", "1", "x", "--db", "DB"), 2, "not a whole number"),
+    (("diff", "--db", "DB"), 2, "no two scans"),
+    (("report", "x", "--db", "DB"), 2, "not a whole number"),
+    (("report", "7", "--db", "DB"), 2, "no scan 7"),
     # options
     (("probe", "127.0.0.1", "--timeout", "0"), 2, "more than 0"),
     (("tls", "127.0.0.1", "--bogus"), 2, "see smtp-inspector tls --help"),
@@ -112,6 +127,11 @@ BAD_INPUTS = [
     (("demo", "--bogus"), 2, "see smtp-inspector demo --help"),
     (("lab", "--fault", "bogus"), 2, "unknown fault"),
     (("interference", "127.0.0.1", "--bogus"), 2, "see smtp-inspector interference --help"),
+    (("scan", "--concurrency", "0"), 2, "at least 1"),
+    (("scan", "--bogus"), 2, "see smtp-inspector scan --help"),
+    (("history", "--bogus"), 2, "see smtp-inspector history --help"),
+    (("diff", "--bogus"), 2, "see smtp-inspector diff --help"),
+    (("report", "--bogus"), 2, "see smtp-inspector report --help"),
 ]
 
 

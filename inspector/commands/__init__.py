@@ -17,6 +17,10 @@ SUMMARIES = {
     "interference": "diagnose blocked, reset, redirected, stripped or intercepted SMTP (root)",
     "replay": "judge the SMTP sessions in a pcap/pcapng capture",
     "discover": "find and verify the SMTP submission settings for an e-mail address",
+    "scan": "check many servers or mail domains at once and store the results",
+    "history": "show what every stored scan found for one target",
+    "diff": "show what changed between two scans",
+    "report": "totals of one scan: STARTTLS, certificates, TLS 1.3, DANE, MTA-STS, expiry, findings",
     "demo": "probe the built-in lab server, with explanations",
     "lab": "run the built-in lab server until Ctrl-C",
 }

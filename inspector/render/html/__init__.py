@@ -3,7 +3,7 @@
 Rendered with Jinja2, autoescaping on, from the same JSON-shaped documents as
 ``--json`` (probe/demo: json_output.probe_result; tls: tls_audit.tls_audit_result;
 replay: replay_output.replay_json with every session's transcript; discover:
-discover_json.to_dict; probe --auth all: json_output.auth_table). Every byte
+discover_json.to_dict; probe --auth all: json_output.auth_table; report: scan.compare.report). Every byte
 from a server reaches the page as text.
 ``send`` renders like ``probe``: its document has the same
 ``steps``/``transcript``/``findings`` members (kind "send").
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 
-KINDS = ("probe", "demo", "send", "tls", "replay", "discover", "auth-table")
+KINDS = ("probe", "demo", "send", "tls", "replay", "discover", "auth-table", "scan-report")
 
 
 def _environment():

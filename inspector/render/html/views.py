@@ -7,10 +7,12 @@ from .chain import chain_view
 from .tls_matrix import matrix
 
 TEMPLATE = {"probe": "session", "demo": "session", "send": "session", "tls": "tls",
-            "replay": "replay", "discover": "discover", "auth-table": "auth_table"}
+            "replay": "replay", "discover": "discover", "auth-table": "auth_table",
+            "scan-report": "scan_report"}
 
 COMMAND_TITLE = {"probe": "probe", "demo": "demo", "send": "send", "tls": "TLS audit",
-                 "replay": "replay", "discover": "discover", "auth-table": "probe --auth all"}
+                 "replay": "replay", "discover": "discover", "auth-table": "probe --auth all",
+                 "scan-report": "scan report"}
 
 
 def context(kind: str, doc: dict) -> dict:
@@ -25,9 +27,18 @@ def context(kind: str, doc: dict) -> dict:
         base.update(_replay_context(doc))
     elif kind == "auth-table":
         base.update(_auth_table_context(doc))
+    elif kind == "scan-report":
+        base.update(_scan_report_context(doc))
     else:
         base.update(_discover_context(doc))
     return base
+
+
+def _scan_report_context(doc: dict) -> dict:
+    """``report SCAN_ID --html``: the totals table of the text report, from its JSON document."""
+    from ..scan_output import report_rows
+
+    return {"title": f"smtp-inspector report {doc['scan']['id']}", "totals": report_rows(doc)}
 
 
 def _target(target: dict) -> str:

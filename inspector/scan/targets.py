@@ -1,0 +1,189 @@
+"""Scan targets: lines of ``host[:port]`` or mail domains, the exclusion list, and endpoint planning.
+
+A line with a port, an IP address or brackets is a server (``host:25`` by
+default); a bare name is a mail domain: its MX hosts in preference order, each
+on port 25 (RFC 5321 §5.1), plus with ``--submission`` the submission
+candidates discover would try (SRV ``_submission(s)._tcp``, RFC 6186 §3; the
+guessed names). Exclusions (CIDRs and domains) are checked on names before any
+DNS query and on addresses before any connection.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+SMTP_PORT = 25
+MAX_MX = 5
+SERVER, DOMAIN = "server", "domain"
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str           #: as stored: ``host:port`` for servers, the domain for domains
+    kind: str           #: SERVER or DOMAIN
+    host: str
+    port: int = SMTP_PORT
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server to open a session with: the name it goes by and the address we connect to."""
+
+    role: str           #: "server", "mx", "submission"
+    name: str
+    address: str
+    port: int
+    mode: str = "starttls"
+    preference: int | None = None
+
+
+def parse_target_line(line: str) -> Target | None:
+    """One line of the target file; None for blanks and ``#`` comments; UsageError when unreadable."""
+    from ..commands.common import check_host_name, parse_target
+
+    text = line.split("#", 1)[0].strip()
+    if not text:
+        return None
+    if text.startswith("[") or ":" in text or _is_ip(text):
+        host, port = parse_target(text, default_port=SMTP_PORT)
+        host = check_host_name(host.rstrip(".").lower(), "target host")
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return Target(shown, SERVER, host, port)
+    name = check_host_name(text.rstrip(".").lower(), "mail domain")
+    return Target(name, DOMAIN, name)
+
+
+def read_targets(lines) -> list[Target]:
+    """Every target once, in file order (a repeated line is scanned once)."""
+    seen: dict[str, Target] = {}
+    for number, line in enumerate(lines, 1):
+        try:
+            target = parse_target_line(line)
+        except UsageError as exc:
+            raise UsageError(f"target line {number}: {exc}") from None
+        if target is not None:
+            seen.setdefault(target.text, target)
+    return list(seen.values())
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class Exclusions:
+    """``--exclude FILE``: networks (``192.0.2.0/24``, single addresses) and domains (with subdomains)."""
+
+    def __init__(self, networks=(), domains=()) -> None:
+        self.networks = tuple(networks)
+        self.domains = tuple(d.rstrip(".").lower() for d in domains)
+
+    @classmethod
+    def parse(cls, lines) -> Exclusions:
+        networks, domains = [], []
+        for number, line in enumerate(lines, 1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(text, strict=False))
+                continue
+            except ValueError:
+                pass
+            if "/" in text or " " in text:
+                raise UsageError(f"--exclude line {number}: {text!r} is neither a CIDR nor a domain")
+            domains.append(text)
+        return cls(networks, domains)
+
+    def name_excluded(self, name: str) -> str | None:
+        name = name.rstrip(".").lower()
+        for domain in self.domains:
+            if name == domain or name.endswith("." + domain):
+                return f"{name} is under excluded domain {domain}"
+        if _is_ip(name):
+            return self.address_excluded(name)
+        return None
+
+    def address_excluded(self, address: str) -> str | None:
+        ip = ipaddress.ip_address(address)
+        for network in self.networks:
+            if ip.version == network.version and ip in network:
+                return f"{address} is in excluded network {network}"
+        return None
+
+
+@functools.lru_cache(maxsize=65536)   # asked at every scheduling decision, under the lock
+def prefix_of(address: str) -> str:
+    """The /24 (IPv4) or /48 (IPv6) an address belongs to: the unit of the per-network cap."""
+    ip = ipaddress.ip_address(address)
+    bits = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+
+
+class Resolver:
+    """Addresses and MX/SRV/TLSA/TXT lookups: ``--dns-server`` (dnspython) or the system resolver."""
+
+    def __init__(self, dns_server: tuple[str, int] | None, timeout: float) -> None:
+        self.dns_server = dns_server
+        self.timeout = timeout
+
+    def client(self, deadline_at: float):
+        from ..discover.dns import DnsClient, system_dns_server
+
+        return DnsClient(self.dns_server or system_dns_server(), timeout=self.timeout,
+                         deadline_at=deadline_at)
+
+    def addresses(self, name: str, deadline_at: float) -> tuple[tuple[str, ...], str | None]:
+        if _is_ip(name):
+            return (name,), None
+        if self.dns_server is not None:
+            return first_addresses(self.client(deadline_at), name)
+        from ..net.resolve import system_addresses
+
+        return system_addresses(name)
+
+
+def first_resolution(dns, name: str):
+    """The IPv4 addresses of ``name``, else its IPv6 ones, with discover's lookup state (a
+    ``Resolution``): the address a session goes to, with one query where that answers."""
+    from ..discover.dns import FOUND, Lookup, Resolution
+
+    answer = dns.query(name, "A")
+    if answer.rdatas:
+        found = tuple(r.address for r in answer.rdatas)
+        return Resolution(found, Lookup(FOUND, ", ".join(found)))
+    return dns.addresses(name)
+
+
+def first_addresses(dns, name: str) -> tuple[tuple[str, ...], str | None]:
+    """:func:`first_resolution` as (addresses, why there are none)."""
+    resolution = first_resolution(dns, name)
+    return resolution.addresses, (None if resolution.addresses else resolution.lookup.detail)
+
+
+def mx_hosts(dns, domain: str):
+    """MX records in preference order (RFC 5321 §5.1) as discover reads them (``mx_source``):
+    (records, error or None, the lookup state); a null MX (RFC 7505) gives none."""
+    from ..discover.sources import mx_source
+
+    report, records = mx_source(domain, dns.query(domain, "MX"), MAX_MX)
+    return records, (None if records else report.detail), report.status
+
+
+def submission_candidates(dns, domain: str, mx_names: list[str]):
+    """discover's candidate list without autoconfig (no HTTP fetches during a scan)."""
+    from ..discover.candidates import SRV_SERVICES, SrvTarget, build_candidates
+
+    srv = []
+    for service, _mode in SRV_SERVICES:
+        answer = dns.query(f"{service}.{domain}", "SRV")
+        srv += [SrvTarget(service, r.priority, r.weight, r.port, r.target.to_text().rstrip("."))
+                for r in answer.rdatas]
+    return build_candidates(domain, srv, [], mx_names)

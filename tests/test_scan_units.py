@@ -1,0 +1,116 @@
+"""scan's pure parts: target lines, exclusions, the politeness limits, which tries are throttled."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspector.errors import UsageError
+from inspector.probes.steps import FAILED, OK, Step
+from inspector.scan.politeness import Politeness, throttled
+from inspector.scan.targets import DOMAIN, SERVER, Exclusions, prefix_of, read_targets
+from inspector.smtp.reply import ReplyParser
+
+
+def test_target_lines():
+    targets = read_targets(["mx.example.net:2525", "Example.ORG.", "192.0.2.7", "[2001:db8::1]:587",
+                            "# comment", "", "example.org", "mx.example.net:2525  # again"])
+    assert [(t.text, t.kind, t.port) for t in targets] == [
+        ("mx.example.net:2525", SERVER, 2525), ("example.org", DOMAIN, 25), ("192.0.2.7:25", SERVER, 25),
+        ("[2001:db8::1]:587", SERVER, 587)]
+
+
+@pytest.mark.parametrize("line", ["mx.example:99999", "bad name!", "[::1", "a..b"])
+def test_bad_target_line_names_its_number(line):
+    with pytest.raises(UsageError, match="target line 2"):
+        read_targets(["ok.example", line])
+
+
+def test_exclusions_networks_and_domains():
+    ex = Exclusions.parse(["192.0.2.0/24", "2001:db8::/48", "example.com  # theirs", "198.51.100.7"])
+    assert ex.name_excluded("mx.EXAMPLE.com.") and ex.name_excluded("example.com")
+    assert not ex.name_excluded("notexample.com")
+    assert ex.address_excluded("192.0.2.200") and ex.address_excluded("2001:db8:0:ffff::1")
+    assert ex.name_excluded("198.51.100.7") and not ex.address_excluded("198.51.100.8")
+    with pytest.raises(UsageError, match="line 1"):
+        Exclusions.parse(["10.0.0.0/33"])
+
+
+def test_prefixes():
+    assert prefix_of("192.0.2.77") == "192.0.2.0/24"
+    assert prefix_of("2001:db8:1:2::5") == "2001:db8:1::/48"
+
+
+def test_one_connection_per_address_and_a_cap_per_network():
+    p = Politeness(per_address=1, per_network=2)
+    assert p.try_acquire("192.0.2.1", 0.0)
+    assert not p.try_acquire("192.0.2.1", 0.0)          # the same address: wait
+    assert p.try_acquire("192.0.2.2", 0.0)
+    assert not p.try_acquire("192.0.2.3", 0.0)          # the /24 is full
+    assert p.try_acquire("198.51.100.1", 0.0)           # another /24 is not
+    p.release("192.0.2.1", throttled=False, now=0.0)
+    assert p.try_acquire("192.0.2.3", 0.0)
+
+
+def test_rate_spaces_connection_starts():
+    p = Politeness(rate=10.0, per_network=100)
+    assert p.try_acquire("192.0.2.1", 100.0)
+    assert not p.try_acquire("192.0.2.2", 100.05)
+    assert p.wait_for("192.0.2.2", 100.05) == pytest.approx(0.05)
+    assert p.try_acquire("192.0.2.2", 100.1)
+
+
+def test_backoff_doubles_after_each_throttled_try_and_resets():
+    p = Politeness(backoff_first=1.0, backoff_max=3.0)
+    for expected in (1.0, 2.0, 3.0):
+        assert p.try_acquire("192.0.2.1", 0.0 if expected == 1.0 else 50.0 * expected)
+        now = 50.0 * expected
+        p.release("192.0.2.1", throttled=True, now=now)
+        assert p.wait_for("192.0.2.1", now) == pytest.approx(expected)
+    assert p.try_acquire("192.0.2.1", 1000.0)
+    p.release("192.0.2.1", throttled=False, now=1000.0)
+    assert p.wait_for("192.0.2.1", 1000.0) == 0
+
+
+def parse_reply(data: bytes):
+    return ReplyParser().feed(data)[0]
+
+
+class _Result:
+    def __init__(self, *steps):
+        self.steps = steps
+
+
+def test_throttled_tries():
+    reply421 = parse_reply(b"421 4.7.0 Too many connections\r\n")
+    assert throttled(_Result(Step("connect", OK, 1.0), Step("greeting", FAILED, 1.0, reply421)))
+    refused = "connection refused (the host answered the SYN with a RST)"
+    assert throttled(_Result(Step("connect", FAILED, 1.0, None, refused))) == "connect: refused"
+    assert throttled(_Result(Step("connect", OK, 1.0), Step("greeting", FAILED, 1.0, None,
+                                                            "the server closed the connection")))
+    # a verdict: a timeout, a 554 greeting, a failed certificate
+    assert throttled(_Result(Step("connect", FAILED, 1.0, None, "no answer within the step timeout"))) is None
+    reply554 = parse_reply(b"554 5.7.1 No SMTP service here\r\n")
+    assert throttled(_Result(Step("connect", OK, 1.0), Step("greeting", FAILED, 1.0, reply554))) is None
+
+
+def test_unknown_lookups_give_no_domain_finding():
+    """discover's rule for scan too: a TLSA or ``_mta-sts`` lookup that got no answer is unknown,
+    never "no DANE" or an invalid MTA-STS record (inspector/rules/discovery.py)."""
+    from inspector.discover.dns import NO_ANSWER, DnsAnswer, Lookup, Resolution
+    from inspector.scan.plan import CheckOptions, finish_domain
+    from inspector.scan.record import TargetPlan
+    from inspector.scan.targets import Target
+
+    silent = "no answer from DNS server 127.0.0.1:53 within 1 s"
+    plan = TargetPlan(Target("example.org", DOMAIN, "example.org"), deadline_at=0.0)
+    unknown = Resolution((), Lookup(NO_ANSWER, f"unknown (no answer): {silent}"))
+    plan.mx_facts = [(10, "mx.example.org", unknown,
+                      DnsAnswer("_25._tcp.mx.example.org", "TLSA", (), False, None, silent))]
+    plan.sts_state, plan.sts_detail = NO_ANSWER, f"unknown (no answer): {silent}"
+    finish_domain(plan, CheckOptions(dns_server=("127.0.0.1", 53)))
+
+    assert plan.findings == []
+    [mx] = plan.dns["mx"]
+    assert mx["tlsa_match"] is None and mx["tlsa_detail"].startswith("unknown (no answer)")
+    assert mx["error"].startswith("not tried: its address is unknown")
+    assert plan.dns["mta_sts"]["error"].startswith("unknown (no answer)")
