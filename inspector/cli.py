@@ -19,7 +19,7 @@ from .commands.common import (  # noqa: F401  (re-exported: the public helpers o
     check_host_name,
     parse_target,
 )
-from .errors import PrivilegeError, UsageError
+from .errors import ClusterError, PrivilegeError, UsageError
 from .exitcodes import ExitCode
 
 PROG = "smtp-inspector"
@@ -75,6 +75,9 @@ def main(argv=None) -> int:
     except PrivilegeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return int(ExitCode.PRIVILEGES)
+    except ClusterError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CLUSTER)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

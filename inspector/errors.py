@@ -7,6 +7,7 @@ next: a probe turns every ``InspectorError`` into a failed step)::
     ├── UsageError                  bad command line or option value
     ├── PrivilegeError              needs root or CAP_NET_RAW (exit 4)
     ├── FileAccessError             a file cannot be read (raised by ``inspector.net.files``)
+    ├── ClusterError                scan --cluster: the Dask scheduler cannot be reached or was lost (22)
     ├── ProtocolError
     │   ├── LocalProtocolError      we were asked to send something illegal
     │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
@@ -35,6 +36,10 @@ class PrivilegeError(InspectorError):
 
 class FileAccessError(InspectorError):
     """A file named by the user cannot be opened, read or decoded."""
+
+
+class ClusterError(InspectorError):
+    """``scan --cluster``: the Dask scheduler cannot be reached, or the connection to it was lost."""
 
 
 class ProtocolError(InspectorError):

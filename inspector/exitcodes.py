@@ -19,4 +19,5 @@ class ExitCode(enum.IntEnum):
     AUTH = 16             #: authentication failed, refused without TLS, or not offered
     NO_SUBMISSION_SERVER = 20  #: discover: no candidate gave a working session with TLS
     CAPTURE = 21          #: replay: the capture file is unreadable, not pcap/pcapng, truncated or corrupt
+    CLUSTER = 22          #: scan --cluster: the Dask scheduler is unreachable or was lost (stored rows kept)
     INTERRUPTED = 130     #: Ctrl-C
