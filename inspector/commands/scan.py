@@ -155,6 +155,10 @@ def _run(args, storage, client) -> int:
     if stored.get("cafile"):
         from ..certs import load_trust_anchors
         load_trust_anchors(stored["cafile"])
+    if client is not None and stored.get("vantage"):
+        from ..scan.cluster import vantage_workers
+
+        vantage_workers(client, stored["vantage"])   # none with that vantage: refused before a scan exists
     if not args.resume:
         scan_id = storage.create_scan(stored, [t.text for t in targets], __version__)
     done = storage.done_targets(scan_id)

@@ -135,8 +135,10 @@ def connect(spec: str):
         cluster = LocalCluster(n_workers=int(count), threads_per_worker=2, processes=True,
                                host="127.0.0.1", dashboard_address=None)
         return Client(cluster)
+    import os
+
     try:
-        return Client(spec, timeout=CONNECT_TIMEOUT)
+        return Client(spec, timeout=float(os.environ.get("SMTP_INSPECTOR_CLUSTER_TIMEOUT", CONNECT_TIMEOUT)))
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot reach the Dask scheduler at {spec}: {reason}") from None
@@ -152,8 +154,14 @@ def close(client) -> None:
         pass
 
 
-def worker_vantages(client) -> dict[str, str | None]:
-    return client.run(lambda dask_worker: getattr(dask_worker, "smtp_inspector_vantage", None))
+def vantage_workers(client, vantage: str) -> list[str]:
+    """The addresses of the workers started with ``--vantage NAME``; UsageError when there are none."""
+    labels = client.run(lambda dask_worker: getattr(dask_worker, "smtp_inspector_vantage", None))
+    found = [address for address, label in labels.items() if label == vantage]
+    if not found:
+        raise UsageError(f"no worker of the cluster has vantage {vantage!r} (start workers with "
+                         f"--preload inspector.scan.vantage --vantage {vantage})")
+    return found
 
 
 def run_cluster_scan(client, targets, *, storage, db_url: str | None, scan_id: int, options, stored: dict,
@@ -174,10 +182,7 @@ def run_cluster_scan(client, targets, *, storage, db_url: str | None, scan_id: i
                                        per_network=stored["per_network"])
     restrict = None
     if vantage is not None:
-        restrict = [a for a, v in worker_vantages(client).items() if v == vantage]
-        if not restrict:
-            raise UsageError(f"no worker of the cluster has vantage {vantage!r} (start workers with "
-                             f"--preload inspector.scan.vantage --vantage {vantage})")
+        restrict = vantage_workers(client, vantage)
     slots = max(1, sum(n for a, n in client.nthreads().items() if restrict is None or a in restrict))
     rate = stored["rate"] / min(slots, len(parts)) if stored["rate"] else None
     deadline_epoch = time.time() + scan_deadline if scan_deadline else None
