@@ -224,3 +224,43 @@ def test_without_cluster_nothing_of_dask_is_imported(tmp_path):
             "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "0 []", (done.stdout, done.stderr)
+
+
+def test_diff_by_vantage_shows_a_path_that_strips_starttls(tmp_path):
+    """Two networks (namespaces), the same ten servers; in the second, the path masks STARTTLS
+    (the Cisco PIX/ASA "XXXXXXXA" rewrite, tests/scan_responder.py's "masked")."""
+    import jsonschema
+
+    from tests.test_scan_netns import schema
+
+    db = tmp_path / "db.sqlite"
+    targets = tmp_path / "targets"
+    targets.write_text("".join(f"{name(i)}:25\n" for i in range(4, 10)))
+    certs = None
+    for vantage, faults in (("isp-a", {}), ("isp-b", {7: "masked"})):
+        (tmp_path / vantage).mkdir()
+        w = ScanWorld(tmp_path / vantage, 10, faults, namespace=f"dask-{vantage}-{os.getpid()}")
+        w.certs = certs = certs or w.certs   # the same servers: the same certificates
+        w.start()
+        try:
+            done = subprocess.run(w.scan_command(str(targets), "--db", str(db), "--vantage", vantage),
+                                  capture_output=True, text=True, timeout=60)
+        finally:
+            w.stop()
+        assert done.returncode == (1 if faults else 0), done.stderr   # a masked STARTTLS is an error
+    done = subprocess.run([sys.executable, "-m", "inspector", "diff", "--by-vantage", "--json",
+                           "--db", str(db)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, schema("scan-diff"))
+    assert (report["old"], report["new"], report["by_vantage"]) == ("isp-a", "isp-b", True)
+    expiry = report["changes"][0]["fields"]["not_after"]["old"]
+    assert [(c["target"], c["fields"], c["findings_gained"]) for c in report["changes"]] == [
+        (f"{name(7)}:25", {"starttls": {"old": True, "new": False},
+                           "tls_version": {"old": "TLSv1.3", "new": None},
+                           "trusted": {"old": True, "new": None},
+                           "not_after": {"old": expiry, "new": None}},
+         ["starttls-masked", "starttls-not-offered"])]
+    text = subprocess.run([sys.executable, "-m", "inspector", "diff", "--by-vantage", "isp-b", "isp-a",
+                           "--db", str(db)], capture_output=True, text=True, timeout=30)
+    assert text.stdout.startswith("vantage isp-b -> vantage isp-a: 1 target(s) changed"), text.stdout

@@ -208,8 +208,16 @@ class Storage:
         conflict = " ON CONFLICT DO NOTHING" if self.ignore_duplicates else ""
         cursor = self.connection.cursor()
         insert = f"INSERT INTO results ({', '.join(columns)}) VALUES ({placeholders}){conflict}"
-        cursor.executemany(self._sql(insert),
-                           [_row_values(scan_id, r) + ((r.vantage,) if version >= 3 else ()) for r in rows])
+        values = [_row_values(scan_id, r) + ((r.vantage,) if version >= 3 else ()) for r in rows]
+        if self.ignore_duplicates:   # one at a time: a row already there must not get this try's findings
+            inserted = []
+            for r, v in zip(rows, values, strict=True):
+                cursor.execute(self._sql(insert + " RETURNING target"), v)
+                if cursor.fetchone() is not None:
+                    inserted.append(r)
+            rows = inserted
+        else:
+            cursor.executemany(self._sql(insert), values)
         if version >= 2:
             cursor.executemany(self._sql("INSERT INTO result_findings (scan_id, target, finding_id) "
                                          f"VALUES (?, ?, ?){conflict}"),
