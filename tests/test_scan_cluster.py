@@ -18,7 +18,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from importlib import resources
 
+import jsonschema
 import pytest
 
 from tests import netns_bed
@@ -52,6 +54,10 @@ def cluster(world, tmp_path_factory):
     c = DaskCluster(world, tmp_path_factory.mktemp("dask-cluster")).start()
     yield c
     c.stop()
+
+
+def schema(name_: str) -> dict:
+    return json.loads(resources.files("inspector").joinpath(f"schema/{name_}.schema.json").read_text())
 
 
 def verdicts(rows) -> dict:
@@ -97,7 +103,9 @@ def test_worker_killed_mid_scan_every_target_once_same_verdicts(world, cluster, 
     out, err = scan.communicate(timeout=180)
     assert scan.returncode == 1, err
     summary = json.loads(out)
-    assert summary["stored"] == summary["targets"] == N + len(DOMAINS) and summary["partitions"] > 4
+    jsonschema.validate(summary, schema("scan-summary"))
+    assert summary["stored"] == summary["targets"] == N + len(DOMAINS)
+    assert summary["cluster"]["partitions"] > 4 and summary["cluster"]["failed_partitions"] == 0
     rows = sqlite_rows(db)
     assert len(rows) == len({r[0] for r in rows}) == N + len(DOMAINS)   # every target, exactly once
     assert verdicts(rows) == verdicts(local_rows)
@@ -229,10 +237,6 @@ def test_without_cluster_nothing_of_dask_is_imported(tmp_path):
 def test_diff_by_vantage_shows_a_path_that_strips_starttls(tmp_path):
     """Two networks (namespaces), the same ten servers; in the second, the path masks STARTTLS
     (the Cisco PIX/ASA "XXXXXXXA" rewrite, tests/scan_responder.py's "masked")."""
-    import jsonschema
-
-    from tests.test_scan_netns import schema
-
     db = tmp_path / "db.sqlite"
     targets = tmp_path / "targets"
     targets.write_text("".join(f"{name(i)}:25\n" for i in range(4, 10)))

@@ -245,7 +245,7 @@ def _print_summary(scan_id, summary, status, statuses, errors, findings, args) -
                           "scan_id": scan_id, "status": status, "targets": summary.total,
                           "stored": summary.stored, "statuses": statuses, "targets_with_errors": errors,
                           "findings": findings, "connections": summary.connections,
-                          "partitions": summary.partitions,
+                          **({"cluster": summary.cluster} if summary.cluster else {}),
                           "elapsed_s": round(summary.elapsed, 3)},
                          indent=2))
         return

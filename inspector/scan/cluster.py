@@ -178,6 +178,7 @@ def run_cluster_scan(client, targets, *, storage, db_url: str | None, scan_id: i
         return summary
     exclusions = Exclusions.parse(stored["exclude_lines"])
     addresses = resolve_all(targets, options, exclusions, stored["concurrency"])
+    resolve_s = time.monotonic() - started
     parts: list[Partition] = partition(targets, addresses, size=partition_size,
                                        per_network=stored["per_network"])
     restrict = None
@@ -222,8 +223,9 @@ def run_cluster_scan(client, targets, *, storage, db_url: str | None, scan_id: i
     finally:
         client.unsubscribe_topic(topic)
         client.cancel([f for f in futures if not f.done()])
-    summary.partitions = len(parts)
-    summary.partition_seconds = [r["elapsed"] for r in finished.values()]
+    summary.cluster = {"partitions": len(parts), "slots": slots, "resolve_s": round(resolve_s, 3),
+                       "tasks_s": round(sum(r["elapsed"] for r in finished.values()), 3),
+                       "failed_partitions": len(failures)}
     summary.connections = sum(r["connections"] for r in finished.values())
     wanted = {t.text for t in targets}
     summary.stored = summary.new = len(storage.done_targets(scan_id) & wanted)

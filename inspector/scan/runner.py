@@ -37,8 +37,7 @@ class Summary:
     elapsed: float = 0.0
     interrupted: bool = False
     deadline_reached: bool = False
-    partitions: int = 0                  #: --cluster: tasks the scan was cut into
-    partition_seconds: list = dataclasses.field(default_factory=list)   #: --cluster: each task's time
+    cluster: dict | None = None          #: --cluster: partitions, slots, resolve_s, tasks_s (schema)
     failures: list = dataclasses.field(default_factory=list)   #: --cluster: partitions that failed
 
 
