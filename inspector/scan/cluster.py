@@ -220,6 +220,7 @@ def run_cluster_scan(client, targets, *, storage, db_url: str | None, scan_id: i
             time.sleep(0.1)
     except KeyboardInterrupt:
         summary.interrupted = True
+        storage.connection.rollback()   # the interrupt may have come inside a partition's transaction
     finally:
         client.unsubscribe_topic(topic)
         client.cancel([f for f in futures if not f.done()])
