@@ -31,8 +31,8 @@ from tests.test_scan_storage import postgres_dsn
 pytestmark = pytest.mark.skipif(netns_bed.why_unavailable() is not None,
                                 reason=str(netns_bed.why_unavailable()))
 
-N = 200
-PLANTED = {"expired": (40, 160), "nostarttls": (41, 161), "masked": (42, 162)}
+N = 120
+PLANTED = {"expired": (40, 100), "nostarttls": (41, 101), "masked": (42, 102)}
 TARPITS = tuple(range(5, N, 21))     #: a 2.2 s greeting in every partition: a kill lands mid-partition
 SCAN_ARGS = ("--rate", "0", "--concurrency", "8", "--per-network", "64", "--timeout", "5")
 
@@ -208,6 +208,29 @@ def test_vantage_label_selects_workers(world, cluster, tmp_path):
     assert done.returncode == 2 and "no worker of the cluster has vantage 'elsewhere'" in done.stderr
     with sqlite3.connect(db) as connection:   # refused before a scan is created
         assert connection.execute("SELECT COUNT(*) FROM scans").fetchone()[0] == 1
+
+
+def test_scheduler_lost_mid_scan_exit_22_then_resume(world, cluster, local_scan):
+    """Last of the cluster's tests: it kills the scheduler."""
+    db = world.tmp_path / "lost.sqlite"
+    before = world.connections()
+    scan = subprocess.Popen(world.scan_command(str(world.tmp_path / "targets"), "--db", str(db), *SCAN_ARGS,
+                                               "--cluster", cluster.address, "--partition-size", "25"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: world.connections() - before >= 40)
+    cluster.scheduler.send_signal(signal.SIGKILL)
+    out, err = scan.communicate(timeout=120)
+    assert scan.returncode == 22, err
+    assert err.splitlines()[-1].startswith("smtp-inspector: error: the Dask scheduler was lost mid-scan"), err
+    assert "Traceback" not in err
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT id, status FROM scans").fetchall() == [(1, "interrupted")]
+    done = subprocess.run(world.scan_command("--resume", "1", "--db", str(db), *SCAN_ARGS),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    rows = sqlite_rows(db)
+    assert len(rows) == len({r[0] for r in rows}) == N + len(DOMAINS)
+    assert verdicts(rows) == verdicts(local_scan[0])
 
 
 def test_unreachable_scheduler_one_line_exit_22_nothing_stored(tmp_path):

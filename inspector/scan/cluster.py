@@ -120,11 +120,13 @@ def connect(spec: str):
     """A Dask client for ``tcp://HOST:PORT`` or ``local:N``; ClusterError when no scheduler answers."""
     import logging
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
     try:
         from distributed import Client
     except ImportError:
         raise UsageError("--cluster needs Dask: pip install 'smtp-inspector[cluster]'") from None
+    for name in ["distributed", *logging.root.manager.loggerDict]:   # Dask configures some itself
+        if name.split(".")[0] == "distributed":
+            logging.getLogger(name).setLevel(logging.CRITICAL)   # we say what failed, in one line
 
     if spec.startswith("local:"):
         count = spec.split(":", 1)[1]
@@ -255,7 +257,8 @@ def _collect(future, storage, db_url, scan_id: int, finished: dict, failures: li
     try:
         result = future.result()
     except FutureCancelledError as exc:
-        failures.append(f"lost:{exc}")
+        reason = getattr(exc, "reason", None) or str(exc).split(" for reason: ")[-1]
+        failures.append(f"lost:{reason.splitlines()[0].rstrip('.')}")
         return
     except (OSError, TimeoutError) as exc:
         failures.append(f"lost:{type(exc).__name__}: {exc}")
