@@ -24,6 +24,7 @@ EXIT_CODES_HELP = """exit codes:
       was wrong
   20  discover: no submission server with TLS
   21  replay: capture unreadable, not pcap/pcapng, truncated or corrupt
+  22  scan --cluster: the Dask scheduler unreachable or lost
   130 interrupted
 """
 
