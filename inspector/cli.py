@@ -19,7 +19,7 @@ from .commands.common import (  # noqa: F401  (re-exported: the public helpers o
     check_host_name,
     parse_target,
 )
-from .errors import ConnectFailed, PrivilegeError, UsageError
+from .errors import ClusterError, ConnectFailed, PrivilegeError, UsageError
 from .exitcodes import ExitCode
 
 PROG = "smtp-inspector"
@@ -163,6 +163,9 @@ def _main(argv) -> int:
     except ConnectFailed as exc:  # found before any connection: the name does not resolve
         print(error_line(command, str(exc)), file=sys.stderr)
         return int(ExitCode.CONNECT)
+    except ClusterError as exc:
+        print(error_line(command, str(exc)), file=sys.stderr)
+        return int(ExitCode.CLUSTER)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

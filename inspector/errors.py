@@ -6,6 +6,7 @@ next: a probe turns every ``InspectorError`` into a failed step)::
     InspectorError
     ├── UsageError                  bad command line or option value
     ├── PrivilegeError              needs root or CAP_NET_RAW (exit 4)
+    ├── ClusterError                scan --cluster: the Dask scheduler cannot be reached or was lost (22)
     ├── ProtocolError
     │   ├── LocalProtocolError      we were asked to send something illegal
     │   └── RemoteProtocolError     the peer broke the protocol beyond recovery
@@ -30,6 +31,10 @@ class UsageError(InspectorError):
 
 class PrivilegeError(InspectorError):
     """The command needs privileges this process lacks (raw sockets: root or CAP_NET_RAW)."""
+
+
+class ClusterError(InspectorError):
+    """``scan --cluster``: the Dask scheduler cannot be reached, or the connection to it was lost."""
 
 
 class ProtocolError(InspectorError):

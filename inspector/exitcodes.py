@@ -22,4 +22,5 @@ class ExitCode(enum.IntEnum):
     DATA = 19             #: send: the message refused (DATA, BDAT or after the end-of-data dot)
     NO_SUBMISSION_SERVER = 20  #: discover: no candidate gave a working session with TLS
     CAPTURE = 21          #: replay: the capture file is unreadable, not pcap/pcapng, truncated or corrupt
+    CLUSTER = 22          #: scan --cluster: the Dask scheduler is unreachable or was lost (stored rows kept)
     INTERRUPTED = 130     #: Ctrl-C

@@ -93,6 +93,29 @@ def test_rows_round_trip_and_no_target_twice(db_url):
     storage.close()
 
 
+def test_vantage_rows_and_idempotent_writes(db_url):
+    """Schema 3's vantage column; Dask workers' ON CONFLICT DO NOTHING keeps the first row."""
+    storage = open_storage(db_url)
+    targets = ["a.example:25", "b.example:25"]
+    first = storage.create_scan({}, targets, "0.0.1")
+    second = storage.create_scan({}, targets, "0.0.1")
+    storage.write_rows(first, [row("a.example:25", vantage="isp-a"), row("b.example:25", vantage="isp-a")])
+    storage.write_rows(second, [row("a.example:25", vantage="isp-b", starttls=False,
+                                    finding_ids=("starttls-not-offered",))])
+    storage.ignore_duplicates = True
+    storage.write_rows(second, [row("a.example:25", vantage="isp-b", status="throttled",
+                                    finding_ids=("cert-expired",)), row("b.example:25", vantage="isp-b")])
+    assert [(r.target, r.status, r.vantage, r.finding_ids) for r in storage.rows(second)] == [
+        ("a.example:25", "done", "isp-b", ("starttls-not-offered",)), ("b.example:25", "done", "isp-b", ())]
+    assert storage.finding_counts(second) == [("starttls-not-offered", 1)]
+    seen = storage.rows_by_vantage(storage.scan(second).target_list)
+    assert sorted(seen) == ["isp-a", "isp-b"]
+    changes = compare.diff(seen["isp-a"].values(), seen["isp-b"].values())
+    assert [(c["target"], c["fields"], c["findings_gained"]) for c in changes] == [
+        ("a.example:25", {"starttls": {"old": True, "new": False}}, ["starttls-not-offered"])]
+    storage.close()
+
+
 def test_history_diff_and_report(db_url):
     storage = open_storage(db_url)
     targets = ["a.example:25", "b.example:25", "c.example:25"]

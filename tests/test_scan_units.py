@@ -114,3 +114,29 @@ def test_unknown_lookups_give_no_domain_finding():
     assert mx["tlsa_match"] is None and mx["tlsa_detail"].startswith("unknown (no answer)")
     assert mx["error"].startswith("not tried: its address is unknown")
     assert plan.dns["mta_sts"]["error"].startswith("unknown (no answer)")
+
+
+def test_partitions_never_split_a_server_and_share_each_network_cap():
+    """scan --cluster: one address in one partition; a /24's shares sum to at most --per-network."""
+    from collections import Counter
+
+    from inspector.scan.partition import partition
+
+    lines = [f"10.0.{i // 100}.{i % 100}:25" for i in range(500)] + ["a.example", "b.example", "c.example"]
+    targets = read_targets(lines)
+    addresses = [(t.host,) for t in targets[:500]] + [("10.0.0.1", "10.0.3.1"), ("10.0.3.1",), ()]
+    parts = partition(targets, addresses, size=40, per_network=4)
+    where = {}
+    for index, part in enumerate(parts):
+        for target in part.targets:
+            for address in addresses[targets.index(target)]:
+                assert where.setdefault(address, index) == index, address   # never in two partitions
+    assert sorted(t.text for p in parts for t in p.targets) == sorted(t.text for t in targets)
+    shares = Counter()
+    for part in parts:
+        for prefix, share in part.network_limits.items():
+            shares[prefix] += share
+    assert shares and all(total <= 4 for total in shares.values()), shares
+    assert len(parts) >= 8     # five /24s of 100, each over up to four partitions of about 40
+    group = next(p for p in parts if any(t.text == "a.example" for t in p.targets))
+    assert {"10.0.0.1:25", "10.0.3.1:25", "b.example"} <= {t.text for t in group.targets}

@@ -31,6 +31,7 @@ EXIT_CODE_TEXT = {
     19: "send: the message refused (DATA, BDAT, or the reply after the final dot)",
     20: "discover: no candidate gave a submission session with TLS",
     21: "replay: the capture is unreadable, not pcap/pcapng, truncated or corrupt",
+    22: "scan --cluster: the Dask scheduler cannot be reached or was lost",
     130: "interrupted (Ctrl-C)",
 }
 

@@ -27,6 +27,11 @@ def register(sub) -> None:
                         help="older scan id (default: the scan before NEW with the same target list)")
     parser.add_argument("new", nargs="?", type=ascii_int, metavar="NEW",
                         help="newer scan id (default: the latest)")
+    parser.add_argument("--by-vantage", nargs="*", metavar="NAME",
+                        help="compare the same targets seen from two vantage points (scan --vantage): "
+                             "the newest row of each target from each, over the scans of NEW's target "
+                             "list (default: the latest scan's); name the two vantages, or leave it "
+                             "when there are exactly two")
     add_db_argument(parser)
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the changes as JSON")
@@ -61,16 +66,43 @@ def run(args) -> int:
     from ..scan.storage import open_storage
 
     storage = open_storage(args.db)
-    older, newer = _pair(storage, args.old, args.new)
-    changes = compare.diff(storage.rows(older.id), storage.rows(newer.id))
+    if args.by_vantage is not None:
+        (old, new), changes = _by_vantage(storage, args)
+    else:
+        older, newer = _pair(storage, args.old, args.new)
+        changes = compare.diff(storage.rows(older.id), storage.rows(newer.id))
+        old, new = older.id, newer.id
     storage.close()
     if args.json:
         import json
 
+        extra = {"by_vantage": True} if args.by_vantage is not None else {}
         print(json.dumps({"schema": "smtp-inspector/scan-diff/1",
-                          "old": older.id, "new": newer.id, "changes": changes}, indent=2))
+                          "old": old, "new": new, **extra, "changes": changes}, indent=2))
     else:
         from ..render.scan_output import diff_csv, diff_text
 
-        print(diff_csv(changes) if args.csv else diff_text(older.id, newer.id, changes))
+        label = "vantage" if args.by_vantage is not None else "scan"
+        print(diff_csv(changes) if args.csv else diff_text(old, new, changes, label=label))
     return 1 if changes else 0
+
+
+def _by_vantage(storage, args):
+    """The newest row per target from each of two vantages: "added" is seen only from the second."""
+    from ..scan import compare
+
+    scan_id = args.new or args.old
+    info = storage.scan(scan_id) if scan_id else (storage.scans() or [None])[-1]
+    if info is None:
+        raise UsageError(f"no scan {scan_id} in the database" if scan_id else "no scans in the database")
+    seen = storage.rows_by_vantage(info.target_list)
+    names = args.by_vantage or sorted(seen)
+    if len(names) != 2:
+        raise UsageError(f"--by-vantage compares two vantages; scans of this target list have "
+                         f"{', '.join(sorted(seen)) or 'none'}: name two")
+    missing = [n for n in names if n not in seen]
+    if missing:
+        raise UsageError(f"no results from vantage {missing[0]!r} for this target list "
+                         f"(there are: {', '.join(sorted(seen)) or 'none'})")
+    first, second = names
+    return (first, second), compare.diff(seen[first].values(), seen[second].values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import UsageError
+from ..errors import ClusterError, UsageError
 from . import SUMMARIES
 from .common import check_ehlo_name, input_file, positive_seconds
 
@@ -18,7 +18,8 @@ EXIT_CODES = (
     (1, 'every target stored, some with a finding of severity "error"'),
     (2, "bad arguments, target or exclusion file, or database"),
     3,
-    (5, "incomplete: the scan's deadline passed (continue with --resume SCAN_ID)"),
+    (5, "incomplete: the scan's deadline passed, or a cluster partition failed (--resume SCAN_ID)"),
+    (22, "--cluster: the Dask scheduler cannot be reached (nothing started) or was lost (rows kept)"),
     (130, "interrupted by Ctrl-C; every finished target is stored (--resume SCAN_ID)"),
 )
 
@@ -83,6 +84,14 @@ def register(sub) -> None:
     scan.add_argument("--cafile", metavar="PATH", help="trust only these CA certificates (PEM)")
     scan.add_argument("--dns-server", metavar="IP[:PORT]",
                       help="DNS server for MX, TLSA, MTA-STS and names (default: the system's)")
+    scan.add_argument("--cluster", metavar="tcp://HOST:PORT|local:N",
+                      help="run on a Dask distributed cluster (pip install 'smtp-inspector[cluster]'): "
+                           "a scheduler's address, or local:N worker processes on this machine")
+    scan.add_argument("--partition-size", type=_positive_int, default=200, metavar="N",
+                      help="--cluster: targets per task (default 200; servers are never split)")
+    scan.add_argument("--vantage", metavar="NAME",
+                      help="label results with the network they were seen from; with --cluster, run "
+                           "only on workers started with --preload inspector.scan.vantage --vantage NAME")
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
     scan.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress bar on stderr (default: when stderr is a terminal)")
@@ -92,7 +101,7 @@ def register(sub) -> None:
 
 #: The options a scan stores with itself, so --resume continues with the same ones.
 STORED_OPTIONS = ("checks", "submission", "concurrency", "per_address", "per_network", "rate", "retries",
-                  "exclude_lines", "ehlo", "timeout", "target_deadline", "cafile", "dns_server")
+                  "exclude_lines", "ehlo", "timeout", "target_deadline", "cafile", "dns_server", "vantage")
 
 
 def _read_lines(path: str, what: str) -> list[str]:
@@ -125,15 +134,33 @@ def _checked(lines: list[str], stored: dict) -> list:
 
 
 def run(args) -> int:
-    from .. import __version__
     from ..scan.storage import open_storage
 
     if args.ehlo:
         check_ehlo_name(args.ehlo)
+    stored, targets = None, None
     if not args.resume:   # bad input is found before the database is opened (or created)
         stored = _stored_arguments(args)
         targets = _checked(_read_lines(args.file, "target file"), stored)
     storage = open_storage(args.db)
+    client = None
+    if args.cluster:   # before anything is stored: an unreachable scheduler leaves no empty scan
+        from ..scan.cluster import connect
+
+        client = connect(args.cluster)
+    try:
+        return _run(args, storage, client, stored, targets)
+    finally:
+        if client is not None:
+            from ..scan.cluster import close
+
+            close(client)
+
+
+def _run(args, storage, client, stored, targets) -> int:
+    """The scan itself; ``stored`` and ``targets`` are None with --resume (read from the database)."""
+    from .. import __version__
+
     if args.resume:
         info = storage.scan(args.resume)
         if info is None:
@@ -142,20 +169,32 @@ def run(args) -> int:
         targets = _checked(stored["targets"], stored)
         scan_id = info.id
         storage.set_status(scan_id, "running")
+    if client is not None and stored.get("vantage"):
+        from ..scan.cluster import vantage_workers
+
+        vantage_workers(client, stored["vantage"])   # none with that vantage: refused before a scan exists
     if not args.resume:
         scan_id = storage.create_scan(stored, [t.text for t in targets], __version__)
     done = storage.done_targets(scan_id)
     todo = [t for t in targets if t.text not in done]
     print(f"scan {scan_id}: {len(todo)} targets to scan" + (f" ({len(done)} already stored)" if done else ""),
           file=sys.stderr)
-    summary = _scan(storage, scan_id, todo, stored, args)
+    lost = None
+    try:
+        summary = _scan(storage, scan_id, todo, stored, args, client)
+    except ClusterError as exc:
+        if getattr(exc, "summary", None) is None:
+            raise
+        lost, summary = exc, exc.summary   # the scheduler was lost mid-scan: what arrived is stored
+    for failure in summary.failures:
+        print(f"partition failed: {failure}", file=sys.stderr)
     statuses: dict[str, int] = {}
     errors = 0
     for row in storage.iter_rows(scan_id):   # one row at a time: a scan may hold millions
         statuses[row.status] = statuses.get(row.status, 0) + 1
         errors += any(f["severity"] == "error" for f in row.result.get("findings", []))
     summary.stored, summary.total = sum(statuses.values()), len(targets)
-    status = ("interrupted" if summary.interrupted else
+    status = ("interrupted" if summary.interrupted or lost else
               "deadline" if summary.deadline_reached else "finished")
     storage.set_status(scan_id, status)
     findings = dict(storage.finding_counts(scan_id))
@@ -163,6 +202,8 @@ def run(args) -> int:
     _print_summary(scan_id, summary, status, statuses, errors, findings, args)
     from ..exitcodes import ExitCode
 
+    if lost is not None:
+        raise lost
     if summary.interrupted:
         return int(ExitCode.INTERRUPTED)
     if summary.deadline_reached:
@@ -170,7 +211,7 @@ def run(args) -> int:
     return int(ExitCode.FINDINGS if errors else ExitCode.OK)
 
 
-def _scan(storage, scan_id, todo, stored, args):
+def _scan(storage, scan_id, todo, stored, args, client):
     from ..discover.dns import parse_dns_server
     from ..scan.plan import CheckOptions
     from ..scan.politeness import Politeness
@@ -192,10 +233,19 @@ def _scan(storage, scan_id, todo, stored, args):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminated)
+    vantage = stored.get("vantage")
     try:
+        if client is not None:
+            from ..scan.cluster import run_cluster_scan
+
+            db_url = args.db if storage.dialect == "postgresql" else None
+            return run_cluster_scan(client, todo, storage=storage, db_url=db_url, scan_id=scan_id,
+                                    options=options, stored=stored, scan_deadline=args.deadline,
+                                    partition_size=args.partition_size, vantage=vantage, progress=progress)
         return run_scan(todo, storage=storage, scan_id=scan_id, options=options,
                         exclusions=Exclusions.parse(stored["exclude_lines"]), politeness=politeness,
-                        concurrency=stored["concurrency"], scan_deadline=args.deadline, progress=progress)
+                        concurrency=stored["concurrency"], scan_deadline=args.deadline, progress=progress,
+                        vantage=vantage)
     finally:
         progress.close()
 
@@ -209,6 +259,7 @@ def _print_summary(scan_id, summary, status, statuses, errors, findings, args) -
                           "scan_id": scan_id, "status": status, "targets": summary.total,
                           "stored": summary.stored, "statuses": statuses, "targets_with_errors": errors,
                           "findings": findings, "connections": summary.connections,
+                          **({"cluster": summary.cluster} if summary.cluster else {}),
                           "elapsed_s": round(summary.elapsed, 3)},
                          indent=2))
         return

@@ -28,8 +28,8 @@ def history_text(target: str, entries: list[dict]) -> str:
                                                 "trusted", "expires", "findings"])
 
 
-def diff_text(old_id: int, new_id: int, changes: list[dict]) -> str:
-    head = f"scan {old_id} -> scan {new_id}: {len(changes)} target(s) changed"
+def diff_text(old_id, new_id, changes: list[dict], *, label: str = "scan") -> str:
+    head = f"{label} {old_id} -> {label} {new_id}: {len(changes)} target(s) changed"
     if not changes:
         return head
     rows = []

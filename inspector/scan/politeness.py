@@ -25,9 +25,12 @@ BACKOFF_MAX = 30.0
 
 class Politeness:
     def __init__(self, *, per_address: int = 1, per_network: int = 8, rate: float | None = None,
-                 backoff_first: float = BACKOFF_FIRST, backoff_max: float = BACKOFF_MAX) -> None:
+                 backoff_first: float = BACKOFF_FIRST, backoff_max: float = BACKOFF_MAX,
+                 network_limits: dict[str, int] | None = None) -> None:
         self.per_address = per_address
         self.per_network = per_network
+        #: a cluster partition's share of a /24 or /48 that other partitions also hold (partition.py)
+        self.network_limits = network_limits or {}
         self.interval = 1.0 / rate if rate else 0.0
         self.backoff_first = backoff_first
         self.backoff_max = backoff_max
@@ -42,9 +45,12 @@ class Politeness:
     def wait_for(self, address: str, now: float) -> float:
         """Seconds until ``address`` may be tried (0: now); call with the lock held."""
         if self.by_address[address] >= self.per_address or \
-                self.by_network[prefix_of(address)] >= self.per_network:
+                self.by_network[prefix_of(address)] >= self.network_limit(address):
             return 0.05   # freed when a session ends; the scheduler is woken then too
         return max(self.cooling_until.get(address, 0.0) - now, self.next_start - now, 0.0)
+
+    def network_limit(self, address: str) -> int:
+        return self.network_limits.get(prefix_of(address), self.per_network)
 
     def try_acquire(self, address: str, now: float) -> bool:
         """Take a slot for ``address`` if every limit allows it now; call with the lock held."""

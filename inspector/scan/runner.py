@@ -13,6 +13,7 @@ target and leaves the rest for ``--resume``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import queue
 import threading
@@ -36,6 +37,8 @@ class Summary:
     elapsed: float = 0.0
     interrupted: bool = False
     deadline_reached: bool = False
+    cluster: dict | None = None          #: --cluster: partitions, slots, resolve_s, tasks_s (schema)
+    failures: list = dataclasses.field(default_factory=list)   #: --cluster: partitions that failed
 
 
 class Scheduler:
@@ -167,7 +170,7 @@ class Scheduler:
 
 def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOptions, exclusions: Exclusions,
              politeness: Politeness, concurrency: int, scan_deadline: float | None, batch_size: int = 200,
-             progress=None) -> Summary:
+             progress=None, vantage: str | None = None) -> Summary:
     """Scan ``targets`` into ``scan_id``; returns when all are stored, the deadline passes, or on Ctrl-C."""
     started = time.monotonic()
     deadline_at = started + scan_deadline if scan_deadline else None
@@ -191,7 +194,8 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
         except queue.Empty:
             return False
         finish_domain(plan, options)
-        batch.append(build_row(plan, _now()))
+        row = build_row(plan, _now())
+        batch.append(dataclasses.replace(row, vantage=vantage) if vantage else row)
         return True
 
     try:

@@ -43,6 +43,7 @@ class Row:
     finding_ids: tuple[str, ...] = ()
     finished_at: str = ""
     result: dict = field(default_factory=dict)
+    vantage: str | None = None       #: the network it was seen from (schema version 3)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class Storage:
         self.connection = connection
         self.dialect = dialect
         self.Error = error_type
+        #: ON CONFLICT DO NOTHING: Dask workers writing to PostgreSQL, where a re-run partition may
+        #: meet rows its first run stored (the key is (scan_id, target))
+        self.ignore_duplicates = False
 
     # -- plumbing ---------------------------------------------------------------------
     def sql(self, sql: str) -> str:
@@ -198,16 +202,41 @@ class Storage:
         """One transaction for the batch: every row is stored, or (killed mid-way) none."""
         if not rows:
             return
-        placeholders = ", ".join("?" for _ in RESULT_COLUMNS)
+        version = self.schema_version()
+        columns = RESULT_COLUMNS + (("vantage",) if version >= 3 else ())
+        placeholders = ", ".join("?" for _ in columns)
+        conflict = " ON CONFLICT DO NOTHING" if self.ignore_duplicates else ""
         cursor = self.connection.cursor()
-        insert = f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({placeholders})"
-        cursor.executemany(self.sql(insert),
-                           [_row_values(scan_id, r) for r in rows])
-        if self.schema_version() >= 2:
+        insert = f"INSERT INTO results ({', '.join(columns)}) VALUES ({placeholders}){conflict}"
+        values = [_row_values(scan_id, r) + ((r.vantage,) if version >= 3 else ()) for r in rows]
+        if self.ignore_duplicates:   # one at a time: a row already there must not get this try's findings
+            inserted = []
+            for r, v in zip(rows, values, strict=True):
+                cursor.execute(self.sql(insert + " RETURNING target"), v)
+                if cursor.fetchone() is not None:
+                    inserted.append(r)
+            rows = inserted
+        else:
+            cursor.executemany(self.sql(insert), values)
+        if version >= 2:
             cursor.executemany(self.sql("INSERT INTO result_findings (scan_id, target, finding_id) "
-                                         "VALUES (?, ?, ?)"),
+                                         f"VALUES (?, ?, ?){conflict}"),
                                [(scan_id, r.target, f) for r in rows for f in sorted(set(r.finding_ids))])
         self.commit()
+
+    def _read_columns(self) -> str:
+        return ", ".join(RESULT_COLUMNS[1:] + (("vantage",) if self.schema_version() >= 3 else ()))
+
+    def rows_by_vantage(self, target_list: str) -> dict[str, dict[str, Row]]:
+        """vantage -> target -> the newest row seen from there, over the scans of one target list."""
+        found = self.query(f"SELECT scan_id, {self._read_columns()} FROM results WHERE vantage IS NOT NULL "
+                           "AND scan_id IN (SELECT id FROM scans WHERE target_list = ?) ORDER BY scan_id",
+                           (target_list,))
+        by_vantage: dict[str, dict[str, Row]] = {}
+        for values in found:
+            row = _row(values[1:])
+            by_vantage.setdefault(row.vantage, {})[row.target] = row   # a later scan replaces
+        return by_vantage
 
     def done_targets(self, scan_id: int) -> set[str]:
         return {r[0] for r in self.query("SELECT target FROM results WHERE scan_id = ?", (scan_id,))}
@@ -217,7 +246,7 @@ class Storage:
 
     def iter_rows(self, scan_id: int, batch: int = 500):
         """The scan's rows one at a time (a server-side cursor on PostgreSQL): memory stays flat."""
-        sql = self.sql(f"SELECT {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE scan_id = ? "
+        sql = self.sql(f"SELECT {self._read_columns()} FROM results WHERE scan_id = ? "
                         "ORDER BY target")
         cursor = (self.connection.cursor(name="scan_rows") if self.dialect == "postgresql"
                   else self.connection.cursor())
@@ -229,7 +258,7 @@ class Storage:
             cursor.close()
 
     def history(self, target: str) -> list[tuple[ScanInfo, Row]]:
-        found = self.query(f"SELECT scan_id, {', '.join(RESULT_COLUMNS[1:])} FROM results WHERE target = ? "
+        found = self.query(f"SELECT scan_id, {self._read_columns()} FROM results WHERE target = ? "
                            "ORDER BY scan_id", (target,))
         return [(self.scan(r[0]), _row(r[1:])) for r in found]
 
@@ -258,7 +287,8 @@ def _row_values(scan_id: int, r: Row) -> tuple:
 
 def _row(values) -> Row:
     (target, host, address, port, status, starttls, tls_version, trusted, not_after, dane, mta_sts,
-     finding_ids, finished_at, result) = values
+     finding_ids, finished_at, result) = values[:14]
+    vantage = values[14] if len(values) > 14 else None
 
     def flag(v):
         return None if v is None else bool(v)
@@ -266,7 +296,7 @@ def _row(values) -> Row:
     return Row(target=target, status=status, host=host, address=address, port=port, starttls=flag(starttls),
                tls_version=tls_version, trusted=flag(trusted), not_after=not_after, dane=flag(dane),
                mta_sts=mta_sts, finding_ids=tuple(finding_ids.split()), finished_at=finished_at,
-               result=json.loads(result))
+               result=json.loads(result), vantage=vantage)
 
 
 def _scan_info(values) -> ScanInfo:
