@@ -221,7 +221,7 @@ def test_scheduler_lost_mid_scan_exit_22_then_resume(world, cluster, local_scan)
     cluster.scheduler.send_signal(signal.SIGKILL)
     out, err = scan.communicate(timeout=120)
     assert scan.returncode == 22, err
-    assert err.splitlines()[-1].startswith("smtp-inspector: error: the Dask scheduler was lost mid-scan"), err
+    assert err.splitlines()[-1].startswith("smtp-inspector scan: error: the Dask scheduler was lost mid-scan"), err
     assert "Traceback" not in err
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT id, status FROM scans").fetchall() == [(1, "interrupted")]
@@ -241,7 +241,7 @@ def test_unreachable_scheduler_one_line_exit_22_nothing_stored(tmp_path):
                            "--db", str(db), "--cluster", "tcp://127.0.0.1:9"],
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 22, done.stderr
-    assert done.stderr.startswith("smtp-inspector: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert done.stderr.startswith("smtp-inspector scan: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert len(done.stderr.splitlines()) == 1
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT COUNT(*) FROM scans").fetchone()[0] == 0
