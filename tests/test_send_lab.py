@@ -159,3 +159,16 @@ def test_lab_prints_a_hostile_message_escaped(lab_server, send):
     [text] = printed
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "\\x1b[2J" in text and "\\u202e" in text
+
+
+def test_plaintext_auth_only_when_asked(lab_server, send):
+    """A server with AUTH and no STARTTLS: send refuses to log in (exit 16) and names
+    --allow-plaintext-auth, which send accepts: then the message goes, with the warning."""
+    lab = lab_server(fault="no-starttls-plain-auth")
+    done, document = send(lab, "--to", "a@lab.test")
+    assert done.returncode == 16 and "--allow-plaintext-auth" in document["error"]
+    assert lab.messages == []
+    done, document = send(lab, "--to", "a@lab.test", "--allow-plaintext-auth")
+    assert "auth-plaintext-allowed" in {f["id"] for f in document["findings"]}
+    assert document["transaction"]["status"] == "queued" and len(lab.messages) == 1
+    assert DEMO_PASSWORD not in json.dumps(document)

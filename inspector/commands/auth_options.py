@@ -14,11 +14,12 @@ import sys
 from ..errors import UsageError
 
 
-def add_auth_arguments(parser, *, allow_all: bool, user_help: str = "user name for --auth",
-                       auth_help: str | None = None) -> None:
+def add_auth_arguments(parser, *, allow_all: bool, allow_plaintext: bool | None = None,
+                       user_help: str = "user name for --auth", auth_help: str | None = None) -> None:
     """The ``authentication`` argument group.
 
-    ``allow_all`` (``probe``) offers ``--auth all`` and ``--allow-plaintext-auth``;
+    ``allow_all`` (``probe``) offers ``--auth all``; ``allow_plaintext`` (default:
+    the same as ``allow_all``; ``send`` sets it) offers ``--allow-plaintext-auth``.
     ``discover`` logs in only where TLS came up, so it has neither. ``auth_help``
     words ``--auth`` for a command with one session (``send``).
     """
@@ -40,7 +41,7 @@ def add_auth_arguments(parser, *, allow_all: bool, user_help: str = "user name f
     auth.add_argument("--user", metavar="NAME", help=user_help)
     auth.add_argument("--password-file", metavar="PATH", help="read the password from this file")
     auth.add_argument("--token-file", metavar="PATH", help="read the OAuth bearer token from this file")
-    if allow_all:
+    if allow_all if allow_plaintext is None else allow_plaintext:
         auth.add_argument("--allow-plaintext-auth", action="store_true",
                           help="send credentials even without TLS (reported as a warning)")
     for flag in ("--password", "--token"):

@@ -31,7 +31,7 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_probe_arguments(send)
     add_html_option(send)
-    add_auth_arguments(send, allow_all=False, auth_help=(
+    add_auth_arguments(send, allow_all=False, allow_plaintext=True, auth_help=(
         "log in before MAIL FROM: a mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1/256/512[-PLUS], "
         "XOAUTH2, OAUTHBEARER) or auto (the strongest offered); without it the message goes "
         "unauthenticated"))
