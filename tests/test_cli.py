@@ -280,11 +280,11 @@ def test_bad_arguments_give_one_line_and_the_documented_code(run_cli, argv, code
 def test_finding_ids_are_unique_kebab_case_with_a_rule():
     import re
 
-    from inspector.findings import _KINDS
+    from inspector.catalogue import KINDS
 
-    ids = [kind.id for kind in _KINDS]
+    ids = [kind.id for kind in KINDS]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
-    for kind in _KINDS:
+    for kind in KINDS:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", kind.id), kind.id
         assert kind.title and re.search(r"RFC \d+|config-v1", kind.rfc), kind
 
