@@ -253,6 +253,8 @@ BAD_ARGUMENTS = [
     (["tls", "host:99999"], 2, "port must be a number"),
     (["tls", "127.0.0.1:587", "--tlsa", "bad"], 2, "--tlsa"),
     (["tls", "127.0.0.1:587", "--versions", "TLSv9"], 2, "unknown version"),
+    (["tls", "127.0.0.1:587", "--rate", "0"], 2, "a positive number of connections per minute, not 0"),
+    (["tls", "127.0.0.1:587", "--rate", "1e3"], 2, "not a number: '1e3'"),
     (["replay", "/nonexistent"], 21, "cannot read"),
     (["replay", "/dev/null"], 21, "not a regular file"),
     (["discover", "notanemail"], 2, "not an e-mail address"),
