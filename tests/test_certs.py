@@ -561,6 +561,26 @@ def test_load_trust_anchors_system_store_returns_certificates():
     assert all(isinstance(a, x509.Certificate) for a in anchors)
 
 
+def test_a_non_positive_serial_warns_nobody_even_after_a_filter_reset():
+    """cryptography warns on a serial <= 0 (RFC 5280 §4.1.2.2; one is in Debian's CA store), and test
+    runners reset the warning filters before each test: parsing must stay silent all the same."""
+    import base64
+    import warnings
+
+    from inspector.certs.describe import load_der, load_pem
+
+    [(_, body)] = _read_tlvs(der(make_cert("serial-zero", ec_key(0))))
+    (_, tbs), *rest = _read_tlvs(body)
+    version, _serial, *fields = _read_tlvs(tbs)
+    tbs = b"".join(_tlv(tag, content) for tag, content in (version, (0x02, b"\x00"), *fields))
+    zero = _tlv(0x30, _tlv(0x30, tbs) + b"".join(_tlv(tag, content) for tag, content in rest))
+    pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(zero) + b"-----END CERTIFICATE-----\n"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # as pytest leaves them for each test
+        serials = [load_der(zero).serial_number, load_pem(pem).serial_number]
+    assert serials == [0, 0] and [str(w.message) for w in caught] == []
+
+
 # -------------------------------------------------------------------- JSON
 
 

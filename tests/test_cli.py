@@ -253,6 +253,8 @@ BAD_ARGUMENTS = [
     (["tls", "host:99999"], 2, "port must be a number"),
     (["tls", "127.0.0.1:587", "--tlsa", "bad"], 2, "--tlsa"),
     (["tls", "127.0.0.1:587", "--versions", "TLSv9"], 2, "unknown version"),
+    (["tls", "127.0.0.1:587", "--rate", "0"], 2, "a positive number of connections per minute, not 0"),
+    (["tls", "127.0.0.1:587", "--rate", "1e3"], 2, "not a number: '1e3'"),
     (["replay", "/nonexistent"], 21, "cannot read"),
     (["replay", "/dev/null"], 21, "not a regular file"),
     (["discover", "notanemail"], 2, "not an e-mail address"),
@@ -280,11 +282,11 @@ def test_bad_arguments_give_one_line_and_the_documented_code(run_cli, argv, code
 def test_finding_ids_are_unique_kebab_case_with_a_rule():
     import re
 
-    from inspector.findings import _KINDS
+    from inspector.catalogue import KINDS
 
-    ids = [kind.id for kind in _KINDS]
+    ids = [kind.id for kind in KINDS]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
-    for kind in _KINDS:
+    for kind in KINDS:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", kind.id), kind.id
         assert kind.title and re.search(r"RFC \d+|config-v1", kind.rfc), kind
 

@@ -2,8 +2,8 @@
 
 For every fault of the built-in lab server, and for the real Postfix of the
 mail lab on 25, 587 and 465: the session findings are the same ids with the
-same severities. Findings only one side can see are listed, with the reason,
-in :data:`inspector.finding_scope.ONE_SIDED`; this test leaves those out of the
+same severities. Findings only one side can see carry the side and the reason
+in their catalogue entry (``one_sided=``); this test leaves those out of the
 comparison and checks that each appears only on its own side.
 
 Implicit TLS is compared on Postfix's 465 only: replay recognises a session
@@ -17,11 +17,15 @@ import os
 
 import pytest
 
-from inspector.finding_scope import LIVE, ONE_SIDED, REPLAY
+from inspector.catalogue import LIVE, REPLAY
+from inspector.findings import CATALOGUE
 from inspector.lab.faults import TRANSACTION_FAULTS
 from inspector.lab.server import DEMO_PASSWORD, DEMO_USER, FAULTS
 
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="capturing packets needs root (CI runs as root)")
+
+#: id -> the only side that can decide it (the catalogue's ``one_sided``).
+ONE_SIDED = {fid: kind.one_sided.side for fid, kind in CATALOGUE.items() if kind.one_sided}
 
 #: Options that make a fault show itself (the rest need none).
 FAULT_OPTIONS = {
@@ -32,8 +36,8 @@ FAULT_OPTIONS = {
 
 def _findings(findings, side: str) -> set[tuple[str, str]]:
     for f in findings:
-        owner = ONE_SIDED.get(f["id"], (side,))[0]
-        assert owner == side, f"{f['id']} seen by {side}, but ONE_SIDED says only {owner} can: {f}"
+        owner = ONE_SIDED.get(f["id"], side)
+        assert owner == side, f"{f['id']} seen by {side}, but its catalogue entry says only {owner} can: {f}"
     return {(f["id"], f["severity"]) for f in findings if f["id"] not in ONE_SIDED}
 
 

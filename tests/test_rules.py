@@ -2,8 +2,9 @@
 
 The issue behind this ("one judge") found ids decided in two or more files
 that had drifted apart; these tests keep each id's string literal in exactly
-one module under ``inspector/rules/`` (the catalogue and the JSON schemas
-aside), inside the very function the catalogue names.
+one module under ``inspector/rules/`` (the catalogue's parts,
+``inspector/catalogue/*_findings.py``, aside), inside the very function the
+catalogue names.
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ import ast
 import importlib
 import inspect
 import pathlib
+import re
 
 import pytest
 
+from inspector.catalogue import LIVE, REPLAY
 from inspector.findings import CATALOGUE, FindingList, make_finding
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "inspector"
-#: Where an id may be written besides its rule: the catalogue itself (findings.py, and the part
-#: it reads from findings_tls_checks.py), and where each id applies (finding_scope.py: the
-#: ladder step, the live/replay side).
-CATALOGUE_FILES = {PACKAGE / "findings.py", PACKAGE / "findings_tls_checks.py", PACKAGE / "finding_scope.py"}
-#: The lab's fault table names the finding each fault is meant to show (``lab --help``, the
-#: README): documentation of the lab, not a decision (checked against the catalogue below).
-DOCUMENTATION = {PACKAGE / "lab" / "faults.py"}
+#: Where an id may be written besides its rule: the catalogue's parts (one module per area, each
+#: with the entries' step, one-sided side and lab faults beside the rule).
+CATALOGUE_FILES = set((PACKAGE / "catalogue").glob("*_findings.py"))
 
 
 def _string_literals(path: pathlib.Path) -> set[str]:
@@ -33,15 +32,33 @@ def _string_literals(path: pathlib.Path) -> set[str]:
             and isinstance(node.value, str)}
 
 
-LITERALS = {path: _string_literals(path) for path in sorted(PACKAGE.rglob("*.py"))
-            if path not in CATALOGUE_FILES and path not in DOCUMENTATION}
+SOURCES = {path: (path.read_text(encoding="utf-8"), _string_literals(path))
+           for path in sorted(PACKAGE.rglob("*.py")) if path not in CATALOGUE_FILES}
 
 
 @pytest.mark.parametrize("finding_id", sorted(CATALOGUE))
-def test_each_id_is_written_in_exactly_one_rules_module(finding_id):
-    holders = [path.relative_to(PACKAGE).as_posix() for path, literals in LITERALS.items()
-               if finding_id in literals]
-    assert len(holders) == 1 and holders[0].startswith("rules/"), (finding_id, holders)
+def test_each_id_is_written_only_in_the_catalogue_and_its_rules_module(finding_id):
+    """Like the before-stop hook: the id as a quoted string (or a string constant) in one module only."""
+    quoted = re.compile(rf"""(["']){re.escape(finding_id)}\1""")
+    holders = [path.relative_to(PACKAGE).as_posix() for path, (text, literals) in SOURCES.items()
+               if finding_id in literals or quoted.search(text)]
+    assert holders == [f"rules/{CATALOGUE[finding_id].rule.split('.')[0]}.py"], (finding_id, holders)
+
+
+def test_every_catalogue_part_is_in_the_catalogue():
+    """Each ``catalogue/*_findings.py`` is assembled into CATALOGUE (a part left out would lose its ids)."""
+    assert len(CATALOGUE_FILES) >= 8
+    for path in CATALOGUE_FILES:
+        module = importlib.import_module(f"inspector.catalogue.{path.stem}")
+        ids = [kind.id for kind in getattr(module, "KINDS", ())]
+        ids += [row[0] for row in getattr(module, "TLS_CHECK_KINDS", ())]
+        assert ids and set(ids) <= set(CATALOGUE), path.name
+
+
+def test_a_one_sided_id_names_its_side_and_why():
+    for kind in CATALOGUE.values():
+        if kind.one_sided:
+            assert kind.one_sided.side in (LIVE, REPLAY) and kind.one_sided.reason, kind
 
 
 @pytest.mark.parametrize("finding_id", sorted(CATALOGUE))
@@ -83,8 +100,13 @@ def test_one_deduplication_policy():
     assert [f.evidence for f in found][:2] == ["same", "other 0"]
 
 
-def test_the_lab_fault_table_names_catalogue_ids():
-    from inspector.lab.faults import FAULT_TABLE
+def test_the_catalogue_names_every_lab_fault_and_only_those():
+    """``lab_faults=`` names real faults, and every fault plants at least one finding (``lab --help``)."""
+    from inspector.lab.faults import FAULTS_BY_NAME
 
-    for fault in FAULT_TABLE:
-        assert fault.reported_as.split()[0] in CATALOGUE, fault
+    named = {fault for kind in CATALOGUE.values() for fault in kind.lab_faults}
+    assert named == set(FAULTS_BY_NAME)
+    assert FAULTS_BY_NAME["pipelining-missing-reply"].reported_as == \
+        "pipelining-reply-mismatch or pipelining-reply-missing"
+    assert FAULTS_BY_NAME["execute-pipelined-starttls"].reported_as == \
+        "command-injection (with --check-injection)"

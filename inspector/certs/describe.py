@@ -251,20 +251,27 @@ def position(index: int, cert: x509.Certificate) -> str:
     return f"chain[{index}] ({names[0]})" if names else f"chain[{index}]"
 
 
-#: cryptography warns (CryptographyDeprecationWarning) when it parses a certificate it will one day
-#: refuse, e.g. a serial number that is not positive (RFC 5280 §4.1.2.2). The certificate is judged
-#: on its own terms here; the warning must never reach the user's terminal. One process-wide filter,
-#: set once at import: ``warnings.catch_warnings()`` is not thread-safe, and ``ports`` runs threads.
-warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+def _quiet() -> None:
+    """cryptography warns (CryptographyDeprecationWarning) when it parses a certificate it will one
+    day refuse, e.g. a serial number that is not positive (RFC 5280 §4.1.2.2). The certificate is
+    judged on its own terms here; the warning must never reach the user's terminal. A process-wide
+    filter, not ``warnings.catch_warnings()``, which is not thread-safe (``ports`` runs threads); set
+    again before each parse, since test runners reset the filters."""
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+
+
+_quiet()
 
 
 def load_der(der: bytes) -> x509.Certificate:
-    """Parse one DER certificate (library warnings are silenced process-wide, above)."""
+    """Parse one DER certificate (library warnings silenced, see :func:`_quiet`)."""
+    _quiet()
     return x509.load_der_x509_certificate(bytes(der))
 
 
 def load_pem(block: bytes) -> x509.Certificate:
-    """Parse one PEM certificate."""
+    """Parse one PEM certificate (library warnings silenced, see :func:`_quiet`)."""
+    _quiet()
     return x509.load_pem_x509_certificate(block)
 
 

@@ -170,16 +170,21 @@ def check_ehlo_name(name: str) -> str:
     return check_host_name(name, "--ehlo")
 
 
-def positive_seconds(text: str) -> float:
+def positive_number(text: str, *, at_most: float, meaning: str) -> float:
+    """A decimal number more than 0 and at most ``at_most``; ``meaning`` says what it must be."""
     if not is_decimal(text.strip()):
         raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds, not {text}")
+    if not 0 < value <= at_most:
+        raise argparse.ArgumentTypeError(f"must be {meaning}, not {text}")
     return value
+
+
+def positive_seconds(text: str) -> float:
+    return positive_number(text, at_most=86400, meaning="more than 0 and at most 86400 seconds")
 
 
 def port_list(text: str) -> list[int]:

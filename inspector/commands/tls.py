@@ -10,8 +10,8 @@ from .common import (
     add_html_option,
     checked_target,
     input_file,
-    is_decimal,
     is_number,
+    positive_number,
     positive_seconds,
     resolve_target,
     write_html,
@@ -25,15 +25,7 @@ def _positive_int(text: str) -> int:
 
 
 def _rate(text: str) -> float:
-    if not is_decimal(text.strip()):
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 100000:
-        raise argparse.ArgumentTypeError(f"must be a positive number of connections per minute, not {text}")
-    return value
+    return positive_number(text, at_most=100000, meaning="a positive number of connections per minute")
 
 
 #: The one line ``smtp-inspector --help`` shows for this command.

@@ -1,70 +1,76 @@
 """The lab server's faults as data: one row per fault, read by the server, ``lab --help`` and the README.
 
 A fault imitates a broken or hostile path between a client and a server. Each
-row says what the server does, what ``probe`` reports against it, and the two
-facts the rest of the lab derives from it: whether STARTTLS is offered and
-whether AUTH is offered (and accepted) before TLS. This module imports nothing
-heavy, so ``smtp-inspector lab --help`` can list the faults without loading
-aiosmtpd.
+row says what the server does, and the two facts the rest of the lab derives
+from it: whether STARTTLS is offered and whether AUTH is offered (and accepted)
+before TLS. What ``probe`` reports against it is the findings whose catalogue
+entries name the fault (``lab_faults=``). This module imports nothing heavy, so
+``smtp-inspector lab --help`` can list the faults without loading aiosmtpd.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..findings import CATALOGUE
+
 
 class Fault(NamedTuple):
     name: str
     does: str                  #: what the server does (one line)
-    reported_as: str           #: what ``probe`` (or, for a transaction fault, ``send``) reports
+    shown_with: str = ""       #: the options ``probe`` needs to report it (none: always)
     starttls: bool = True      #: STARTTLS is offered and works (the TLS mode a client can use)
     auth_in_clear: bool = False  #: AUTH is offered and accepted before TLS
     transaction: bool = False  #: acts only inside a mail transaction (``send``); ``probe`` never gets there
+
+    @property
+    def reported_as(self) -> str:
+        """What ``probe`` (or, for a transaction fault, ``send``) reports: the ids planted by it."""
+        ids = " or ".join(kind.id for kind in CATALOGUE.values() if self.name in kind.lab_faults)
+        return f"{ids} (with {self.shown_with})" if self.shown_with else ids
 
 
 FAULT_TABLE: tuple[Fault, ...] = (
     Fault("strip-starttls",
           "STARTTLS is not advertised and the command gets 502 5.5.1 (a path that removed it silently)",
-          "starttls-not-offered", starttls=False),
+          starttls=False),
     Fault("mask-starttls",
           "Cisco ASA 'inspect esmtp' imitation: banner masked with '*', STARTTLS advertised as "
           "XXXXXXXA, the command gets 502 5.5.2",
-          "starttls-masked", starttls=False),
+          starttls=False),
     Fault("starttls-454",
           "STARTTLS is advertised but the command gets 454 4.7.0 TLS not available due to "
           "temporary reason",
-          "starttls-failed", starttls=False),
+          starttls=False),
     Fault("inject-after-starttls",
           "extra plaintext lines are sent in the same write as the STARTTLS 220 reply (response "
-          "injection, cf. CVE-2011-0411); TLS then proceeds",
-          "response-injection"),
+          "injection, cf. CVE-2011-0411); TLS then proceeds"),
     Fault("plain-auth-before-tls",
           "AUTH PLAIN LOGIN is advertised and accepted before TLS (credentials can cross the wire "
           "in clear text)",
-          "auth-before-tls", auth_in_clear=True),
+          auth_in_clear=True),
     Fault("slow-greeting",
           "pregreet pattern: a '220-' continuation line at once, the final '220 ' line only after "
-          "a delay",
-          "greeting-delayed"),
+          "a delay"),
     Fault("execute-pipelined-starttls",
           "plaintext command injection (CVE-2011-0411): commands pipelined after STARTTLS are kept "
           "and run inside TLS instead of being discarded",
-          "command-injection (with --check-injection)"),
+          "--check-injection"),
     Fault("no-starttls-plain-auth",
           "no STARTTLS at all, but AUTH PLAIN LOGIN is advertised and accepted in clear text (a "
           "client must refuse to send its password)",
-          "auth-refused-plaintext (with --auth)", starttls=False, auth_in_clear=True),
+          "--auth", starttls=False, auth_in_clear=True),
     Fault("scram-bad-signature",
           "SCRAM answers with a wrong server signature (v=): an impostor that does not know the "
           "password",
-          "scram-server-signature-invalid (with --auth SCRAM-SHA-256)"),
+          "--auth SCRAM-SHA-256"),
     Fault("pipelining-out-of-order",
           "the reply to MAIL FROM is held back and sent after the first RCPT's reply: a pipelined "
           "group answered out of order (RFC 2920 §3.1)",
-          "pipelining-reply-mismatch", transaction=True),
+          transaction=True),
     Fault("pipelining-missing-reply",
           "the first RCPT TO gets no reply at all: a pipelined group with a reply missing",
-          "pipelining-reply-mismatch or pipelining-reply-missing", transaction=True),
+          transaction=True),
 )
 
 #: Fault name -> what the server does (the one-line description).

@@ -12,8 +12,8 @@ replay observer both emit), ``plaintext``, ``tls``, ``auth``, ``auth_all``,
 ``certificates``, ``tls_audit``, ``packets``, ``interference``, ``discovery``,
 ``transaction`` (``send``: MAIL, RCPT, DATA/BDAT).
 Across findings, :class:`inspector.findings.FindingList` is the one
-de-duplication policy; :data:`inspector.finding_scope.ONE_SIDED` lists what only a
-live probe or only a replay can see. ``tests/test_rules.py`` checks that each
+de-duplication policy; a catalogue entry's ``one_sided`` says when only a live
+probe or only a replay can see its id. ``tests/test_rules.py`` checks that each
 id's string literal appears in exactly one module here, inside the function
 its catalogue entry names.
 """

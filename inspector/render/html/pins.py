@@ -1,9 +1,9 @@
 """Which step of a session each finding belongs to, and the step of every transcript line.
 
 Presentation only: the findings were decided by the rules (inspector/rules/);
-this table says where in the diagram each id is drawn (the step whose reply or
-event the rule looked at). A finding whose step the session never reached, or
-an id not listed, is pinned to the end of the session. A finding that carries
+each catalogue entry's ``step`` says where in the diagram its id is drawn (the
+step whose reply or event the rule looked at). A finding whose step the session
+never reached, or an id without a step, is pinned to the end of the session. A finding that carries
 its own ``step`` (a later schema) is pinned there.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...finding_scope import FINDING_STEP as CATALOGUE_STEPS
+from ...findings import CATALOGUE
 from .wrap import display, fold
 
 SESSION_END = "end"
 
-#: finding id → the step where it is decided (kept beside the catalogue).
-FINDING_STEP = CATALOGUE_STEPS
+#: finding id → the step where it is decided (each catalogue entry's ``step=``).
+FINDING_STEP = {finding_id: kind.step for finding_id, kind in CATALOGUE.items() if kind.step}
 
 _VERB_STEP = {"EHLO": "ehlo", "HELO": "ehlo", "STARTTLS": "starttls", "AUTH": "auth", "QUIT": "quit",
               "MAIL": "mail", "RCPT": "mail", "DATA": "mail", ".": "mail", "RSET": "rset", "NOOP": "noop"}

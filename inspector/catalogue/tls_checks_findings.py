@@ -1,8 +1,8 @@
-"""Part of the finding catalogue (:mod:`inspector.findings` reads it): the ids of ``tls``'s
+"""Part of the finding catalogue (:mod:`inspector.catalogue` reads it): the ids of ``tls``'s
 vulnerability and protocol-feature checks (issue 20), decided in
 :mod:`inspector.rules.tls_vulnerabilities`.
 
-Rows: (id, severity, title, rfc, rule) as in :class:`inspector.findings.FindingKind`.
+Rows: (id, severity, title, rfc, rule) as in :class:`inspector.catalogue.kind.FindingKind`.
 """
 
 TLS_CHECK_KINDS = [
