@@ -2,8 +2,8 @@
 
 :class:`FlightReader` takes the server's first flight as it arrives and says
 what it was: a ServerHello (or HelloRetryRequest, RFC 8446 §4.1.4), an
-alert, or nothing usable. The ClientHellos themselves are built with scapy in
-:mod:`inspector.packets.hello` (``tls/`` never imports ``packets/``).
+alert, or nothing usable. The ClientHellos themselves are built by
+:mod:`inspector.tls.client_hello`.
 """
 
 from __future__ import annotations
