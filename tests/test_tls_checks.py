@@ -312,7 +312,8 @@ def test_freak_export_and_poodle_through_the_tls_command(run_cli):
 
     document = _legacy_tls(run_cli, {0x0300: (RSA_RC4,), 0x0301: (RSA_AES128,)})
     checks = document["checks"]
-    picked = {v["version"]: [s["iana_name"] for s in v["suites"]] for v in document["versions"] if v["suites"]}
+    picked = {v["version"]: [s["iana_name"] for s in v["suites"]]
+              for v in document["versions"] if v["suites"]}
     assert picked == {"SSLv3": ["TLS_RSA_WITH_RC4_128_SHA"], "TLSv1": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}
     assert checks["freak_export"]["state"] == checks["poodle"]["state"] == "not-vulnerable"
     assert not {"tls-export-ciphers", "tls-poodle"} & {f["id"] for f in document["findings"]}
