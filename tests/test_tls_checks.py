@@ -251,6 +251,25 @@ def test_stapled_ocsp_validity(kind, valid, words):
     assert (finding is None) is valid
 
 
+def test_malformed_sct_extension_counts_none_and_raises_nothing():
+    """RFC 6962 §3.3: a hostile server's leaf whose SCT extension does not parse (an OCTET STRING
+    claiming 5 bytes and holding 1) counts no SCT; it used to raise out of the audit."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    from inspector.tls.checks.ocsp import SCT_OID, embedded_scts
+
+    key = _rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.lab.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(9).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(SCT_OID), b"\x04\x05\x00"),
+                           critical=False).sign(key, hashes.SHA256()))
+    assert embedded_scts(cert.public_bytes(serialization.Encoding.DER)) == 0
+
+
 def test_enumeration_only_findings_name_their_attack():
     """SWEET32 (CVE-2016-2183), LOGJAM (CVE-2015-4000, with the size), FREAK/export, POODLE
     (CVE-2014-3566, SSLv3 + CBC) and RC4 (RFC 7465) from the accepted suites."""

@@ -77,10 +77,10 @@ class TlsPeer:
 
     def audit(self, **kwargs):
         config = TlsAuditConfig("127.0.0.1", self.port, mode="implicit", servername=HOSTNAME,
-                                versions=("TLSv1.2", "TLSv1.3"),
                                 # s_server serves one connection at a time
                                 concurrency=1 if self.kind == "openssl" else 4,
-                                **{"timeout": 5.0, "deadline": 60.0, **kwargs})
+                                **{"versions": ("TLSv1.2", "TLSv1.3"), "timeout": 5.0, "deadline": 60.0,
+                                   **kwargs})
         result = run_tls_audit(config)
         assert result.error is None, result.error
         return result
@@ -227,6 +227,63 @@ def test_s_server_tls13_only(s_server):
     assert (got["heartbleed"], got["ccs_injection"], got["robot"]) == ("not-vulnerable",) * 3
     assert "not applicable" in result.checks.robot.detail
     assert got["resumption_tls13_ticket"] == "yes" and "resumption_ticket" not in got
+
+
+def _der_octet_string(data: bytes) -> bytes:
+    length = len(data)
+    head = bytes([length]) if length < 0x80 else bytes([0x81, length]) if length < 0x100 else \
+        bytes([0x82]) + length.to_bytes(2, "big")
+    return b"\x04" + head + data
+
+
+def write_certificate_with_scts(directory, log_ids: list[bytes]) -> str:
+    """The test certificate with an embedded SCT list (RFC 6962 §3.3: extension 1.3.6.1.4.1.11129.2.4.2,
+    an OCTET STRING holding the TLS-encoded SignedCertificateTimestampList), one SCT per log id.
+    The SCTs' signatures are not a real log's: only what the certificate carries is checked."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    scts = []
+    for index, log_id in enumerate(log_ids):
+        signature = bytes(range(index, index + 70))
+        sct = (b"\x00" + log_id + (1700000000000 + index).to_bytes(8, "big") + b"\x00\x00"   # v1, no extensions
+               + b"\x04\x03" + len(signature).to_bytes(2, "big") + signature)             # sha256, ecdsa
+        scts.append(len(sct).to_bytes(2, "big") + sct)
+    sct_list = b"".join(scts)
+    value = _der_octet_string(len(sct_list).to_bytes(2, "big") + sct_list)
+    key = _rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTNAME)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTNAME)]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2"), value),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    path = os.path.join(directory, "cert.pem")
+    with open(path, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(directory, "key.pem"), "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return path
+
+
+def test_s_server_certificate_with_embedded_scts(s_server, tmp_path):
+    """Certificate transparency (RFC 6962 §3.3): s_server serves a certificate with two embedded SCTs;
+    the check says so, with the count ``openssl x509 -text`` lists ("Signed Certificate Timestamp:").
+    The certificate without SCTs (test_s_server_defaults) is the off case."""
+    cert = write_certificate_with_scts(tmp_path, [bytes([0xA0 + i]) * 32 for i in range(2)])
+    shown = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-text"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "CT Precertificate SCTs" in shown
+    assert f"{shown.count('Signed Certificate Timestamp:')} SCT(s) embedded" == "2 SCT(s) embedded"
+    result = s_server()(versions=("TLSv1.3",))
+    got = checks_json(result.checks, result.versions)["certificate_transparency"]
+    assert got["state"] == "yes"
+    assert got["detail"].startswith(f"{shown.count('Signed Certificate Timestamp:')} SCT(s) embedded")
 
 
 def test_no_attacks_skips_the_malformed_records(s_server, run_cli):
