@@ -27,6 +27,7 @@ import pytest
 
 from inspector.probes.tls_audit import TlsAuditConfig, run_tls_audit
 from inspector.render.tls_checks import checks_json
+from inspector.tls.checks.ocsp import SCT_OID
 from tests.tls_servers import HOSTNAME, _rsa_key, write_rsa_certificate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -247,8 +248,9 @@ def write_certificate_with_scts(directory, log_ids: list[bytes]) -> str:
     scts = []
     for index, log_id in enumerate(log_ids):
         signature = bytes(range(index, index + 70))
-        sct = (b"\x00" + log_id + (1700000000000 + index).to_bytes(8, "big") + b"\x00\x00"   # v1, no extensions
-               + b"\x04\x03" + len(signature).to_bytes(2, "big") + signature)             # sha256, ecdsa
+        # v1, log id, timestamp, no extensions, then sha256/ecdsa and the signature
+        sct = (b"\x00" + log_id + (1700000000000 + index).to_bytes(8, "big") + b"\x00\x00"
+               + b"\x04\x03" + len(signature).to_bytes(2, "big") + signature)
         scts.append(len(sct).to_bytes(2, "big") + sct)
     sct_list = b"".join(scts)
     value = _der_octet_string(len(sct_list).to_bytes(2, "big") + sct_list)
@@ -259,8 +261,7 @@ def write_certificate_with_scts(directory, log_ids: list[bytes]) -> str:
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTNAME)]), critical=False)
-            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2"), value),
-                           critical=False)
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(SCT_OID), value), critical=False)
             .sign(key, hashes.SHA256()))
     path = os.path.join(directory, "cert.pem")
     with open(path, "wb") as handle:
