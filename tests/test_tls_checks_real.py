@@ -132,6 +132,7 @@ def test_s_server_defaults(s_server):
         "sweet32": "not-vulnerable", "logjam": "not-vulnerable"}
     assert not {"tls-client-renegotiation", "tls-insecure-renegotiation", "tls-robot"} & result.finding_ids
     assert result.checks.features.signature_schemes          # from the ServerKeyExchange
+    assert result.checks.tls13_signatures.schemes == (0x0804, 0x0805, 0x0806)   # from CertificateVerify
 
 
 def test_s_server_client_renegotiation_on(s_server):
@@ -285,6 +286,64 @@ def test_s_server_certificate_with_embedded_scts(s_server, tmp_path):
     got = checks_json(result.checks, result.versions)["certificate_transparency"]
     assert got["state"] == "yes"
     assert got["detail"].startswith(f"{shown.count('Signed Certificate Timestamp:')} SCT(s) embedded")
+
+
+def _recorded_tls13_flight(port: int):
+    """(hello, key, the server's bytes up to CertificateVerify) from one raw TLS 1.3 exchange."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from inspector.tls.checks.tls13_signature import CertificateVerifyReader
+    from inspector.tls.client_hello import client_hello
+
+    key = X25519PrivateKey.generate()
+    hello = client_hello("TLSv1.3", (0x1301,), servername=HOSTNAME, groups=(0x001D,),
+                         key_share_value=key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    reader, received = CertificateVerifyReader(hello, key), b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(hello)
+        while not reader.done:
+            data = sock.recv(65536)
+            assert data, "s_server closed before CertificateVerify"
+            received += data
+            reader.feed(data)
+    return hello, key, received, reader.scheme
+
+
+@pytest.mark.parametrize("sigalgs, expected", [
+    (None, (0x0804, 0x0805, 0x0806)), ("RSA-PSS+SHA384:RSA-PSS+SHA512", (0x0805, 0x0806))])
+def test_s_server_tls13_signature_schemes(tmp_path, sigalgs, expected):
+    """TLS 1.3 encrypts CertificateVerify (RFC 8446 §4.4.3): the schemes are read by decrypting the
+    server's flight with our own x25519 key, offering RFC 8446 §4.2.3's list minus each scheme found.
+    ``openssl s_server -sigalgs`` restricts them; ``openssl s_client`` ("Peer signing digest") agrees
+    on the first; an RSA key signs only with rsa_pss_rsae_* in TLS 1.3."""
+    from inspector.probes.tls_dialer import Dialer
+    from inspector.probes.tls_signatures import tls13_signatures
+    from inspector.tls.checks.tls13_signature import CertificateVerifyReader
+    from inspector.tls.registry import signature_scheme_name
+
+    server = TlsPeer(tmp_path, "openssl", "-tls1_3", *(["-sigalgs", sigalgs] if sigalgs else []))
+    try:
+        config = TlsAuditConfig("127.0.0.1", server.port, mode="implicit", servername=HOSTNAME, timeout=5)
+        found = tls13_signatures(Dialer(config, time.monotonic() + 30), [0x1302, 0x1301])
+        shown = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3",
+                                "-servername", HOSTNAME], stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=10).stdout
+        hello, key, flight, scheme = _recorded_tls13_flight(server.port)
+    finally:
+        server.stop()
+    assert found.schemes == expected, found.detail
+    assert found.connections == len(expected) + 1 and "handshake_failure" in found.detail
+    digest = shown.split("Peer signing digest: ")[1].split()[0].lower()
+    assert "Peer signature type: RSA-PSS" in shown
+    assert signature_scheme_name(found.schemes[0]) == f"rsa_pss_rsae_{digest}"
+    # The reader reads the same scheme from the recorded flight cut at every offset.
+    assert scheme == expected[0]
+    for cut in range(len(flight) + 1):
+        reader = CertificateVerifyReader(hello, key)
+        reader.feed(flight[:cut])
+        reader.feed(flight[cut:])
+        assert (reader.scheme, reader.error, reader.alert) == (scheme, None, None), cut
 
 
 def test_no_attacks_skips_the_malformed_records(s_server, run_cli):

@@ -64,7 +64,7 @@ def client_hello(version: str, suites, *, servername: str | None = None,
                  groups=OFFERED_GROUPS, key_share_group: int | None = 0x001D,
                  fallback_scsv: bool = False, compression=(1, 0),
                  renegotiation_info: bytes | None = None,
-                 signature_algorithms=None) -> bytes:
+                 signature_algorithms=None, key_share_value: bytes | None = None) -> bytes:
     """The record of one ClientHello offering ``suites`` (code points) at ``version``.
 
     For TLS 1.3, ``key_share_group=None`` sends an empty key_share, so a
@@ -73,7 +73,8 @@ def client_hello(version: str, suites, *, servername: str | None = None,
     :data:`FEATURE_EXTENSIONS`; ``fallback_scsv`` adds TLS_FALLBACK_SCSV (RFC 7507).
     ``renegotiation_info`` (a renegotiating hello, RFC 5746 §3.5): the
     client_verify_data sent in the extension instead of the SCSV.
-    ``signature_algorithms``: another list than :data:`SIGNATURE_ALGORITHMS`.
+    ``signature_algorithms``: another list than :data:`SIGNATURE_ALGORITHMS`;
+    ``key_share_value``: our real public key for ``key_share_group`` (else random bytes).
     """
     code = VERSIONS[version]
     ciphers = list(suites)
@@ -91,7 +92,8 @@ def client_hello(version: str, suites, *, servername: str | None = None,
         extensions.append(_SUPPORTED_VERSIONS_13)
         shares = b""
         if key_share_group is not None:
-            shares = key_share_group.to_bytes(2, "big") + _vector(key_share(key_share_group))
+            value = key_share_value if key_share_value is not None else key_share(key_share_group)
+            shares = key_share_group.to_bytes(2, "big") + _vector(value)
         extensions.append(extension(0x0033, _vector(shares)))                   # RFC 8446 §4.2.8
         legacy, session_id = 0x0303, os.urandom(32)
     else:
