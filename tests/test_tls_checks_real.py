@@ -310,19 +310,32 @@ def _recorded_tls13_flight(port: int):
     return hello, key, received, reader.scheme
 
 
-@pytest.mark.parametrize("sigalgs, expected", [
-    (None, (0x0804, 0x0805, 0x0806)), ("RSA-PSS+SHA384:RSA-PSS+SHA512", (0x0805, 0x0806))])
-def test_s_server_tls13_signature_schemes(tmp_path, sigalgs, expected):
+def _ecdsa_certificate(directory) -> list[str]:
+    """s_server's second certificate (``-dcert``/``-dkey``): ECDSA P-256 for HOSTNAME."""
+    cert, key = os.path.join(directory, "ec-cert.pem"), os.path.join(directory, "ec-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", cert, "-subj", f"/CN={HOSTNAME}", "-days", "2"],
+                   check=True, capture_output=True)
+    return ["-dcert", cert, "-dkey", key]
+
+
+@pytest.mark.parametrize("flags, expected, shown_type", [
+    ((), (0x0804, 0x0805, 0x0806), "RSA-PSS"),
+    (("-sigalgs", "RSA-PSS+SHA384:RSA-PSS+SHA512"), (0x0805, 0x0806), "RSA-PSS"),
+    (("dual",), (0x0403, 0x0804, 0x0805, 0x0806), "ECDSA")])
+def test_s_server_tls13_signature_schemes(tmp_path, flags, expected, shown_type):
     """TLS 1.3 encrypts CertificateVerify (RFC 8446 §4.4.3): the schemes are read by decrypting the
     server's flight with our own x25519 key, offering RFC 8446 §4.2.3's list minus each scheme found.
-    ``openssl s_server -sigalgs`` restricts them; ``openssl s_client`` ("Peer signing digest") agrees
-    on the first; an RSA key signs only with rsa_pss_rsae_* in TLS 1.3."""
+    ``openssl s_server -sigalgs`` restricts them; an RSA key signs only with rsa_pss_rsae_*, a
+    second ECDSA P-256 certificate adds ecdsa_secp256r1_sha256; ``openssl s_client`` ("Peer
+    signature type", "Peer signing digest") agrees on the first."""
     from inspector.probes.tls_dialer import Dialer
     from inspector.probes.tls_signatures import tls13_signatures
     from inspector.tls.checks.tls13_signature import CertificateVerifyReader
     from inspector.tls.registry import signature_scheme_name
 
-    server = TlsPeer(tmp_path, "openssl", "-tls1_3", *(["-sigalgs", sigalgs] if sigalgs else []))
+    flags = _ecdsa_certificate(tmp_path) if flags == ("dual",) else list(flags)
+    server = TlsPeer(tmp_path, "openssl", "-tls1_3", *flags)
     try:
         config = TlsAuditConfig("127.0.0.1", server.port, mode="implicit", servername=HOSTNAME, timeout=5)
         found = tls13_signatures(Dialer(config, time.monotonic() + 30), [0x1302, 0x1301])
@@ -335,8 +348,9 @@ def test_s_server_tls13_signature_schemes(tmp_path, sigalgs, expected):
     assert found.schemes == expected, found.detail
     assert found.connections == len(expected) + 1 and "handshake_failure" in found.detail
     digest = shown.split("Peer signing digest: ")[1].split()[0].lower()
-    assert "Peer signature type: RSA-PSS" in shown
-    assert signature_scheme_name(found.schemes[0]) == f"rsa_pss_rsae_{digest}"
+    assert f"Peer signature type: {shown_type}" in shown
+    assert signature_scheme_name(found.schemes[0]) == (f"rsa_pss_rsae_{digest}" if shown_type == "RSA-PSS"
+                                                       else f"ecdsa_secp256r1_{digest}")
     # The reader reads the same scheme from the recorded flight cut at every offset.
     assert scheme == expected[0]
     for cut in range(len(flight) + 1):
