@@ -360,6 +360,15 @@ def test_s_server_tls13_signature_schemes(tmp_path, flags, expected, shown_type)
         assert (reader.scheme, reader.error, reader.alert) == (scheme, None, None), cut
 
 
+def test_s_server_tls13_signature_schemes_without_x25519(s_server):
+    """``s_server -groups P-256``: no x25519 (RFC 8446 §4.2.7), so the CertificateVerify schemes are
+    read over a secp256r1 key share, the group the audit's own group enumeration found."""
+    result = s_server("-groups", "P-256")(versions=("TLSv1.3",))
+    assert result.groups == ("secp256r1",)
+    assert result.checks.tls13_signatures.schemes == (0x0804, 0x0805, 0x0806), \
+        result.checks.tls13_signatures.detail
+
+
 def test_no_attacks_skips_the_malformed_records(s_server, run_cli):
     """--no-attacks: Heartbleed, CCS injection and ROBOT are 'skipped' and cost no connection;
     the JSON validates against the schema."""

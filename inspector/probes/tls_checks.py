@@ -123,10 +123,12 @@ def start_resumption(pool, dialer) -> dict:
             for kind in kinds}
 
 
-def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) -> TlsChecks:
+def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None,
+               tls13_groups: tuple[str, ...] = ()) -> TlsChecks:
     """Every check, concurrently under the dialer's limits; never raises Unreachable.
 
-    ``early``: the futures of :func:`start_resumption`, if started with the enumeration.
+    ``early``: the futures of :func:`start_resumption`, if started with the enumeration;
+    ``tls13_groups``: the TLS 1.3 groups the enumeration found (empty: unknown).
     """
     config = dialer.config
     by_version = {v: o.answers for v, o in outcomes.items() if v != "TLSv1.3"}
@@ -140,7 +142,7 @@ def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) ->
                "renegotiation": pool.submit(tls_renegotiation.client_renegotiation, dialer, outcomes)}
     if "TLSv1.3" in outcomes and outcomes["TLSv1.3"].supported:
         futures["signatures"] = pool.submit(tls_signatures.tls13_signatures, dialer,
-                                            outcomes["TLSv1.3"].picks)
+                                            outcomes["TLSv1.3"].picks, tls13_groups)
     if config.attacks and features.version is not None:
         futures["ccs"] = pool.submit(tls_attacks.ccs_injection, dialer, features.version,
                                      features.hello_suite)

@@ -4,7 +4,7 @@ TLS 1.3 encrypts CertificateVerify, so the enumeration's ServerHellos do not
 show it. Like the suites (:mod:`inspector.tls.enumerate`): offer every TLS 1.3
 scheme, read the one the server signs with
 (:class:`inspector.tls.checks.tls13_signature.CertificateVerifyReader`
-decrypts the flight with our own x25519 key), remove it and offer the rest,
+decrypts the flight with our own x25519 or secp256r1 key), remove it and offer the rest,
 until the server refuses (handshake_failure, RFC 8446 §4.4.2.2) or closes.
 Connections: schemes found + 1, through the audit's dialer.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import DeadlineExceeded, StepTimeout, TransportError
-from ..tls.checks.tls13_signature import SUITES, X25519, CertificateVerifyReader
+from ..tls.checks.tls13_signature import SECP256R1, SUITES, X25519, CertificateVerifyReader, key_share
 from ..tls.client_hello import client_hello
 from ..tls.enumerate import Unreachable
 from ..tls.registry import signature_scheme_name
@@ -30,15 +30,11 @@ class Tls13Signatures:
     connections: int = 0
 
 
-def _signed_with(dialer, suites: tuple[int, ...], offered: tuple[int, ...]):
+def _signed_with(dialer, suites: tuple[int, ...], offered: tuple[int, ...], group: int):
     """(scheme or None, why not) for one TLS 1.3 hello offering ``offered``."""
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    key = X25519PrivateKey.generate()
-    hello = client_hello("TLSv1.3", suites, servername=dialer.sni, groups=(X25519,), key_share_group=X25519,
-                         key_share_value=key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-                         signature_algorithms=offered)
+    key, public = key_share(group)
+    hello = client_hello("TLSv1.3", suites, servername=dialer.sni, groups=(group,), key_share_group=group,
+                         key_share_value=public, signature_algorithms=offered)
 
     def action(connection):
         connection.send(hello, until=dialer.until())
@@ -63,16 +59,23 @@ def _signed_with(dialer, suites: tuple[int, ...], offered: tuple[int, ...]):
     return dialer.run(action, "signatures")
 
 
-def tls13_signatures(dialer, picks: list[int]) -> Tls13Signatures:
-    """The schemes, one connection per scheme found plus the refusal; ``picks``: accepted TLS 1.3 suites."""
+def tls13_signatures(dialer, picks: list[int], groups=()) -> Tls13Signatures:
+    """The schemes, one connection per scheme found plus the refusal.
+
+    ``picks``: accepted TLS 1.3 suites; ``groups``: the TLS 1.3 groups the
+    enumeration found (x25519 is used if accepted or unknown, else secp256r1).
+    """
     suites = tuple(code for code in picks if code in SUITES)
     if not suites:
         return Tls13Signatures((), "not determined: the server picks no TLS 1.3 suite we can decrypt")
+    group = X25519 if not groups or "x25519" in groups else SECP256R1 if "secp256r1" in groups else None
+    if group is None:
+        return Tls13Signatures((), "not determined: the server accepts neither x25519 nor secp256r1")
     remaining, found, connections, why = list(TLS13_SCHEMES), [], 0, ""
     try:
         while remaining:
             connections += 1
-            scheme, why = _signed_with(dialer, suites, tuple(remaining))
+            scheme, why = _signed_with(dialer, suites, tuple(remaining), group)
             if scheme is None:
                 break
             if scheme not in remaining:

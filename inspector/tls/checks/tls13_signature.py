@@ -3,7 +3,8 @@
 In TLS 1.3 everything after the ServerHello is encrypted, CertificateVerify
 included, so the scheme the server signs with is not on the wire in clear.
 :class:`CertificateVerifyReader` reads it the only honest way: it holds the
-private key of the x25519 key share the ClientHello offered (RFC 7748),
+private key of the key share the ClientHello offered (x25519, RFC 7748, or
+secp256r1, RFC 8446 §4.2.8.2),
 derives the server's handshake traffic secret (RFC 8446 §7.1), decrypts the
 server's flight (§5.2) up to CertificateVerify and stops. Nothing is sent
 after the ClientHello; the handshake is never finished and the server's
@@ -26,7 +27,7 @@ from ..registry import alert_name, group_name
 #: TLS 1.3 suites this reader can decrypt (RFC 8446 §B.4): AEAD, key length, transcript hash.
 SUITES = {0x1301: ("AES-GCM", 16, hashlib.sha256), 0x1302: ("AES-GCM", 32, hashlib.sha384),
           0x1303: ("CHACHA20", 32, hashlib.sha256)}
-X25519 = 0x001D
+X25519, SECP256R1 = 0x001D, 0x0017
 _KEY_SHARE, _CERTIFICATE_VERIFY, _SERVER_HELLO = 0x0033, 15, 2
 #: Stop after this much: a server flight up to CertificateVerify is a few certificates long.
 MAX_FLIGHT = 256 * 1024
@@ -53,11 +54,40 @@ def server_handshake_secret(shared: bytes, transcript_hash: bytes, hash_function
     return hkdf_expand_label(handshake, b"s hs traffic", transcript_hash, size, hash_function)
 
 
+def key_share(group: int):
+    """(private key, public key_exchange bytes) for ``group`` (RFC 8446 §4.2.8.2)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, x25519
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    if group == X25519:
+        key = x25519.X25519PrivateKey.generate()
+        return key, key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if group == SECP256R1:
+        key = ec.generate_private_key(ec.SECP256R1())
+        return key, key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    raise ValueError(f"no key share for group 0x{group:04x}")
+
+
+def _exchange(key, share: bytes) -> bytes:
+    """The (EC)DHE shared secret with the server's KeyShareEntry (RFC 8446 §7.4); ValueError if unusable."""
+    from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+    if len(share) < 4:
+        raise ValueError("no key_share")
+    group, value = int.from_bytes(share[0:2], "big"), share[4:4 + int.from_bytes(share[2:4], "big")]
+    if group == X25519 and isinstance(key, x25519.X25519PrivateKey):
+        return key.exchange(x25519.X25519PublicKey.from_public_bytes(value))
+    if group == SECP256R1 and isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), value))
+    raise ValueError(f"the server's share is for {group_name(group)}, not ours")
+
+
 class CertificateVerifyReader:
     """Feed the server's bytes after our TLS 1.3 ClientHello; ``done`` at CertificateVerify or failure."""
 
     def __init__(self, hello_record: bytes, private_key) -> None:
-        """``private_key``: cryptography's X25519PrivateKey whose public key the hello's key_share holds."""
+        """``private_key``: cryptography's X25519PrivateKey or SECP256R1 EllipticCurvePrivateKey
+        whose public key the hello's key_share holds (see :func:`key_share`)."""
         self._hello = hello_record[5:]
         self._key = private_key
         self._framer = RecordFramer()
@@ -103,23 +133,20 @@ class CertificateVerifyReader:
             self.error = "malformed ServerHello"
             return
         if info.retry:
-            self.error = f"HelloRetryRequest for {group_name(info.group)}: no x25519 (RFC 8446 §4.1.4)"
+            self.error = (f"HelloRetryRequest for {group_name(info.group)}: our key share's group is "
+                          "not accepted (RFC 8446 §4.1.4)")
             return
         if info.version != 0x0304 or info.suite not in SUITES:
             self.error = f"not a TLS 1.3 ServerHello this reader decrypts (suite 0x{info.suite:04x})"
             return
         share = dict(info.extensions).get(_KEY_SHARE, b"")
-        if len(share) < 4 or int.from_bytes(share[0:2], "big") != X25519:
-            self.error = "the ServerHello has no x25519 key_share"
-            return
-        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
         cipher, key_length, hash_function = SUITES[info.suite]
         try:
-            shared = self._key.exchange(X25519PublicKey.from_public_bytes(share[4:4 + 32]))
+            shared = _exchange(self._key, share)
         except ValueError as exc:
-            self.error = f"unusable x25519 key share: {exc}"
+            self.error = f"unusable key_share in the ServerHello: {exc}"
             return
         transcript = hash_function(self._hello + bytes([_SERVER_HELLO]) + len(body).to_bytes(3, "big")
                                    + body).digest()
