@@ -3,7 +3,9 @@
 - OpenSSL 3's ``openssl s_server`` (implicit TLS: ``s_server -starttls smtp`` does not
   exist; ``tls`` speaks 465-style TLS from the first byte): with and without
   ``-client_renegotiation``, ``-no_ticket``, ``-status_file`` (a good and an expired
-  OCSP response), ``-no_renegotiation``, a 1024-bit ``-dhparam`` and 3DES.
+  OCSP response), ``-no_renegotiation``, a 1024-bit ``-dhparam``, 3DES, ``-sigalgs``,
+  ``-dcert`` and ``-groups`` (TLS 1.3 CertificateVerify schemes) and a certificate with
+  embedded SCTs.
   s_server serves one connection at a time, so these audits run with ``concurrency=1``.
 - The mail lab's Postfix 3.7 (OpenSSL 3), cross-checked against sslyze
   (``--reneg --fallback --heartbleed --openssl_ccs --robot --compression --resum
