@@ -330,7 +330,7 @@ def test_tls_audit_of_the_lab_needs_no_retry(lab_server, implicit):
 @pytest.mark.parametrize("implicit", [False, True])
 def test_lab_answers_an_unacceptable_client_hello_with_an_alert(lab_server, implicit):
     """Like OpenSSL in Postfix: a TLS 1.0-only ClientHello gets a protocol_version alert, not a close."""
-    from inspector.packets.hello import client_hello
+    from inspector.tls.client_hello import client_hello
     from inspector.tls.suites import SUITES
 
     server = lab_server(implicit_tls=implicit)

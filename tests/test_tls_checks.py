@@ -251,6 +251,25 @@ def test_stapled_ocsp_validity(kind, valid, words):
     assert (finding is None) is valid
 
 
+def test_malformed_sct_extension_counts_none_and_raises_nothing():
+    """RFC 6962 §3.3: a hostile server's leaf whose SCT extension does not parse (an OCTET STRING
+    claiming 5 bytes and holding 1) counts no SCT; it used to raise out of the audit."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    from inspector.tls.checks.ocsp import SCT_OID, embedded_scts
+
+    key = _rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.lab.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(9).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(SCT_OID), b"\x04\x05\x00"),
+                           critical=False).sign(key, hashes.SHA256()))
+    assert embedded_scts(cert.public_bytes(serialization.Encoding.DER)) == 0
+
+
 def test_enumeration_only_findings_name_their_attack():
     """SWEET32 (CVE-2016-2183), LOGJAM (CVE-2015-4000, with the size), FREAK/export, POODLE
     (CVE-2014-3566, SSLv3 + CBC) and RC4 (RFC 7465) from the accepted suites."""
@@ -264,6 +283,59 @@ def test_enumeration_only_findings_name_their_attack():
     assert rules.poodle([("TLSv1", "TLS_RSA_WITH_AES_128_CBC_SHA"),
                          ("SSLv3", "TLS_RSA_WITH_RC4_128_SHA")]) is None
     assert rules.rc4([("TLSv1.2", "TLS_RSA_WITH_RC4_128_SHA")]).id == "tls-rc4"
+
+
+EXPORT_RC4, EXPORT_DES40, RSA_3DES, RSA_AES128, RSA_RC4 = 0x0003, 0x0008, 0x000A, 0x002F, 0x0005
+
+
+def _legacy_tls(run_cli, accepts) -> dict:
+    """``smtp-inspector tls --json`` (the whole command) against an OpenSSL 1.0.1 that offers SSLv3 and
+    TLS 1.0 only, with the suites ``accepts`` names (tests/tls_vulnerable_servers.py: no Debian 12
+    build offers SSLv3 or export suites any more, so the exact bytes are played)."""
+    from tests.scripted_server import ScriptedServer
+
+    with ScriptedServer(VulnerableTls(accepts=accepts)) as server:
+        completed, document = run_cli("tls", f"127.0.0.1:{server.port}", "--implicit-tls", "--servername",
+                                      "mail.lab.test", "--timeout", "3", "--deadline", "40", "--json")
+    assert "Traceback" not in completed.stderr and document is not None, completed.stderr
+    import jsonschema
+
+    from tests.test_tls_checks_real import SCHEMA
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+def test_freak_export_and_poodle_through_the_tls_command(run_cli):
+    """FREAK (CVE-2015-0204: export RSA suites, a 512-bit temporary key in the ServerKeyExchange;
+    RFC 9325 §4.1) and POODLE (CVE-2014-3566: SSL 3.0 with a CBC suite; RFC 7568) from the
+    enumeration of a server that accepts both, and neither once they are off."""
+    document = _legacy_tls(run_cli, {0x0300: (EXPORT_RC4, EXPORT_DES40, RSA_3DES, RSA_AES128),
+                                     0x0301: (EXPORT_RC4, RSA_AES128)})
+    accepted = {v["version"]: {s["iana_name"]: s for s in v["suites"]} for v in document["versions"]}
+    assert set(accepted["SSLv3"]) == {"TLS_RSA_EXPORT_WITH_RC4_40_MD5", "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA",
+                                      "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA"}
+    assert set(accepted["TLSv1"]) == {"TLS_RSA_EXPORT_WITH_RC4_40_MD5", "TLS_RSA_WITH_AES_128_CBC_SHA"}
+    # The RSA_EXPORT ServerKeyExchange holds a temporary RSA key, not a DH group.
+    assert accepted["SSLv3"]["TLS_RSA_EXPORT_WITH_RC4_40_MD5"]["group"] is None
+    checks = document["checks"]
+    assert checks["freak_export"] == {"state": "vulnerable", "detail": (
+        "SSLv3 TLS_RSA_EXPORT_WITH_DES40_CBC_SHA, SSLv3 TLS_RSA_EXPORT_WITH_RC4_40_MD5, "
+        "TLSv1 TLS_RSA_EXPORT_WITH_RC4_40_MD5")}
+    assert checks["poodle"] == {"state": "vulnerable", "detail": (
+        "SSLv3 TLS_RSA_EXPORT_WITH_DES40_CBC_SHA, SSLv3 TLS_RSA_WITH_3DES_EDE_CBC_SHA, "
+        "SSLv3 TLS_RSA_WITH_AES_128_CBC_SHA")}
+    findings = {f["id"]: f["evidence"] for f in document["findings"]}
+    assert findings["tls-export-ciphers"] == checks["freak_export"]["detail"]
+    assert findings["tls-poodle"] == ("SSLv3 TLS_RSA_EXPORT_WITH_DES40_CBC_SHA, "
+                                      "TLS_RSA_WITH_3DES_EDE_CBC_SHA, TLS_RSA_WITH_AES_128_CBC_SHA")
+
+    document = _legacy_tls(run_cli, {0x0300: (RSA_RC4,), 0x0301: (RSA_AES128,)})
+    checks = document["checks"]
+    picked = {v["version"]: [s["iana_name"] for s in v["suites"]]
+              for v in document["versions"] if v["suites"]}
+    assert picked == {"SSLv3": ["TLS_RSA_WITH_RC4_128_SHA"], "TLSv1": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}
+    assert checks["freak_export"]["state"] == checks["poodle"]["state"] == "not-vulnerable"
+    assert not {"tls-export-ciphers", "tls-poodle"} & {f["id"] for f in document["findings"]}
 
 
 # ------------------------------------------------------------------ TLS-RPT and REQUIRETLS

@@ -3,7 +3,9 @@
 - OpenSSL 3's ``openssl s_server`` (implicit TLS: ``s_server -starttls smtp`` does not
   exist; ``tls`` speaks 465-style TLS from the first byte): with and without
   ``-client_renegotiation``, ``-no_ticket``, ``-status_file`` (a good and an expired
-  OCSP response), ``-no_renegotiation``, a 1024-bit ``-dhparam`` and 3DES.
+  OCSP response), ``-no_renegotiation``, a 1024-bit ``-dhparam``, 3DES, ``-sigalgs``,
+  ``-dcert`` and ``-groups`` (TLS 1.3 CertificateVerify schemes) and a certificate with
+  embedded SCTs.
   s_server serves one connection at a time, so these audits run with ``concurrency=1``.
 - The mail lab's Postfix 3.7 (OpenSSL 3), cross-checked against sslyze
   (``--reneg --fallback --heartbleed --openssl_ccs --robot --compression --resum
@@ -27,6 +29,7 @@ import pytest
 
 from inspector.probes.tls_audit import TlsAuditConfig, run_tls_audit
 from inspector.render.tls_checks import checks_json
+from inspector.tls.checks.ocsp import SCT_OID
 from tests.tls_servers import HOSTNAME, _rsa_key, write_rsa_certificate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,10 +80,10 @@ class TlsPeer:
 
     def audit(self, **kwargs):
         config = TlsAuditConfig("127.0.0.1", self.port, mode="implicit", servername=HOSTNAME,
-                                versions=("TLSv1.2", "TLSv1.3"),
                                 # s_server serves one connection at a time
                                 concurrency=1 if self.kind == "openssl" else 4,
-                                **{"timeout": 5.0, "deadline": 60.0, **kwargs})
+                                **{"versions": ("TLSv1.2", "TLSv1.3"), "timeout": 5.0, "deadline": 60.0,
+                                   **kwargs})
         result = run_tls_audit(config)
         assert result.error is None, result.error
         return result
@@ -131,6 +134,7 @@ def test_s_server_defaults(s_server):
         "sweet32": "not-vulnerable", "logjam": "not-vulnerable"}
     assert not {"tls-client-renegotiation", "tls-insecure-renegotiation", "tls-robot"} & result.finding_ids
     assert result.checks.features.signature_schemes          # from the ServerKeyExchange
+    assert result.checks.tls13_signatures.schemes == (0x0804, 0x0805, 0x0806)   # from CertificateVerify
 
 
 def test_s_server_client_renegotiation_on(s_server):
@@ -227,6 +231,144 @@ def test_s_server_tls13_only(s_server):
     assert (got["heartbleed"], got["ccs_injection"], got["robot"]) == ("not-vulnerable",) * 3
     assert "not applicable" in result.checks.robot.detail
     assert got["resumption_tls13_ticket"] == "yes" and "resumption_ticket" not in got
+
+
+def _der_octet_string(data: bytes) -> bytes:
+    length = len(data)
+    head = bytes([length]) if length < 0x80 else bytes([0x81, length]) if length < 0x100 else \
+        bytes([0x82]) + length.to_bytes(2, "big")
+    return b"\x04" + head + data
+
+
+def write_certificate_with_scts(directory, log_ids: list[bytes]) -> str:
+    """The test certificate with an embedded SCT list (RFC 6962 §3.3: extension 1.3.6.1.4.1.11129.2.4.2,
+    an OCTET STRING holding the TLS-encoded SignedCertificateTimestampList), one SCT per log id.
+    The SCTs' signatures are not a real log's: only what the certificate carries is checked."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    scts = []
+    for index, log_id in enumerate(log_ids):
+        signature = bytes(range(index, index + 70))
+        # v1, log id, timestamp, no extensions, then sha256/ecdsa and the signature
+        sct = (b"\x00" + log_id + (1700000000000 + index).to_bytes(8, "big") + b"\x00\x00"
+               + b"\x04\x03" + len(signature).to_bytes(2, "big") + signature)
+        scts.append(len(sct).to_bytes(2, "big") + sct)
+    sct_list = b"".join(scts)
+    value = _der_octet_string(len(sct_list).to_bytes(2, "big") + sct_list)
+    key = _rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTNAME)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTNAME)]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(SCT_OID), value), critical=False)
+            .sign(key, hashes.SHA256()))
+    path = os.path.join(directory, "cert.pem")
+    with open(path, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(directory, "key.pem"), "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return path
+
+
+def test_s_server_certificate_with_embedded_scts(s_server, tmp_path):
+    """Certificate transparency (RFC 6962 §3.3): s_server serves a certificate with two embedded SCTs;
+    the check says so, with the count ``openssl x509 -text`` lists ("Signed Certificate Timestamp:").
+    The certificate without SCTs (test_s_server_defaults) is the off case."""
+    cert = write_certificate_with_scts(tmp_path, [bytes([0xA0 + i]) * 32 for i in range(2)])
+    shown = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-text"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "CT Precertificate SCTs" in shown
+    assert f"{shown.count('Signed Certificate Timestamp:')} SCT(s) embedded" == "2 SCT(s) embedded"
+    result = s_server()(versions=("TLSv1.3",))
+    got = checks_json(result.checks, result.versions)["certificate_transparency"]
+    assert got["state"] == "yes"
+    assert got["detail"].startswith(f"{shown.count('Signed Certificate Timestamp:')} SCT(s) embedded")
+
+
+def _recorded_tls13_flight(port: int):
+    """(hello, key, the server's bytes up to CertificateVerify) from one raw TLS 1.3 exchange."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from inspector.tls.checks.tls13_signature import CertificateVerifyReader
+    from inspector.tls.client_hello import client_hello
+
+    key = X25519PrivateKey.generate()
+    hello = client_hello("TLSv1.3", (0x1301,), servername=HOSTNAME, groups=(0x001D,),
+                         key_share_value=key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    reader, received = CertificateVerifyReader(hello, key), b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(hello)
+        while not reader.done:
+            data = sock.recv(65536)
+            assert data, "s_server closed before CertificateVerify"
+            received += data
+            reader.feed(data)
+    return hello, key, received, reader.scheme
+
+
+def _ecdsa_certificate(directory) -> list[str]:
+    """s_server's second certificate (``-dcert``/``-dkey``): ECDSA P-256 for HOSTNAME."""
+    cert, key = os.path.join(directory, "ec-cert.pem"), os.path.join(directory, "ec-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", cert, "-subj", f"/CN={HOSTNAME}", "-days", "2"],
+                   check=True, capture_output=True)
+    return ["-dcert", cert, "-dkey", key]
+
+
+@pytest.mark.parametrize("flags, expected, shown_type", [
+    ((), (0x0804, 0x0805, 0x0806), "RSA-PSS"),
+    (("-sigalgs", "RSA-PSS+SHA384:RSA-PSS+SHA512"), (0x0805, 0x0806), "RSA-PSS"),
+    (("dual",), (0x0403, 0x0804, 0x0805, 0x0806), "ECDSA")])
+def test_s_server_tls13_signature_schemes(tmp_path, flags, expected, shown_type):
+    """TLS 1.3 encrypts CertificateVerify (RFC 8446 §4.4.3): the schemes are read by decrypting the
+    server's flight with our own x25519 key, offering RFC 8446 §4.2.3's list minus each scheme found.
+    ``openssl s_server -sigalgs`` restricts them; an RSA key signs only with rsa_pss_rsae_*, a
+    second ECDSA P-256 certificate adds ecdsa_secp256r1_sha256; ``openssl s_client`` ("Peer
+    signature type", "Peer signing digest") agrees on the first."""
+    from inspector.probes.tls_dialer import Dialer
+    from inspector.probes.tls_signatures import tls13_signatures
+    from inspector.tls.checks.tls13_signature import CertificateVerifyReader
+    from inspector.tls.registry import signature_scheme_name
+
+    flags = _ecdsa_certificate(tmp_path) if flags == ("dual",) else list(flags)
+    server = TlsPeer(tmp_path, "openssl", "-tls1_3", *flags)
+    try:
+        config = TlsAuditConfig("127.0.0.1", server.port, mode="implicit", servername=HOSTNAME, timeout=5)
+        found = tls13_signatures(Dialer(config, time.monotonic() + 30), [0x1302, 0x1301])
+        shown = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3",
+                                "-servername", HOSTNAME], stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=10).stdout
+        hello, key, flight, scheme = _recorded_tls13_flight(server.port)
+    finally:
+        server.stop()
+    assert found.schemes == expected, found.detail
+    assert found.connections == len(expected) + 1 and "handshake_failure" in found.detail
+    digest = shown.split("Peer signing digest: ")[1].split()[0].lower()
+    assert f"Peer signature type: {shown_type}" in shown
+    assert signature_scheme_name(found.schemes[0]) == (f"rsa_pss_rsae_{digest}" if shown_type == "RSA-PSS"
+                                                       else f"ecdsa_secp256r1_{digest}")
+    # The reader reads the same scheme from the recorded flight cut at every offset.
+    assert scheme == expected[0]
+    for cut in range(len(flight) + 1):
+        reader = CertificateVerifyReader(hello, key)
+        reader.feed(flight[:cut])
+        reader.feed(flight[cut:])
+        assert (reader.scheme, reader.error, reader.alert) == (scheme, None, None), cut
+
+
+def test_s_server_tls13_signature_schemes_without_x25519(s_server):
+    """``s_server -groups P-256``: no x25519 (RFC 8446 §4.2.7), so the CertificateVerify schemes are
+    read over a secp256r1 key share, the group the audit's own group enumeration found."""
+    result = s_server("-groups", "P-256")(versions=("TLSv1.3",))
+    assert result.groups == ("secp256r1",)
+    assert result.checks.tls13_signatures.schemes == (0x0804, 0x0805, 0x0806), \
+        result.checks.tls13_signatures.detail
 
 
 def test_no_attacks_skips_the_malformed_records(s_server, run_cli):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.packets import scapy_tls
-from inspector.packets.hello import client_hello
+from inspector.tls.client_hello import client_hello
 from inspector.tls.enumerate import enumerate_groups, enumerate_version
 from inspector.tls.hello import HRR_RANDOM, FlightReader, ServerAnswer
 from inspector.tls.suites import BY_CODE, BY_IANA_NAME, SUITES

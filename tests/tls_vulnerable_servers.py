@@ -23,6 +23,15 @@ the build the flag names:
 - ``secure_renegotiation=False``: no renegotiation_info (pre-RFC 5746 servers).
 - ``compression=1``: DEFLATE picked (OpenSSL built with zlib, before 1.1.0's default off; CRIME).
 - ``honour_fallback=False``: TLS_FALLBACK_SCSV ignored (OpenSSL before 1.0.1j).
+- ``accepts`` ({version: suites}): instead of one fixed answer, negotiate like OpenSSL
+  1.0.1 configured with ``SSLv3`` and ``EXPORT`` suites (no Debian 12 build can: OpenSSL 3
+  has no SSLv3 method and no export suites, GnuTLS dropped both): the highest version both
+  have (RFC 5246 Appendix E.1), alert protocol_version below the lowest, the first offered
+  suite it accepts (client order) or handshake_failure. An SSLv3 ServerHello carries only
+  renegotiation_info (OpenSSL 1.0.1's ``ssl_add_serverhello_tlsext``); an RSA_EXPORT suite
+  is followed by a ServerKeyExchange with a 512-bit temporary RSA key signed with the
+  certificate's key over MD5 || SHA-1 (RFC 2246 §7.4.3; the key FREAK, CVE-2015-0204,
+  lets a man in the middle factor).
 """
 
 from __future__ import annotations
@@ -62,14 +71,46 @@ def certificate_der() -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+#: RSA_EXPORT suites (RFC 2246 §A.5): the key exchange uses a temporary 512-bit RSA key.
+RSA_EXPORT = frozenset({0x0003, 0x0006, 0x0008})
+
+
+#: The modulus of a 512-bit RSA key (``openssl genrsa 512``; cryptography refuses to make one).
+EXPORT_MODULUS = bytes.fromhex(
+    "C740652659343E9502C416BD4379D76B8BB14CBD2E5D1AA983A5C348AF112E5B"
+    "4F61936784878D74B3A15547892D6A08005615F09BA999ECBF8AFDE1A4245523")
+
+
+def _vector(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def export_key_exchange(randoms: bytes) -> bytes:
+    """ServerKeyExchange of an RSA_EXPORT suite (RFC 2246 §7.4.3): ServerRSAParams, then the
+    signature with the certificate's key, PKCS#1 v1.5 type 1 over MD5(randoms + params) ||
+    SHA-1(randoms + params), without DigestInfo (RFC 2246 §4.7), as OpenSSL 1.0.1 writes it."""
+    import hashlib
+
+    params = _vector(EXPORT_MODULUS) + _vector((65537).to_bytes(3, "big"))
+    digest = hashlib.md5(randoms + params).digest() + hashlib.sha1(randoms + params).digest()
+    numbers = _rsa_key().private_numbers()
+    n, d = numbers.public_numbers.n, numbers.d
+    k = (n.bit_length() + 7) // 8
+    block = b"\x00\x01" + b"\xff" * (k - 3 - len(digest)) + b"\x00" + digest
+    signature = pow(int.from_bytes(block, "big"), d, n).to_bytes(k, "big")
+    return params + _vector(signature)
+
+
 class VulnerableTls:
     def __init__(self, *, heartbleed: bool = False, heartbeat_extension: bool = True, ccs: bool = False,
                  robot: bool = False, secure_renegotiation: bool = True, compression: int = 0,
-                 honour_fallback: bool = True, suite: int = 0x002F) -> None:
+                 honour_fallback: bool = True, suite: int = 0x002F,
+                 accepts: dict[int, tuple[int, ...]] | None = None) -> None:
         self.heartbleed, self.heartbeat_extension = heartbleed, heartbeat_extension
         self.ccs, self.robot = ccs, robot
         self.secure_renegotiation, self.compression = secure_renegotiation, compression
         self.honour_fallback, self.suite = honour_fallback, suite
+        self.accepts = accepts
         self.cert = certificate_der()
         self.heartbeat_responses = 0
 
@@ -87,22 +128,34 @@ class VulnerableTls:
             for rec in framer.feed(data):
                 for msg_type, body in stream.feed(rec.body):
                     if msg_type == 1:
-                        hello = parse_client_hello(body)
-        version = min(hello.version, 0x0303)
-        if 0x5600 in hello.suites and version < 0x0303 and self.honour_fallback:
+                        hello, client_random = parse_client_hello(body), body[2:34]
+        best = max(self.accepts) if self.accepts else 0x0303
+        version = min(hello.version, best)
+        if 0x5600 in hello.suites and version < best and self.honour_fallback:
             conn.sendall(_record(ALERT, bytes([2, 86]), version))       # inappropriate_fallback
             return
+        suite = self.suite
+        if self.accepts is not None:
+            if version not in self.accepts:
+                conn.sendall(_record(ALERT, bytes([2, 70]), version))   # protocol_version
+                return
+            suite = next((code for code in hello.suites if code in self.accepts[version]), None)
+            if suite is None:
+                conn.sendall(_record(ALERT, bytes([2, 40]), version))   # handshake_failure
+                return
         extensions = b""
         if self.secure_renegotiation:
             extensions += bytes.fromhex("ff01000100")
-        if self.heartbeat_extension:
+        if self.heartbeat_extension and version > 0x0300:
             extensions += bytes.fromhex("000f000101")
-        server_hello = (version.to_bytes(2, "big") + os.urandom(32) + b"\x00" + self.suite.to_bytes(2, "big")
+        server_random = os.urandom(32)
+        server_hello = (version.to_bytes(2, "big") + server_random + b"\x00" + suite.to_bytes(2, "big")
                         + bytes([self.compression]) + len(extensions).to_bytes(2, "big") + extensions)
         cert_list = len(self.cert).to_bytes(3, "big") + self.cert
-        flight = (_message(2, server_hello) + _message(11, len(cert_list).to_bytes(3, "big") + cert_list)
-                  + _message(14, b""))
-        conn.sendall(_record(HANDSHAKE, flight, version))
+        flight = _message(2, server_hello) + _message(11, len(cert_list).to_bytes(3, "big") + cert_list)
+        if suite in RSA_EXPORT:
+            flight += _message(12, export_key_exchange(client_random + server_random))
+        conn.sendall(_record(HANDSHAKE, flight + _message(14, b""), version))
         self._after(conn, framer, version, hello.version)
 
     def _after(self, conn, framer, version: int, client_version: int) -> None:

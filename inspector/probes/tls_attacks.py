@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import DeadlineExceeded, StepTimeout, TransportError
-from ..packets.hello import client_hello
 from ..tls.checks import attacks
 from ..tls.checks.ocsp import rsa_public_numbers
+from ..tls.client_hello import client_hello
 from ..tls.enumerate import Unreachable
 from ..tls.hello import FlightReader
 from ..tls.registry import VERSIONS

@@ -176,7 +176,8 @@ def run_tls_audit(config: TlsAuditConfig) -> TlsAuditResult:
         groups = groups_future.result()
         cert_future.result()
         # The checks and the complete handshakes need only the enumeration: both at once.
-        extra_future = pool.submit(run_checks, pool, dialer, outcomes, cert_box.get("facts"), resumption)
+        extra_future = pool.submit(run_checks, pool, dialer, outcomes, cert_box.get("facts"), resumption,
+                                   tuple(groups.groups) if groups.version == "TLSv1.3" else ())
         checks = verify_all(pool, dialer, outcomes, cert_box.get("facts"))
         extra = extra_future.result()
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ Connections are added only for the rest, all through the audit's dialer:
   Heartbleed: one, only when the server echoed the heartbeat extension
   (skipped, all three, with ``--no-attacks``; :mod:`.tls_attacks`);
 - client-initiated renegotiation: one (:mod:`.tls_renegotiation`);
+- the TLS 1.3 CertificateVerify signature schemes: one per scheme + 1 (:mod:`.tls_signatures`);
 - session resumption: two per kind (:mod:`.tls_resumption`), the TLS 1.3
   pair also reading the EHLO reply inside TLS (REQUIRETLS, RFC 8689 §4);
 - TLS-RPT (RFC 8460 §3): one DNS TXT query for ``_smtp._tls.DOMAIN`` with ``--domain``.
@@ -24,7 +25,7 @@ from ..tls.checks.features import Features, heartbeat_versions, read_features
 from ..tls.checks.ocsp import StapledOcsp, embedded_scts, read_ocsp
 from ..tls.enumerate import Offer, Unreachable, family
 from ..tls.suites import SUITES
-from . import tls_attacks, tls_renegotiation, tls_resumption
+from . import tls_attacks, tls_renegotiation, tls_resumption, tls_signatures
 
 _ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
@@ -55,6 +56,7 @@ class TlsChecks:
     resumption: tuple[tls_resumption.Resumption, ...]
     requiretls: bool | None
     tls_rpt: TlsRpt | None
+    tls13_signatures: tls_signatures.Tls13Signatures | None = None   #: None: no TLS 1.3
 
 
 def _best(outcomes) -> list[str]:
@@ -121,10 +123,12 @@ def start_resumption(pool, dialer) -> dict:
             for kind in kinds}
 
 
-def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) -> TlsChecks:
+def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None,
+               tls13_groups: tuple[str, ...] = ()) -> TlsChecks:
     """Every check, concurrently under the dialer's limits; never raises Unreachable.
 
-    ``early``: the futures of :func:`start_resumption`, if started with the enumeration.
+    ``early``: the futures of :func:`start_resumption`, if started with the enumeration;
+    ``tls13_groups``: the TLS 1.3 groups the enumeration found (empty: unknown).
     """
     config = dialer.config
     by_version = {v: o.answers for v, o in outcomes.items() if v != "TLSv1.3"}
@@ -136,6 +140,9 @@ def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) ->
 
     futures = {"fallback": pool.submit(fallback, dialer, outcomes),
                "renegotiation": pool.submit(tls_renegotiation.client_renegotiation, dialer, outcomes)}
+    if "TLSv1.3" in outcomes and outcomes["TLSv1.3"].supported:
+        futures["signatures"] = pool.submit(tls_signatures.tls13_signatures, dialer,
+                                            outcomes["TLSv1.3"].picks, tls13_groups)
     if config.attacks and features.version is not None:
         futures["ccs"] = pool.submit(tls_attacks.ccs_injection, dialer, features.version,
                                      features.hello_suite)
@@ -166,7 +173,7 @@ def run_checks(pool, dialer, outcomes, cert_facts, early: dict | None = None) ->
     return TlsChecks(features, ocsp, embedded_scts(leaf), results["fallback"],
                      results.get("heartbleed"), results.get("ccs"),
                      results.get("robot"), results["renegotiation"], tuple(resumed),
-                     None if keywords is None else "REQUIRETLS" in keywords, rpt)
+                     None if keywords is None else "REQUIRETLS" in keywords, rpt, results.get("signatures"))
 
 
 def check_findings(checks: TlsChecks, versions) -> list:

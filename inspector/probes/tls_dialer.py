@@ -18,12 +18,12 @@ from ..exitcodes import ExitCode
 from ..net.address import is_ip_address
 from ..net.tls_contexts import inspection_context
 from ..net.transport import Connection
-from ..packets.hello import client_hello
 from ..smtp import commands
 from ..smtp.addresses import address, address_literal
 from ..smtp.connection import ClientConnection
 from ..smtp.driver import SmtpDriver
 from ..smtp.events import CommandReply, ConnectionClosed, EhloReply, Greeting, StartTlsReady
+from ..tls.client_hello import client_hello
 from ..tls.enumerate import Unreachable
 from ..tls.hello import FlightReader, ServerAnswer
 

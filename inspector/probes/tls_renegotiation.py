@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import DeadlineExceeded, StepTimeout, TransportError
-from ..packets.hello import client_hello
 from ..tls.checks.tls12_client import SECP256R1, SUITES, X25519, HandshakeFailed, Tls12Client
+from ..tls.client_hello import client_hello
 from ..tls.enumerate import Unreachable
 from ..tls.records import ALERT, APPLICATION_DATA, HANDSHAKE, NotTlsRecord
 from ..tls.registry import alert_name

@@ -21,6 +21,18 @@ def _attack(result) -> tuple[str, str]:
     return (VULNERABLE if result.vulnerable else NOT_VULNERABLE), result.detail
 
 
+def _signatures(tls12_schemes, tls13) -> tuple[str, str]:
+    """TLS 1.2 ServerKeyExchange schemes, and TLS 1.3 CertificateVerify ones (read by decrypting)."""
+    parts = []
+    if tls12_schemes:
+        parts.append("ServerKeyExchange (TLS <= 1.2): "
+                     + ", ".join(signature_scheme_name(s) for s in tls12_schemes))
+    if tls13 is not None:
+        parts.append(f"CertificateVerify (TLS 1.3): {tls13.detail}")
+    found = bool(tls12_schemes) or bool(tls13 and tls13.schemes)
+    return (YES if found else UNKNOWN), "; ".join(parts) or "no ServerKeyExchange or CertificateVerify read"
+
+
 def check_rows(checks, versions=()) -> list[tuple[str, str, str]]:
     """(check, state, detail) in a fixed order; ``versions`` gives the accepted suites."""
     f = checks.features
@@ -66,9 +78,7 @@ def check_rows(checks, versions=()) -> list[tuple[str, str, str]]:
          f"extension {'sent' if f.sct_extension else 'not sent'}"
          + (f"; {checks.ocsp.scts} in the OCSP response" if checks.ocsp and checks.ocsp.scts else "")),
         ("heartbeat_extension", _yes_no(f.heartbeat), "RFC 6520"),
-        ("signature_algorithms", YES if f.signature_schemes else UNKNOWN,
-         ", ".join(signature_scheme_name(s) for s in f.signature_schemes)
-         or "no TLS 1.2 ServerKeyExchange seen (TLS 1.3 signs inside encryption)"),
+        ("signature_algorithms", *_signatures(f.signature_schemes, checks.tls13_signatures)),
         ("requiretls", _yes_no(checks.requiretls), "REQUIRETLS in the EHLO reply inside TLS (RFC 8689 §4)"),
     ]
     if checks.tls_rpt is not None:

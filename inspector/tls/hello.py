@@ -2,8 +2,8 @@
 
 :class:`FlightReader` takes the server's first flight as it arrives and says
 what it was: a ServerHello (or HelloRetryRequest, RFC 8446 §4.1.4), an
-alert, or nothing usable. The ClientHellos themselves are built with scapy in
-:mod:`inspector.packets.hello` (``tls/`` never imports ``packets/``).
+alert, or nothing usable. The ClientHellos themselves are built by
+:mod:`inspector.tls.client_hello`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import reader as tls
 from .messages import HRR_RANDOM
 from .registry import VERSION_NAMES, VERSIONS, version_name
+from .suites import BY_CODE
 
 #: Every group worth asking about when enumerating groups (RFC 8446 §4.2.7, RFC 8422 §5.1.1).
 CANDIDATE_GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x001A, 0x001B, 0x001C,
@@ -48,6 +49,11 @@ class ServerAnswer:
     @property
     def complete(self) -> bool:
         return self.kind in ("retry", "alert")
+
+
+def _kx(code: int) -> str | None:
+    suite = BY_CODE.get(code)
+    return suite.kx if suite is not None else None
 
 
 class FlightReader:
@@ -114,6 +120,8 @@ class FlightReader:
         if self._hello is not None:
             info = self._hello.info
             group = info.group_name or self._ske_group
+            if not info.group_name and _kx(info.suite) == "RSA":
+                group = None  # an RSA_EXPORT ServerKeyExchange holds a temporary RSA key (RFC 2246 §7.4.3)
             return ServerAnswer("retry" if info.retry else "hello", version_name(info.version),
                                 info.suite, group, None, self._chain, late_alert=self._late_alert,
                                 server_hello=info, ocsp_response=self._ocsp, signature=self._ske_signature)

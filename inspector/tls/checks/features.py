@@ -3,7 +3,7 @@
 Every crafted TLS <= 1.2 ClientHello of the enumeration offers the
 renegotiation SCSV, extended_master_secret, encrypt_then_mac,
 session_ticket, status_request, signed_certificate_timestamp, heartbeat and
-DEFLATE (:mod:`inspector.packets.hello`), so the answers are already there:
+DEFLATE (:mod:`inspector.tls.client_hello`), so the answers are already there:
 a server echoes an extension it supports (RFC 5246 §7.4.1.4: only
 extensions the client offered).
 """

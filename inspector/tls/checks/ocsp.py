@@ -70,9 +70,10 @@ def embedded_scts(leaf_der: bytes | None) -> int:
 
     try:
         leaf = x509.load_der_x509_certificate(leaf_der)
-    except ValueError:
+        extensions = list(leaf.extensions)
+    except ValueError:  # a malformed extension (a hostile server's certificate): none readable
         return 0
-    for ext in leaf.extensions:
+    for ext in extensions:
         if ext.oid.dotted_string == SCT_OID:
             try:
                 return len(ext.value)

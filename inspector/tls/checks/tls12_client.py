@@ -47,7 +47,7 @@ def _record(content_type: int, body: bytes) -> bytes:
 
 class Tls12Client:
     def __init__(self, hello_record: bytes) -> None:
-        """``hello_record``: one ClientHello record offering :data:`SUITES` (built by packets/hello.py)."""
+        """``hello_record``: one ClientHello record offering :data:`SUITES` (built by tls/client_hello.py)."""
         self._hello_record = hello_record
         self._transcript = bytearray(hello_record[5:])
         self._client_random = hello_record[11:43]

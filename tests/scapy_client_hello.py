@@ -1,18 +1,18 @@
-"""Crafted ClientHellos, built with scapy's TLS layer (RFC 5246 §7.4.1.2, RFC 8446 §4.1.2).
+"""The reference for inspector/tls/client_hello.py: the scapy builder the audit used until issue 20.
 
-:func:`client_hello` builds the records of one ClientHello for SSL 3.0 to
-TLS 1.2 or TLS 1.3 (legacy_version 1.2 plus supported_versions, key_share,
-supported_groups, signature_algorithms). The answer is read by the pure
-:class:`inspector.tls.hello.FlightReader`, never by scapy.
+Kept byte for byte as it was in ``inspector/packets/hello.py`` (only the
+imports changed), so that tests/test_tls_client_hello.py can check that the
+pure builder writes the same records scapy's TLS layer writes for the same
+arguments (RFC 5246 §7.4.1.2, RFC 8446 §4.1.2).
 """
 
 from __future__ import annotations
 
 import os
 
-from ..tls.records import HANDSHAKE
-from ..tls.registry import VERSIONS
-from . import scapy_tls
+from inspector.packets import scapy_tls
+from inspector.tls.records import HANDSHAKE
+from inspector.tls.registry import VERSIONS
 
 #: Groups offered in supported_groups while enumerating suites (as OpenSSL 3 offers them, plus more).
 OFFERED_GROUPS = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104,
