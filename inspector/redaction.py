@@ -343,7 +343,7 @@ def redact_stream(entries, redactor: Redactor, directions=("send", "recv")) -> t
                 entries[i] = replace(entries[i], data=b"".join(kept), redacted=True)
     for i, entry in enumerate(entries):
         if entry.direction not in directions:
-            data, changed = redactor.scrub_bytes(entry.data, lambda: _protected(entry.data))
+            data, changed = redactor.scrub_bytes(entry.data, lambda data=entry.data: _protected(data))
             if changed:
                 entries[i] = replace(entry, data=data, redacted=True)
     return tuple(entries)
