@@ -50,3 +50,52 @@ def test_the_suite_objects_are_built_on_first_use_only():
             "assert s.describe_code(0xFEFE).iana_name == 'UNASSIGNED_0xFEFE'; print(built)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _group_from_reader_events(data: bytes):
+    """The group as a fold over the one TLS reader's events (what the transport read before)."""
+    from inspector.tls.reader import KeyExchangeGroup, ServerHello, read_all
+
+    group = None
+    for event in read_all(data):
+        if isinstance(event, ServerHello) and event.info.group is not None:
+            group = event.info.group_name
+        elif isinstance(event, KeyExchangeGroup) and group is None:
+            group = event.group
+    return group
+
+
+def test_the_transport_reads_the_group_as_the_reader_does():
+    """Real server flights (Postfix, the lab server; fuzz/corpus), cut at every offset, with
+    bytes flipped and non-TLS bytes appended: handshake_facts and the reader agree."""
+    from inspector.tls.handshake_facts import read_handshake_facts
+
+    flights = [path.read_bytes() for path in sorted((ROOT / "fuzz" / "corpus").glob("tls-*.bin"))]
+    assert len(flights) >= 8
+    groups = set()
+    for flight in flights:
+        variants = [flight[:cut] for cut in range(len(flight) + 1)]
+        variants += [flight[:at] + bytes([flight[at] ^ 0xFF]) + flight[at + 1:]
+                     for at in range(0, len(flight), 7)]
+        variants += [flight + b"421 4.3.2 bye\r\n", b"\x15\x03\x03\x00\x02\x02\x28" + flight]
+        for data in variants:
+            assert read_handshake_facts(data).group == _group_from_reader_events(data), data
+        groups.add(read_handshake_facts(flight).group)
+    assert None not in groups and len(groups) >= 1
+    # The records of all flights recombined: a TLS 1.3 ServerHello followed by a TLS 1.2 flight's
+    # ServerKeyExchange, records after a ChangeCipherSpec or an alert, two ServerHellos, ...
+    from inspector.tls.records import RecordFramer
+
+    from .test_tls_records import HANDSHAKE, ecdhe_ske, record, tls12_flight, tls13_flight
+
+    flights += [tls13_flight(0x0017), tls12_flight(ecdhe_ske(0x0018, b"\x04" + b"\x01" * 96)),
+                record(HANDSHAKE, ecdhe_ske(0x0019, b"\x04" + b"\x02" * 132))]
+    pool = {b"\x14\x03\x03\x00\x01\x01", b"\x15\x03\x03\x00\x02\x01\x00", b"\x17\x03\x03\x00\x01\x00"}
+    for flight in flights:
+        for rec in RecordFramer().feed(flight):
+            pool.add(bytes([rec.content_type]) + rec.version.to_bytes(2, "big")
+                     + len(rec.body).to_bytes(2, "big") + rec.body)
+    for first in pool:
+        for second in pool:
+            for data in (first + second, first + b"\x14\x03\x03\x00\x01\x01" + second):
+                assert read_handshake_facts(data).group == _group_from_reader_events(data), data
