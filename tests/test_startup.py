@@ -99,3 +99,56 @@ def test_the_transport_reads_the_group_as_the_reader_does():
         for second in pool:
             for data in (first + second, first + b"\x14\x03\x03\x00\x01\x01" + second):
                 assert read_handshake_facts(data).group == _group_from_reader_events(data), data
+
+
+#: Modules the ``probe`` and ``send`` commands never need: each costs milliseconds at start-up.
+NEVER_AT_START_UP = ("scapy", "jinja2", "dask", "distributed", "psycopg", "dns", "aiosmtpd", "tabulate",
+                     "sqlite3", "asyncio", "email.mime", "encodings.idna", "scramp", "concurrent.futures",
+                     "inspector.packets", "inspector.tls.suites", "inspector.tls.reader",
+                     "inspector.tls.enumerate", "inspector.tls.hello", "inspector.replay", "inspector.scan",
+                     "inspector.discover", "inspector.lab", "inspector.render.html")
+
+
+def _imported(*args: str, env=None) -> set[str]:
+    """Every module the command imported, as ``python -X importtime`` lists them."""
+    import os
+    import re
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "inspector", *args],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(re.findall(r"^import time:.*\| +(\S+)$", done.stderr, re.M))
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if any(m == p or m.startswith(p + ".") for p in NEVER_AT_START_UP)}
+
+
+def test_probe_and_send_import_nothing_they_do_not_use(lab_server, tmp_path):
+    """A full STARTTLS probe and a send with AUTH PLAIN against the lab server (aiosmtpd)."""
+    from inspector.lab import DEMO_PASSWORD, DEMO_USER
+
+    lab = lab_server()
+    secret = tmp_path / "password"
+    secret.write_text(DEMO_PASSWORD)
+    target = [f"127.0.0.1:{lab.port}", "--servername", lab.hostname, "--cafile", lab.ca_path]
+    probe = _imported("probe", *target)
+    send = _imported("send", *target, "--auth", "PLAIN", "--user", DEMO_USER, "--password-file", str(secret),
+                     "--from", DEMO_USER, "--to", "a@lab.test")
+    assert "inspector.certs.validation" in probe and "inspector.probes.transaction" in send  # it ran
+    assert _heavy(probe) == set() and _heavy(send) == set()
+
+
+def test_scrubbing_text_without_a_secret_never_builds_the_own_words_pattern():
+    """Our own phrases (the catalogue, the teaching notes) are searched for only once a secret's
+    form is found in a text: a regex of every phrase costs a send more than its whole SMTP dialogue."""
+    import subprocess
+
+    code = ("import inspector.redaction as r; red = r.Redactor(['s3cret-pass']); "
+            "assert r.scrub_output('250 2.0.0 Ok: queued as 9C3B81620CE', red).endswith('0CE'); "
+            "built = 'inspector.findings' in __import__('sys').modules; "
+            "assert r.scrub_output('wrong s3cret-pass', red) == 'wrong [redacted]'; "
+            "print(built, 'inspector.findings' in __import__('sys').modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
