@@ -136,7 +136,7 @@ def render(rows: list[Row]) -> str:
     The table is a tuple of constant tuples, which the compiler stores as one
     constant: importing the module builds nothing. The CipherSuite objects and
     the indexes are built on first use (PEP 562 ``__getattr__``), so a command
-    that never looks a suite up (``probe``, ``send``) never pays for ~400 of them.
+    that never looks a suite up (``probe``, ``send``) never pays for ~350 of them.
     """
     out = [
         '# ruff: noqa: E501  (generated table: one suite per line)',
