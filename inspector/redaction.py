@@ -139,7 +139,9 @@ class Redactor:
         return bool(self._forms)
 
     def spans(self, data: bytes, protected=()) -> list[tuple[int, int]]:
-        """Merged ``(start, end)`` ranges of ``data`` that hold a form, or a cut piece of one."""
+        """Merged ``(start, end)`` ranges of ``data`` that hold a form, or a cut piece of one;
+        none inside ``protected`` (matches of our phrases, or a function giving them, called
+        only once a form is found: most texts hold none, and our phrases cost a big regex)."""
         found = _find(data, self._index())
         merged: list[list[int]] = []
         for start, end in sorted(found):
@@ -147,8 +149,8 @@ class Redactor:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
-        if protected:
-            keep = [(m.start(), m.end()) for m in protected]
+        if merged and protected:
+            keep = [(m.start(), m.end()) for m in (protected() if callable(protected) else protected)]
             merged = [s for s in merged if not any(a <= s[0] and s[1] <= b for a, b in keep)]
         return [(a, b) for a, b in merged]
 
@@ -298,7 +300,7 @@ def scrub_output(text: str, redactor: Redactor | None = None) -> str:
     if not redactor or not text:
         return text
     data = text.encode("utf-8", "surrogateescape")
-    scrubbed, changed = redactor.scrub_bytes(data, _protected(data))
+    scrubbed, changed = redactor.scrub_bytes(data, lambda: _protected(data))
     return scrubbed.decode("utf-8", "surrogateescape") if changed else text
 
 
@@ -341,7 +343,7 @@ def redact_stream(entries, redactor: Redactor, directions=("send", "recv")) -> t
                 entries[i] = replace(entries[i], data=b"".join(kept), redacted=True)
     for i, entry in enumerate(entries):
         if entry.direction not in directions:
-            data, changed = redactor.scrub_bytes(entry.data, _protected(entry.data))
+            data, changed = redactor.scrub_bytes(entry.data, lambda data=entry.data: _protected(data))
             if changed:
                 entries[i] = replace(entry, data=data, redacted=True)
     return tuple(entries)

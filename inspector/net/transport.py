@@ -33,7 +33,6 @@ from ..errors import (
     os_reason,
 )
 from ..redaction import quoted
-from ..tls.reader import read_handshake_facts
 from ..tls.records import looks_like_tls
 from .address import is_ip_address
 
@@ -209,6 +208,8 @@ class Connection:
                     non_tls_prefix=bytes(captured[:512])) from exc
             raise
         self._tls = tls
+        from ..tls.handshake_facts import read_handshake_facts  # at the first handshake, not at start-up
+
         facts = read_handshake_facts(bytes(captured))
         chain = _peer_chain(tls)
         name, _protocol, bits = tls.cipher() or ("", "", None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..findings import Finding, make_finding
-from ..tls import reader as tls
 from ..tls.registry import LEGACY_VERSIONS, suite_name, version_name
 
 #: A TLS 1.3 encrypted alert: 2 bytes of alert, 1 of content type, a 16-byte AEAD tag (RFC 8446 §5.2).
@@ -30,7 +29,10 @@ class TlsObservation:
     server_last_record: int | None = None      #: size of the server's last encrypted record
     error: str | None = None                   #: a live handshake's own error message
 
-    def add(self, event: tls.TlsEvent, *, from_client: bool) -> None:
+    def add(self, event, *, from_client: bool) -> None:
+        """One event of :class:`inspector.tls.reader.TlsReader` (replay's; a live probe never calls this)."""
+        from ..tls import reader as tls  # imported by replay, which has loaded it: a probe never needs it
+
         who = "client" if from_client else "server"
         if isinstance(event, tls.ServerHello) and not event.info.retry:
             self.version = version_name(event.info.version)

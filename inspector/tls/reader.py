@@ -1,9 +1,9 @@
 """The one TLS wire reader: one direction's bytes in, TLS events out (sans I/O).
 
 Used by replay (both directions of a captured session, through the SMTP
-observer), by the transport (the server's handshake bytes of a live
-handshake) and by the TLS audit (the server's answer to a crafted
-ClientHello). Records are cut by :class:`~inspector.tls.records.RecordFramer`
+observer) and by the TLS audit (the server's answer to a crafted
+ClientHello); a live handshake's group is read by :mod:`.handshake_facts`, with the same
+framer and message parsers. Records are cut by :class:`~inspector.tls.records.RecordFramer`
 (RFC 8446 §5.1); handshake records are re-cut into messages and read until
 the stream turns to ciphertext: after a ChangeCipherSpec or an
 application_data record, or after a TLS 1.3 ServerHello (RFC 8446 §2: all
@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import messages as msg
+from .handshake_facts import HandshakeFacts, read_handshake_facts  # noqa: F401  (re-exported)
 from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, NotTlsRecord, RecordFramer
 from .registry import alert_name
 
@@ -215,23 +216,3 @@ def read_all(data: bytes) -> list[TlsEvent]:
     """Every event of a whole stream (for bytes already complete, e.g. a captured flight)."""
     reader = TlsReader()
     return reader.feed(data) + reader.feed_eof()
-
-
-@dataclass(frozen=True)
-class HandshakeFacts:
-    group: str | None = None
-
-
-def read_handshake_facts(server_bytes: bytes) -> HandshakeFacts:
-    """The negotiated group from the server's first flight (never raises).
-
-    The ServerHello ``key_share`` (RFC 8446 §4.2.8) wins over the ECDHE or
-    DHE ServerKeyExchange (RFC 8422 §5.4, RFC 5246 §7.4.3).
-    """
-    group = None
-    for event in read_all(server_bytes):
-        if isinstance(event, ServerHello) and event.info.group is not None:
-            group = event.info.group_name
-        elif isinstance(event, KeyExchangeGroup) and group is None:
-            group = event.group
-    return HandshakeFacts(group=group)

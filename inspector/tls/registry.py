@@ -1,14 +1,12 @@
 """Names from the IANA TLS registries: protocol versions, cipher suites, groups, alerts.
 
 The one place that turns TLS code points into names. Suites come from the
-generated registry table (:mod:`inspector.tls.suites`, IANA tls-parameters-4);
+generated registry table (:mod:`inspector.tls.suites`, IANA tls-parameters-4, loaded on first use);
 groups from the TLS Supported Groups registry (tls-parameters-8); alerts from
 the TLS Alerts registry (tls-parameters-6, RFC 8446 §6).
 """
 
 from __future__ import annotations
-
-from .suites import BY_CODE
 
 #: Protocol versions by name (RFC 6101, RFC 2246, RFC 4346, RFC 5246, RFC 8446).
 VERSIONS: dict[str, int] = {"SSLv3": 0x0300, "TLSv1": 0x0301, "TLSv1.1": 0x0302,
@@ -73,7 +71,9 @@ def suite_name(code: int | None) -> str | None:
         return None
     if is_grease(code):
         return f"GREASE 0x{code:04x}"
-    suite = BY_CODE.get(code)
+    from . import suites  # imported and built on first use: a probe never names a suite
+
+    suite = suites.BY_CODE.get(code)
     return suite.iana_name if suite is not None else f"0x{code:04x}"
 
 
