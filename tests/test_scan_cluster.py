@@ -221,7 +221,8 @@ def test_scheduler_lost_mid_scan_exit_22_then_resume(world, cluster, local_scan)
     cluster.scheduler.send_signal(signal.SIGKILL)
     out, err = scan.communicate(timeout=120)
     assert scan.returncode == 22, err
-    assert err.splitlines()[-1].startswith("smtp-inspector scan: error: the Dask scheduler was lost mid-scan"), err
+    last = err.splitlines()[-1]
+    assert last.startswith("smtp-inspector scan: error: the Dask scheduler was lost mid-scan"), err
     assert "Traceback" not in err
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT id, status FROM scans").fetchall() == [(1, "interrupted")]

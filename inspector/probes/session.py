@@ -131,7 +131,7 @@ class ProbeSession:
         self.begin("connect", f"connecting to {cfg.host} port {cfg.port}")
         try:
             self.connection = Connection.open(cfg.host, cfg.port, until=self.until(),
-                                              deadline=self.deadline)
+                                              deadline=self.deadline, source_address=cfg.source_address)
         except InspectorError as exc:
             self.fail(self.explain(exc))
         self.alive = True

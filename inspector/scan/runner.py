@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .plan import CheckOptions, audit_config, finish_domain, plan_target, probe_config
 from .politeness import Politeness, throttled
 from .record import EndpointOutcome, TargetPlan, build_row
-from .targets import Exclusions, Target
+from .targets import Exclusions, Resolver, Target
 
 LOOKAHEAD = 4          #: resolved-but-waiting sessions kept per worker
 
@@ -55,6 +55,8 @@ class Scheduler:
         self.busy = 0
         self.stopping = False
         self.finished: queue.Queue = queue.Queue()
+        #: one per scan: a name many targets share is looked up once (targets.Resolver)
+        self.resolver = Resolver(options.dns_server, options.timeout, source_address=options.source_address)
 
     def stop(self) -> None:
         with self.cond:
@@ -119,7 +121,7 @@ class Scheduler:
         while (job := self.take()) is not None:
             try:
                 if job[0] == "resolve":
-                    plan = plan_target(job[1], self.options, self.exclusions)
+                    plan = plan_target(job[1], self.options, self.exclusions, self.resolver)
                     self.done_with(plan, resolved=True)
                 else:
                     _, plan, outcome = job
@@ -194,7 +196,7 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
         except queue.Empty:
             return False
         finish_domain(plan, options)
-        row = build_row(plan, _now())
+        row = build_row(plan, _now(), options.source_address)
         batch.append(dataclasses.replace(row, vantage=vantage) if vantage else row)
         return True
 
