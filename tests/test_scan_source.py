@@ -48,8 +48,8 @@ class Responder:
                   "key": self.certs["key"], "expired_cert": self.certs["expired_cert"],
                   "stats": self.stats_path}
         (tmp / "responder.json").write_text(json.dumps(config))
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.scan_responder", str(tmp / "responder.json")],
-                                        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "tests.scan_responder", str(tmp / "responder.json")]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout.readline().startswith("ready")
 
     def peers(self) -> dict[str, list[str]]:
@@ -96,7 +96,8 @@ def test_scan_connects_from_the_source_address(responder, tmp_path):
     with sqlite3.connect(db) as connection:
         stored = [json.loads(a)["source_address"] for (a,) in connection.execute(
             "SELECT arguments FROM scans ORDER BY id")]
-        rows = {(s, t): json.loads(r) for s, t, r in connection.execute("SELECT scan_id, target, result FROM results")}
+        rows = {(s, t): json.loads(r)
+                for s, t, r in connection.execute("SELECT scan_id, target, result FROM results")}
     assert stored == ["127.0.0.2", "127.0.0.3"]
     for host in SERVERS:
         row = rows[(2, f"{host}:{responder.port}")]
