@@ -200,7 +200,7 @@ def _scan_dns_client():
 
     class ScanDnsClient(DnsClient):
         def __init__(self, resolver: Resolver, server, *, timeout: float, deadline_at: float) -> None:
-            super().__init__(server, timeout=timeout, deadline_at=deadline_at)
+            super().__init__(server, timeout=timeout, deadline_at=deadline_at, lean_addresses=True)
             self.resolver = resolver
 
         def query(self, name: str, rdtype: str):
