@@ -161,43 +161,33 @@ class DnsClient:
         """One A or AAAA question over UDP, read by :mod:`.dns_wire`; None: ask through dnspython
         (truncated, malformed, or something that reader leaves to it)."""
         import os
-        import socket
 
+        from ..net.dns_udp import udp_exchange
         from . import dns_wire
 
         query_id = int.from_bytes(os.urandom(2), "big")
         wire = dns_wire.encode_question(name, rdtype, query_id)
         if wire is None:
             return None
-        started = time.monotonic()
-        left = self.deadline_at - started
+        left = self.deadline_at - time.monotonic()
         if left <= 0:
             return DnsAnswer(name, rdtype, (), False, None, "the overall deadline was reached before asking")
         timeout = min(self.timeout, left)
-        family = socket.AF_INET6 if ":" in self.server[0] else socket.AF_INET
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as sock:
-                sock.connect(self.server)
-                sock.send(wire)
-                while True:
-                    wait = started + timeout - time.monotonic()
-                    if wait <= 0:
-                        raise TimeoutError
-                    sock.settimeout(wait)
-                    data = sock.recv(65535)
-                    try:
-                        reply = dns_wire.decode_reply(data, query_id, rdtype)
-                        break
-                    except dns_wire.NotOurs:
-                        continue   # not the reply to this question: keep waiting (ignore_unexpected)
-                    except ValueError:
-                        return None
-        except TimeoutError:
+
+        def read(data: bytes):
+            try:
+                return dns_wire.decode_reply(data, query_id, rdtype)
+            except dns_wire.NotOurs:
+                raise
+            except ValueError:
+                return None   # malformed: dnspython asks again and says what is wrong
+
+        outcome, reply = udp_exchange(self.server, wire, timeout, read, dns_wire.NotOurs)
+        if outcome == "timeout":
             return DnsAnswer(name, rdtype, (), False, None,
                              f"no answer from DNS server {where} within {round(timeout, 1):g} s")
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            return DnsAnswer(name, rdtype, (), False, None, f"DNS server {where}: {reason}")
+        if outcome == "error":
+            return DnsAnswer(name, rdtype, (), False, None, f"DNS server {where}: {reply}")
         if reply is None:
             return None
         error = None if reply.rcode in ("NOERROR", "NXDOMAIN") else \

@@ -12,11 +12,11 @@ an extended RCODE, a name that is not ASCII) is ``None``: ask dnspython.
 
 from __future__ import annotations
 
-import socket
+import ipaddress
 import struct
 from dataclasses import dataclass
 
-TYPES = {"A": (1, 4, socket.AF_INET), "AAAA": (28, 16, socket.AF_INET6)}
+TYPES = {"A": (1, 4), "AAAA": (28, 16)}
 RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
           "NXRRSET", "NOTAUTH", "NOTZONE")
 _QR, _TC, _RD, _AD = 0x8000, 0x0200, 0x0100, 0x0020
@@ -92,7 +92,7 @@ def decode_reply(data: bytes, query_id: int, rdtype: str) -> AddressReply | None
     pos = 12
     for _ in range(qdcount):
         pos = _skip_name(data, pos) + 4
-    wanted, size, family = TYPES[rdtype]
+    wanted, size = TYPES[rdtype]
     records = []
     for index in range(ancount + nscount + arcount):
         pos = _skip_name(data, pos)
@@ -105,7 +105,9 @@ def decode_reply(data: bytes, query_id: int, rdtype: str) -> AddressReply | None
         if index < ancount and kind == wanted:
             if length != size:
                 raise ValueError(f"{rdtype} record of {length} bytes")
-            records.append(AddressRecord(socket.inet_ntop(family, data[pos:pos + length])))
+            raw = data[pos:pos + length]
+            records.append(AddressRecord(".".join(map(str, raw)) if size == 4 else
+                                         ipaddress.IPv6Address(raw).compressed))
         elif index >= ancount + nscount and kind == _OPT and ttl >> 24:
             return None                   # an extended RCODE (RFC 6891 §6.1.3): dnspython names it
         pos += length
