@@ -163,8 +163,8 @@ class Resolver:
             return found, (error and f"cannot resolve {name}: {error}")
         from ..net.resolve import system_addresses
 
-        return self.once(("system", name.rstrip(".").lower()),
-                         lambda: system_addresses(name, self.timeout), lambda answer: True)
+        return self.once(("system", name.rstrip(".").lower()), lambda: system_addresses(name, self.timeout),
+                         lambda answer: "no answer from DNS" not in (answer[1] or ""))
 
     def once(self, key, lookup, keep):
         """``lookup()``'s answer for ``key``, asked once while it is remembered (``keep(answer)``)."""
@@ -178,9 +178,9 @@ class Resolver:
                 self._memo.move_to_end(key)
                 mine = False
         if not mine:
-            if entry[0].wait(self.timeout * 3):
+            if entry[0].wait(self.timeout * 3) and entry[1] is not None:
                 return entry[1]
-            return lookup()   # the first asker is stuck past its own timeouts: ask again
+            return lookup()   # the first asker failed, or is stuck past its own timeouts: ask again
         try:
             entry[1] = lookup()
         finally:
