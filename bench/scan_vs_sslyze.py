@@ -8,7 +8,8 @@ namespace, and prints side by side: targets per second, connections per target
 (counted by the servers), and peak memory (VmHWM of the tool's process, or
 ru_maxrss of its process tree for sslyze). Then our targets/s at each size of
 ``--sizes`` (default 2,000 and 20,000), which should not fall as the list grows.
-Goal: ours >= 5x sslyze's targets/s.
+Goal: ours >= 5x sslyze's targets/s. Each row ends with the 1-minute load average when it
+finished (the machine is shared: wall-time ratios move with it).
 
     sudo .venv/bin/python bench/scan_vs_sslyze.py [--targets 2000] [--sizes 2000,20000] [--concurrency 64]
                                          [--inspector PATH] [--sslyze PATH] [--skip-sslyze]
@@ -68,7 +69,7 @@ def run_ours(world: ScanWorld, tool: str, n: int, concurrency: int, tmp: str) ->
     peak = int(next(line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_KB")))
     return {"targets": n, "seconds": elapsed, "targets_per_s": n / elapsed, "cpu_ms": 1000 * cpu / n,
             "connections_per_target": summary["connections"] / n, "peak_mb": peak / 1024,
-            "stored": summary["stored"]}
+            "stored": summary["stored"], "load": os.getloadavg()[0]}
 
 
 def _children_cpu() -> float:
@@ -97,7 +98,7 @@ def run_sslyze(world: ScanWorld, tool: str, n: int, tmp: str) -> dict:
     completed = sum(1 for r in results if r.get("scan_status") == "COMPLETED")
     return {"targets": n, "seconds": elapsed, "targets_per_s": n / elapsed, "completed": completed,
             "cpu_ms": 1000 * cpu / n,
-            "peak_mb": max(peak, before) / 1024}
+            "peak_mb": max(peak, before) / 1024, "load": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -134,17 +135,18 @@ def main() -> None:
     print(f"{args.targets} loopback STARTTLS targets, concurrency {args.concurrency} for smtp-inspector, "
           "sslyze's own")
     print(f"{'tool':<38} {'targets/s':>10} {'seconds':>8} {'CPU ms/target':>14} {'conn/target':>12} "
-          f"{'peak MB':>8}")
+          f"{'peak MB':>8} {'load (1 min, at the end)':>25}")
     for label, r in rows:
         print(f"{label:<38} {r['targets_per_s']:>10.1f} {r['seconds']:>8.1f} {r['cpu_ms']:>14.2f} "
-              f"{r['connections_per_target']:>12.2f} {r['peak_mb']:>8.1f}")
+              f"{r['connections_per_target']:>12.2f} {r['peak_mb']:>8.1f} {r['load']:>25.2f}")
     if len(rows) == 2:
         ratio = rows[0][1]["targets_per_s"] / rows[1][1]["targets_per_s"]
         print(f"ratio (ours / sslyze's targets per second): {ratio:.1f}x (goal >= 5x); "
               f"sslyze completed {rows[1][1]['completed']} of {args.targets}")
     for r in scaling:
         print(f"smtp-inspector at {r['targets']:>6} targets: {r['targets_per_s']:.1f} targets/s, "
-              f"{r['cpu_ms']:.2f} CPU ms/target, peak {r['peak_mb']:.1f} MB, stored {r['stored']}")
+              f"{r['cpu_ms']:.2f} CPU ms/target, peak {r['peak_mb']:.1f} MB, stored {r['stored']}, "
+              f"load {r['load']:.2f}")
 
 
 if __name__ == "__main__":

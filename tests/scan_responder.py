@@ -16,7 +16,8 @@ STARTTLS answered ``220 2.0.0 Ready to start TLS``; QUIT ``221 2.0.0 Bye``):
 Also an authoritative DNS server (tests/dns_server.py) and an HTTPS server for
 MTA-STS policies. Run as a process (``python -m tests.scan_responder CONFIG``),
 so a test can start it inside a network namespace. On SIGTERM it writes, per
-address, the connections it accepted and the most it saw open at once.
+address, the connections it accepted, the most it saw open at once and
+the client addresses they came from (``scan --source-address``).
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ class Responder:
         self.open: dict[str, int] = {}
         self.most_open: dict[str, int] = {}
         self.sent_421: dict[str, int] = {}
+        self.peers: dict[str, set[str]] = {}       # address -> the client addresses seen (their source)
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         here = writer.get_extra_info("sockname")[0]
         fault = self.faults.get(here, "ok")
         self.accepted[here] = self.accepted.get(here, 0) + 1
+        self.peers.setdefault(here, set()).add(writer.get_extra_info("peername")[0])
         self.open[here] = self.open.get(here, 0) + 1
         self.most_open[here] = max(self.most_open.get(here, 0), self.open[here])
         try:
@@ -96,7 +99,8 @@ class Responder:
             await writer.drain()
 
     def stats(self) -> dict:
-        return {"accepted": self.accepted, "most_open": self.most_open, "sent_421": self.sent_421}
+        return {"accepted": self.accepted, "most_open": self.most_open, "sent_421": self.sent_421,
+                "peers": {here: sorted(seen) for here, seen in self.peers.items()}}
 
 
 def _context(cert: str, key: str) -> ssl.SSLContext:

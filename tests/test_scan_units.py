@@ -140,3 +140,58 @@ def test_partitions_never_split_a_server_and_share_each_network_cap():
     assert len(parts) >= 8     # five /24s of 100, each over up to four partitions of about 40
     group = next(p for p in parts if any(t.text == "a.example" for t in p.targets))
     assert {"10.0.0.1:25", "10.0.3.1:25", "b.example"} <= {t.text for t in group.targets}
+
+
+WIRE_ZONE = """\
+wire.test. 300 IN SOA ns.wire.test. hostmaster.wire.test. 1 7200 3600 1209600 300
+mx.wire.test. 300 IN A 192.0.2.1
+mx.wire.test. 300 IN A 192.0.2.2
+mx.wire.test. 300 IN AAAA 2001:db8::25
+alias.wire.test. 300 IN CNAME mx.wire.test.
+txt.wire.test. 300 IN TXT "no address here"
+"""
+
+
+@pytest.mark.parametrize("name,rdtype", [("mx.wire.test", "A"), ("mx.wire.test", "AAAA"),
+                                         ("alias.wire.test", "A"), ("txt.wire.test", "A"),
+                                         ("absent.wire.test", "AAAA"), ("broken.wire.test", "A")])
+def test_address_answers_read_as_dnspython_reads_them(name, rdtype):
+    """scan's A/AAAA reader (discover/dns_wire.py) against replies built by dnspython (the
+    authoritative test server's, NSD's answers): the same rcode, AD flag and addresses; every
+    cut of the reply is malformed, never a crash."""
+    import dns.message
+    import dns.rdatatype
+
+    from inspector.discover import dns_wire
+    from tests.dns_server import DnsTestServer
+
+    server = DnsTestServer(WIRE_ZONE, "wire.test.", authenticated={"mx.wire.test"},
+                           faults={("broken.wire.test", "A"): "SERVFAIL"})
+    question = dns_wire.encode_question(name, rdtype, 0x1234)
+    parsed = dns.message.from_wire(question)   # dnspython reads our question as its own
+    assert parsed.id == 0x1234 and parsed.flags == dns.flags.RD | dns.flags.AD
+    assert parsed.ednsflags & dns.flags.DO and parsed.payload == 1232
+    reply = server.answer(question)
+    expected = dns.message.from_wire(reply)
+    got = dns_wire.decode_reply(reply, 0x1234, rdtype)
+    wanted = dns.rdatatype.from_text(rdtype)
+    assert got.rcode == dns.rcode.to_text(expected.rcode())
+    assert got.authenticated == bool(expected.flags & dns.flags.AD)
+    assert [r.address for r in got.records] == [r.address for rrset in expected.answer
+                                                if rrset.rdtype == wanted for r in rrset]
+    for cut in range(len(reply)):
+        with pytest.raises(ValueError):
+            dns_wire.decode_reply(reply[:cut], 0x1234, rdtype)
+    with pytest.raises(dns_wire.NotOurs):
+        dns_wire.decode_reply(reply, 0x4321, rdtype)
+    truncated = reply[:2] + bytes([reply[2] | 0x02]) + reply[3:]
+    assert dns_wire.decode_reply(truncated, 0x1234, rdtype) is None   # TC: left to dnspython (TCP)
+
+
+def test_address_questions_only_for_plain_names():
+    from inspector.discover import dns_wire
+
+    assert dns_wire.encode_question("bücher.example", "A", 1) is None
+    assert dns_wire.encode_question("a..example", "A", 1) is None
+    assert dns_wire.encode_question("x" * 64 + ".example", "A", 1) is None
+    assert dns_wire.encode_question("mx.example", "MX", 1) is None

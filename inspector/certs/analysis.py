@@ -7,6 +7,7 @@ extensions and verifier errors all become data in the report.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,20 @@ def _leaf_facts(leaf: x509.Certificate) -> LeafFacts:
                      eku_allows_server=allows)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(der: bytes) -> tuple[x509.Certificate, CertificateInfo, bool]:
+    """A certificate parsed, described, and whether its signature hash is weak: functions of its
+    bytes alone, kept per process (a scan meets one shared-hosting certificate at many servers).
+    Raises as parsing does (not kept)."""
+    cert = load_der(der)
+    return cert, describe_certificate(cert), uses_weak_hash(cert)
+
+
+@functools.lru_cache(maxsize=1024)
+def _leaf_facts_of(der: bytes) -> LeafFacts:
+    return _leaf_facts(_parsed(der)[0])
+
+
 #: Size caps on what a server sends: real certificates are 1-4 KB, real chains 2-5 certificates.
 MAX_CERTIFICATE_BYTES = 64 * 1024
 MAX_CHAIN_CERTIFICATES = 16
@@ -99,15 +114,14 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
                                           f"bytes, over the {MAX_CERTIFICATE_BYTES:,}-byte cap")
             continue
         try:
-            cert = load_der(der)
-            info = describe_certificate(cert)
+            cert, info, weak = _parsed(bytes(der))
         except Exception as exc:
             if parse_error is None:
                 parse_error = f"certificate could not be parsed: chain[{index}]: {one_line(exc)}"
             continue
         sent.append(cert)
         facts_of.append(CertFacts(index, position(index, cert), info, cert.not_valid_before_utc,
-                                  cert.not_valid_after_utc, uses_weak_hash(cert)))
+                                  cert.not_valid_after_utc, weak))
 
     leaf = sent[0] if facts_of and facts_of[0].index == 0 else None
     complete = parse_error is None and leaf is not None
@@ -124,7 +138,7 @@ def analyze_chain(der_chain: list[bytes], servername: str, *, cafile: str | None
         tlsa_results = check_tlsa(tlsa, sent if complete else [], hostname_match)
     facts = ChainFacts(
         servername=servername, now=now, sent_count=len(der_chain),
-        certificates=tuple(facts_of), leaf=_leaf_facts(leaf) if leaf is not None else None,
+        certificates=tuple(facts_of), leaf=_leaf_facts_of(bytes(der_chain[0])) if leaf is not None else None,
         complete=complete, hostname_match=hostname_match, trust=trust,
         chain_order=order_problem(sent) if complete else None,
         absent_issuer=absent_issuer(sent) if complete and not trust.trusted else None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -112,22 +113,67 @@ def _reason(verdict: openssl.OpenSslVerdict, sent: list[x509.Certificate]) -> tu
     return f"{message} ({where})", None
 
 
+#: (DER chain as sent, cafile) -> (judged at, reusable until, verdict): see :func:`validate`.
+_VERDICTS: dict[tuple, tuple[float, float, TrustVerdict]] = {}
+_VERDICTS_LOCK = threading.Lock()
+MAX_REMEMBERED_VERDICTS = 4096
+
+
 def validate(sent: list[x509.Certificate], cafile: str | None, now: datetime.datetime) -> TrustVerdict:
-    """RFC 5280 §6.1 path validation of ``sent`` (leaf first) as an OpenSSL TLS client does it."""
+    """RFC 5280 §6.1 path validation of ``sent`` (leaf first) as an OpenSSL TLS client does it.
+
+    The same chain against the same trust store gets the same verdict until ``now`` crosses a
+    notBefore or notAfter of a certificate on the path (the only time the verdict depends on),
+    so a verdict is remembered per process until then: a scan meets one shared-hosting
+    chain at thousands of addresses and judges it once (the hostname is checked apart).
+    """
+    key = (tuple(der_of(c) for c in sent), cafile)
+    at = now.timestamp()
+    with _VERDICTS_LOCK:
+        remembered = _VERDICTS.get(key)
+    if remembered is not None and remembered[0] <= at < remembered[1]:
+        return remembered[2]
+    verdict, anchors = _validate(sent, list(key[0]), cafile, now)
+    if anchors is not None:
+        until = _next_validity_boundary(sent, anchors, at)
+        with _VERDICTS_LOCK:
+            if len(_VERDICTS) >= MAX_REMEMBERED_VERDICTS:
+                _VERDICTS.pop(next(iter(_VERDICTS)))
+            _VERDICTS[key] = (at, until, verdict)
+    return verdict
+
+
+def _next_validity_boundary(sent: list[x509.Certificate], anchors: tuple[bytes, ...], at: float) -> float:
+    """The first notBefore/notAfter after ``at`` of any certificate sent or of an anchor a path
+    could use, less a second (OpenSSL compares whole seconds): until then a verdict cannot change."""
+    certificates = list(sent)
+    sent_ders = set(der_of(c) for c in sent)
+    for der in anchors:
+        if der not in sent_ders:
+            try:
+                certificates.append(load_der(der))
+            except Exception:
+                return at   # not parsable here: do not remember
+    bounds = [t.timestamp() for c in certificates for t in (c.not_valid_before_utc, c.not_valid_after_utc)]
+    return min((b - 1 for b in bounds if b - 1 > at), default=float("inf"))
+
+
+def _validate(sent: list[x509.Certificate], ders: list[bytes], cafile: str | None,
+              now: datetime.datetime) -> tuple[TrustVerdict, tuple[bytes, ...] | None]:
+    """The verdict, and the trust anchors a path could use (None: a verdict not to remember)."""
     try:
         anchors = anchors_for(sent, cafile)
     except UsageError as exc:
-        return TrustVerdict(False, str(exc))
-    ders = [der_of(c) for c in sent]
+        return TrustVerdict(False, str(exc)), None
     try:
         verdict = openssl.verify(ders, anchors, at=now.timestamp())
     except ValueError as exc:
-        return TrustVerdict(False, f"certificate could not be parsed: {one_line(exc)}")
+        return TrustVerdict(False, f"certificate could not be parsed: {one_line(exc)}"), ()
     except openssl.OpenSslUnavailable:
-        return _without_openssl(sent, cafile, now)
+        return _without_openssl(sent, cafile, now), None
     if not verdict.ok:
         reason, detail = _reason(verdict, sent)
-        return TrustVerdict(False, reason, detail, verdict.error, verdict.depth)
+        return TrustVerdict(False, reason, detail, verdict.error, verdict.depth), tuple(anchors)
     strict = openssl.verify(ders, anchors, at=now.timestamp(), strict=True)
     departures = []
     if not strict.ok:
@@ -136,7 +182,7 @@ def validate(sent: list[x509.Certificate], cafile: str | None, now: datetime.dat
     web = _web_pki_rejection(sent, verdict.chain[-1] if verdict.chain else None, now)
     if web:
         departures.append("a CA/Browser Forum web PKI verifier (Python cryptography's) rejects it: " + web)
-    return TrustVerdict(True, None, None, verdict.error, verdict.depth, tuple(departures))
+    return TrustVerdict(True, None, None, verdict.error, verdict.depth, tuple(departures)), tuple(anchors)
 
 
 def _without_openssl(sent: list[x509.Certificate], cafile: str | None,

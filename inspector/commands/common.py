@@ -155,11 +155,33 @@ def check_host_only(name: str, command: str, port_option: str = "--ports") -> st
     return check_host_name(name, "host")
 
 
-def resolve_target(host: str, timeout: float) -> tuple[str, ...]:
-    """Resolve the target once, before any connection; ConnectFailed (exit 10) when it does not."""
+def resolve_target(host: str, timeout: float, source_address: str | None = None) -> tuple[str, ...]:
+    """Resolve the target once, before any connection; ConnectFailed (exit 10) when it does not.
+
+    With ``--source-address``, a target with no address of that family is a usage error (exit 2).
+    """
+    from ..net.source import reachable_from, source_family
     from ..net.transport import resolve_once
 
-    return resolve_once(host, min(timeout, 30.0))
+    addresses = resolve_once(host, min(timeout, 30.0))
+    if not reachable_from(source_address, addresses):
+        raise UsageError(f"--source-address {source_address} is {source_family(source_address)}, but {host} "
+                         f"has only {source_family(addresses[0])} addresses ({', '.join(addresses)})")
+    return addresses
+
+
+SOURCE_ADDRESS_HELP = ("connect from this local address (one of this machine's; give one whose reverse DNS "
+                       "names the operator)")
+
+
+def source_address_option(args) -> str | None:
+    """``--source-address``, checked (bound once) before anything is sent; UsageError (exit 2) else."""
+    source = getattr(args, "source_address", None)
+    if source is None:
+        return None
+    from ..net.source import check_source_address
+
+    return check_source_address(source)
 
 
 def check_ehlo_name(name: str) -> str:

@@ -10,12 +10,14 @@ from . import SUMMARIES
 from .auth_options import add_auth_arguments, auth_request
 from .common import (
     IMPLICIT_TLS_PORTS,
+    SOURCE_ADDRESS_HELP,
     TLS_REQUIRED_PORTS,
     add_html_option,
     checked_target,
     input_file,
     positive_seconds,
     resolve_target,
+    source_address_option,
     write_html,
 )
 
@@ -52,6 +54,7 @@ def add_probe_arguments(probe) -> None:
                        help="stop if TLS cannot be set up (default: on for 587, 465 and a forced "
                             "TLS mode)")
     probe.add_argument("--ehlo", metavar="NAME", help="EHLO name (default: our address literal)")
+    probe.add_argument("--source-address", metavar="ADDR", help=SOURCE_ADDRESS_HELP)
     probe.add_argument("--timeout", type=positive_seconds, default=10.0, metavar="S",
                        help="per-step timeout in seconds (default 10)")
     probe.add_argument("--deadline", type=positive_seconds, default=60.0, metavar="S",
@@ -96,7 +99,7 @@ def probe_config(args):
                        ehlo_name=args.ehlo, timeout=args.timeout, deadline=args.deadline,
                        servername=args.servername, cafile=args.cafile, insecure=args.insecure,
                        check_injection=getattr(args, "check_injection", False),
-                       auth=auth_request(args))
+                       auth=auth_request(args), source_address=source_address_option(args))
 
 
 def run(args) -> int:
@@ -104,7 +107,8 @@ def run(args) -> int:
 
     config = probe_config(args)
     save_dir = prepare_save_dir(args.save) if args.save else None
-    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
+    # once, before any connection: ConnectFailed is exit 10
+    resolve_target(config.host, config.timeout, config.source_address)
     sniffing = getattr(args, "sniff", False) or getattr(args, "pcap", None)
     if config.auth is not None and config.auth.mechanism == "ALL":
         if sniffing:

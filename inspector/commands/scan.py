@@ -16,7 +16,7 @@ SUMMARY = SUMMARIES["scan"]
 EXIT_CODES = (
     (0, 'every target stored, none with a finding of severity "error"'),
     (1, 'every target stored, some with a finding of severity "error"'),
-    (2, "bad arguments, target or exclusion file, or database"),
+    (2, "bad arguments, target or exclusion file, database, or a --source-address not of this machine"),
     3,
     (5, "incomplete: the scan's deadline passed, or a cluster partition failed (--resume SCAN_ID)"),
     (22, "--cluster: the Dask scheduler cannot be reached (nothing started) or was lost (rows kept)"),
@@ -75,6 +75,9 @@ def register(sub) -> None:
                       help="never contact these: CIDRs and domains, one a line (checked before any packet)")
     scan.add_argument("--ehlo", metavar="NAME",
                       help="EHLO name: a name whose reverse DNS and web page say who is scanning")
+    scan.add_argument("--source-address", metavar="ADDR",
+                      help="connect from this address of this machine (one whose reverse DNS names the "
+                           "scanner; targets of the other IP family are stored as unreachable)")
     scan.add_argument("--timeout", type=positive_seconds, default=10.0, metavar="S",
                       help="per-step timeout (default 10)")
     scan.add_argument("--target-deadline", type=positive_seconds, default=120.0, metavar="S",
@@ -101,7 +104,8 @@ def register(sub) -> None:
 
 #: The options a scan stores with itself, so --resume continues with the same ones.
 STORED_OPTIONS = ("checks", "submission", "concurrency", "per_address", "per_network", "rate", "retries",
-                  "exclude_lines", "ehlo", "timeout", "target_deadline", "cafile", "dns_server", "vantage")
+                  "exclude_lines", "ehlo", "timeout", "target_deadline", "cafile", "dns_server", "vantage",
+                  "source_address")
 
 
 def _read_lines(path: str, what: str) -> list[str]:
@@ -127,6 +131,9 @@ def _checked(lines: list[str], stored: dict) -> list:
 
     targets = read_targets(lines)
     Exclusions.parse(stored["exclude_lines"])
+    if stored.get("source_address"):   # an address this machine lacks: exit 2 before any packet
+        from ..net.source import check_source_address
+        check_source_address(stored["source_address"])
     if stored.get("cafile"):
         from ..certs import load_trust_anchors
         load_trust_anchors(input_file(stored["cafile"], "--cafile"))
@@ -223,7 +230,8 @@ def _scan(storage, scan_id, todo, stored, args, client):
     options = CheckOptions(checks=stored["checks"], submission=stored["submission"],
                            timeout=stored["timeout"], session_deadline=min(60.0, stored["target_deadline"]),
                            target_deadline=stored["target_deadline"], ehlo_name=stored["ehlo"],
-                           cafile=stored["cafile"], dns_server=dns_server, retries=stored["retries"])
+                           cafile=stored["cafile"], dns_server=dns_server, retries=stored["retries"],
+                           source_address=stored.get("source_address"))
     politeness = Politeness(per_address=stored["per_address"], per_network=stored["per_network"],
                             rate=stored["rate"] or None)
     progress = Progress(enabled=args.progress)

@@ -154,7 +154,8 @@ def run(args) -> int:
 
     config = dataclasses.replace(probe_config(args), transaction=transaction_request(args))
     save_dir = prepare_save_dir(args.save) if args.save else None
-    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
+    # once, before any connection: ConnectFailed is exit 10
+    resolve_target(config.host, config.timeout, config.source_address)
     if getattr(args, "sniff", False) or getattr(args, "pcap", None):
         from .sniff_output import run_and_emit_sniffed
         result = run_and_emit_sniffed(config, args)

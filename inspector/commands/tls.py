@@ -7,6 +7,7 @@ import argparse
 from . import SUMMARIES
 from .common import (
     IMPLICIT_TLS_PORTS,
+    SOURCE_ADDRESS_HELP,
     add_html_option,
     checked_target,
     input_file,
@@ -14,6 +15,7 @@ from .common import (
     positive_number,
     positive_seconds,
     resolve_target,
+    source_address_option,
     write_html,
 )
 
@@ -59,6 +61,7 @@ def register(sub) -> None:
     tls.add_argument("--tlsa", metavar='"U S M HEX"', action="append", default=[],
                      help="a TLSA record to match against the chain (DANE, RFC 7672); repeatable")
     tls.add_argument("--ehlo", metavar="NAME", help="EHLO name (default: our address literal)")
+    tls.add_argument("--source-address", metavar="ADDR", help=SOURCE_ADDRESS_HELP)
     tls.add_argument("--concurrency", type=_positive_int, default=4, metavar="N",
                      help="connections open at once (default 4)")
     tls.add_argument("--rate", type=_rate, metavar="N", help="at most N new connections per minute")
@@ -108,7 +111,7 @@ def audit_config(args):
                           tlsa=tuple(parse_tlsa(text) for text in args.tlsa), ehlo_name=args.ehlo,
                           timeout=args.timeout, deadline=args.deadline, concurrency=args.concurrency,
                           rate=args.rate, versions=versions, attacks=args.attacks, domain=args.domain,
-                          dns_server=dns_server)
+                          dns_server=dns_server, source_address=source_address_option(args))
 
 
 def _json_document(result) -> dict:
@@ -120,7 +123,8 @@ def run(args) -> int:
     from ..probes.tls_audit import run_tls_audit
 
     config = audit_config(args)
-    resolve_target(config.host, config.timeout)  # once, before any connection: ConnectFailed is exit 10
+    # once, before any connection: ConnectFailed is exit 10
+    resolve_target(config.host, config.timeout, config.source_address)
     result = run_tls_audit(config)
     if args.json:
         from ..render.tls_audit import dumps

@@ -115,13 +115,20 @@ def system_dns_server() -> tuple[str, int]:
 class DnsClient:
     """Asks one server; every query is bounded by the per-query timeout and the overall deadline."""
 
-    def __init__(self, server: tuple[str, int], *, timeout: float, deadline_at: float) -> None:
+    def __init__(self, server: tuple[str, int], *, timeout: float, deadline_at: float,
+                 lean_addresses: bool = False) -> None:
         self.server = server
         self.timeout = timeout
         self.deadline_at = deadline_at
+        #: A/AAAA through :mod:`.dns_wire` (the same question, read without dnspython's objects)
+        self.lean_addresses = lean_addresses
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         where = f"{self.server[0]}:{self.server[1]}"
+        if self.lean_addresses and rdtype in ("A", "AAAA"):
+            answer = self._lean_query(name, rdtype, where)
+            if answer is not None:
+                return answer
         try:
             qname = dns.name.from_text(name)
             message = dns.message.make_query(qname, rdtype, want_dnssec=True)
@@ -149,6 +156,43 @@ class DnsClient:
         rdatas = tuple(rdata for rrset in reply.answer if rrset.rdtype == wanted for rdata in rrset)
         error = None if rcode in ("NOERROR", "NXDOMAIN") else f"DNS server {where} answered {rcode}"
         return DnsAnswer(name, rdtype, rdatas, bool(reply.flags & dns.flags.AD), rcode, error)
+
+    def _lean_query(self, name: str, rdtype: str, where: str) -> DnsAnswer | None:
+        """One A or AAAA question over UDP, read by :mod:`.dns_wire`; None: ask through dnspython
+        (truncated, malformed, or something that reader leaves to it)."""
+        import os
+
+        from ..net.dns_udp import udp_exchange
+        from . import dns_wire
+
+        query_id = int.from_bytes(os.urandom(2), "big")
+        wire = dns_wire.encode_question(name, rdtype, query_id)
+        if wire is None:
+            return None
+        left = self.deadline_at - time.monotonic()
+        if left <= 0:
+            return DnsAnswer(name, rdtype, (), False, None, "the overall deadline was reached before asking")
+        timeout = min(self.timeout, left)
+
+        def read(data: bytes):
+            try:
+                return dns_wire.decode_reply(data, query_id, rdtype)
+            except dns_wire.NotOurs:
+                raise
+            except ValueError:
+                return None   # malformed: dnspython asks again and says what is wrong
+
+        outcome, reply = udp_exchange(self.server, wire, timeout, read, dns_wire.NotOurs)
+        if outcome == "timeout":
+            return DnsAnswer(name, rdtype, (), False, None,
+                             f"no answer from DNS server {where} within {round(timeout, 1):g} s")
+        if outcome == "error":
+            return DnsAnswer(name, rdtype, (), False, None, f"DNS server {where}: {reply}")
+        if reply is None:
+            return None
+        error = None if reply.rcode in ("NOERROR", "NXDOMAIN") else \
+            f"DNS server {where} answered {reply.rcode}"
+        return DnsAnswer(name, rdtype, reply.records, reply.authenticated, reply.rcode, error)
 
     def addresses(self, name: str) -> Resolution:
         """A then AAAA (skipped after NXDOMAIN: no name has no records of any type, RFC 8020 §2).

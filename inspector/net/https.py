@@ -40,8 +40,9 @@ def client_context(cafile: str | None) -> ssl.SSLContext:
 
 
 def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile: str | None,
-          max_bytes: int) -> Fetch:
-    """GET ``url`` from ``address``; never raises for network, TLS or HTTP trouble."""
+          max_bytes: int, source_address: str | None = None) -> Fetch:
+    """GET ``url`` from ``address`` (connecting from ``source_address``); never raises for network,
+    TLS or HTTP trouble."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     secure = parts.scheme == "https"
@@ -56,7 +57,8 @@ def fetch(url: str, address: str, *, timeout: float, deadline_at: float, cafile:
         return failed("overall deadline reached before fetching", silent=True)
     step = min(timeout, left)
     try:
-        sock = socket.create_connection((address, port), timeout=step)
+        sock = socket.create_connection((address, port), timeout=step,
+                                        source_address=(source_address, 0) if source_address else None)
     except TimeoutError:
         return failed(f"connecting to {host_port(address, port)} timed out ({round(step, 1):g} s)",
                       silent=True)

@@ -16,6 +16,9 @@ def _quiet() -> None:
 _quiet()
 
 
+_INSPECTION: list[ssl.SSLContext] = []
+
+
 def inspection_context() -> ssl.SSLContext:
     """A client context that completes handshakes with anything, so the certificate can be judged.
 
@@ -23,7 +26,17 @@ def inspection_context() -> ssl.SSLContext:
     reports why a chain fails instead of only refusing it. Old protocol
     versions stay possible so that a server offering only them is reported
     (tls-legacy-version) rather than unreachable.
+
+    One context per process, shared (read-only: callers only wrap connections with it, and
+    a client context caches no sessions): building one costs more than a loopback handshake,
+    and ``scan`` would build one per server.
     """
+    if not _INSPECTION:
+        _INSPECTION.append(_new_inspection_context())
+    return _INSPECTION[0]
+
+
+def _new_inspection_context() -> ssl.SSLContext:
     _quiet()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False

@@ -35,8 +35,10 @@ from ..errors import (
 from ..redaction import quoted
 from ..tls.records import looks_like_tls
 from .address import is_ip_address
+from .source import bind_source, source_family
 
 _RECV_SIZE = 65536
+_FAMILIES = {"IPv4": socket.AF_INET, "IPv6": socket.AF_INET6}
 #: How much of the server's handshake bytes we keep for inspection.
 _HANDSHAKE_CAPTURE = 256 * 1024
 
@@ -85,19 +87,31 @@ class Connection:
 
     # -- opening ---------------------------------------------------------
     @classmethod
-    def open(cls, host: str, port: int, *, until: float, deadline: float) -> "Connection":
+    def open(cls, host: str, port: int, *, until: float, deadline: float,
+             source_address: str | None = None) -> "Connection":
         """TCP connect within the step timeout and the deadline.
+
+        ``source_address``: bind to this local address before connecting (port chosen by the
+        OS), so the server sees the address the operator chose; only the target's addresses
+        of the same family are tried.
 
         Raises:
             ConnectFailed, StepTimeout, DeadlineExceeded
         """
         with _translated("resolving the host name", until, deadline, connecting=True):
             addresses = _resolve(host, port, until, deadline)
+        if source_address is not None:
+            addresses = [a for a in addresses if a[0] == _FAMILIES[source_family(source_address)]]
+            if not addresses:
+                raise ConnectFailed(f"{host} has no {source_family(source_address)} address to reach from "
+                                    f"source address {source_address}")
         last_error: InspectorError = ConnectFailed(f"no address found for {host}")
         for family, kind, proto, _name, address in addresses:
             sock = socket.socket(family, kind, proto)
             try:
                 with _translated("connecting", until, deadline, connecting=True):
+                    if source_address is not None:
+                        bind_source(sock, source_address)
                     sock.settimeout(_remaining(until, deadline))
                     sock.connect(address)
             except (StepTimeout, DeadlineExceeded):

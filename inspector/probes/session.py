@@ -131,7 +131,7 @@ class ProbeSession:
         self.begin("connect", f"connecting to {cfg.host} port {cfg.port}")
         try:
             self.connection = Connection.open(cfg.host, cfg.port, until=self.until(),
-                                              deadline=self.deadline)
+                                              deadline=self.deadline, source_address=cfg.source_address)
         except InspectorError as exc:
             self.fail(self.explain(exc))
         self.alive = True
@@ -325,9 +325,11 @@ class ProbeSession:
             self.error = self.scrub(f"{step}: {message}")
 
     def scrub(self, text):
+        if self.redactor is None or not text:   # no secret in this session (no import either)
+            return text
         from ..redaction import scrub_output
 
-        return scrub_output(text, self.redactor) if self.redactor is not None and text else text
+        return scrub_output(text, self.redactor)
 
     def scrub_reply(self, reply: Reply | None) -> Reply | None:
         """A reply whose text echoes a secret (hostile server) is kept with it redacted."""

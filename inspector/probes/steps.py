@@ -57,6 +57,7 @@ class ProbeConfig:
     servername: str | None = None      #: SNI and the name the certificate must carry
     cafile: str | None = None
     insecure: bool = False
+    source_address: str | None = None  #: the local address to connect from (--source-address)
     greeting_delay_warning: float = GREETING_DELAY_WARNING
     #: send ``STARTTLS\r\nNOOP\r\n`` in one segment to test the server (RFC 3207 §4.2)
     check_injection: bool = False

@@ -56,6 +56,7 @@ class TlsAuditConfig:
     attacks: bool = True               #: Heartbleed, CCS injection, ROBOT (False: --no-attacks)
     domain: str | None = None          #: TLS-RPT lookup for this domain (--domain)
     dns_server: tuple[str, int] | None = None
+    source_address: str | None = None  #: the local address to connect from (--source-address)
 
     @property
     def expected_name(self) -> str:

@@ -115,7 +115,8 @@ class Dialer:
     def _attempt(self, action):
         cfg = self.config
         try:
-            connection = Connection.open(cfg.host, cfg.port, until=self.until(), deadline=self.deadline)
+            connection = Connection.open(cfg.host, cfg.port, until=self.until(), deadline=self.deadline,
+                                         source_address=cfg.source_address)
         except DeadlineExceeded as exc:
             raise Unreachable(str(exc)) from None
         except InspectorError as exc:

@@ -8,6 +8,7 @@ discover's own DANE and MTA-STS checks on the certificates the sessions saw.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -40,15 +41,19 @@ class CheckOptions:
     cafile: str | None = None
     dns_server: tuple[str, int] | None = None
     retries: int = 3                    #: tries after a throttled one (421, refused, dropped)
+    source_address: str | None = None   #: the local address every connection leaves from
 
 
-def plan_target(target: Target, options: CheckOptions, exclusions: Exclusions) -> TargetPlan:
+def plan_target(target: Target, options: CheckOptions, exclusions: Exclusions,
+                resolver: Resolver | None = None) -> TargetPlan:
+    """``resolver``: the scan's one :class:`Resolver` (each name looked up once per scan)."""
     plan = TargetPlan(target, deadline_at=time.monotonic() + options.target_deadline)
     excluded = exclusions.name_excluded(target.host)
     if excluded:
         plan.status, plan.reason = "excluded", excluded
         return plan
-    resolver = Resolver(options.dns_server, options.timeout)
+    resolver = resolver or Resolver(options.dns_server, options.timeout,
+                                    source_address=options.source_address)
     if target.kind != DOMAIN:
         addresses, error = resolver.addresses(target.host, plan.deadline_at)
         if not addresses:
@@ -56,7 +61,7 @@ def plan_target(target: Target, options: CheckOptions, exclusions: Exclusions) -
             return plan
         port = target.port
         mode = IMPLICIT if port in IMPLICIT_TLS_PORTS else STARTTLS
-        _add(plan, Endpoint("server", target.host, addresses[0], port, mode), exclusions)
+        _add(plan, Endpoint("server", target.host, addresses[0], port, mode), exclusions, addresses, options)
         return plan
     dns = resolver.client(plan.deadline_at)
     records, error, mx_state = mx_hosts(dns, target.host)
@@ -64,22 +69,23 @@ def plan_target(target: Target, options: CheckOptions, exclusions: Exclusions) -
     from ..rules import discovery as rules
 
     plan.findings += rules.null_mx(target.host, mx_state)
+    source = options.source_address
     for preference, host in records:
         excluded = exclusions.name_excluded(host)
-        resolved = first_resolution(dns, host) if not excluded else _excluded(excluded)
+        resolved = first_resolution(dns, host, source) if not excluded else _excluded(excluded)
         tlsa = dns.query(f"_{SMTP_PORT}._tcp.{host}", "TLSA")
         plan.mx_facts.append((preference, host, resolved, tlsa))
         if resolved.addresses:
             _add(plan, Endpoint("mx", host, resolved.addresses[0], SMTP_PORT, STARTTLS, preference),
-                 exclusions)
+                 exclusions, resolved.addresses, options)
     if options.submission:
         for candidate in submission_candidates(dns, target.host, [h for _, h in records]):
             if exclusions.name_excluded(candidate.host):
                 continue
-            addresses, _ = first_addresses(dns, candidate.host)
+            addresses, _ = first_addresses(dns, candidate.host, source)
             if addresses:
                 _add(plan, Endpoint("submission", candidate.host, addresses[0], candidate.port,
-                                    candidate.mode), exclusions)
+                                    candidate.mode), exclusions, addresses, options)
     _plan_mta_sts(plan, dns, [h for _, h in records], options)
     if not plan.endpoints:
         plan.status, plan.reason = "unresolved", error or "no MX host resolves to an address"
@@ -105,22 +111,38 @@ def _plan_mta_sts(plan: TargetPlan, dns, mx_names: list[str], options: CheckOpti
 
     def fetch_named(url: str, host: str, max_bytes: int):
         from ..net.https import Fetch, fetch
+        from ..net.source import reachable_from
 
         resolution = dns.addresses(host)
-        if not resolution.addresses:
-            return Fetch(url, None, None, None, None, f"{host}: {resolution.lookup.detail}",
-                         resolution.lookup.unknown)
-        return fetch(url, resolution.addresses[0], timeout=options.timeout, deadline_at=plan.deadline_at,
-                     cafile=options.cafile, max_bytes=max_bytes)
+        addresses = reachable_from(options.source_address, resolution.addresses)
+        if not addresses:
+            why = resolution.lookup.detail if not resolution.addresses else \
+                f"no address of the family of source address {options.source_address}"
+            return Fetch(url, None, None, None, None, f"{host}: {why}", resolution.lookup.unknown)
+        return fetch(url, addresses[0], timeout=options.timeout, deadline_at=plan.deadline_at,
+                     cafile=options.cafile, max_bytes=max_bytes, source_address=options.source_address)
 
     plan.sts = with_coverage(sts_report(domain, texts, fetch_named), mx_names)
 
 
-def _add(plan: TargetPlan, endpoint: Endpoint, exclusions: Exclusions) -> None:
+def _add(plan: TargetPlan, endpoint: Endpoint, exclusions: Exclusions, addresses: tuple[str, ...] = (),
+         options: CheckOptions | None = None) -> None:
+    """One session to run; with ``--source-address``, at the first of ``addresses`` of its family
+    (none: ``unreachable`` from there, said in the reason, and nothing sent)."""
+    from ..net.source import reachable_from, source_family
+
+    source = options.source_address if options is not None else None
+    reachable = reachable_from(source, addresses or (endpoint.address,))
+    if reachable:
+        endpoint = dataclasses.replace(endpoint, address=reachable[0])
     outcome = EndpointOutcome(endpoint)
     excluded = exclusions.address_excluded(endpoint.address)
     if excluded:
         outcome.status, outcome.reason = "excluded", excluded
+    elif not reachable:
+        outcome.status = "unreachable"
+        outcome.reason = (f"{endpoint.name} has no {source_family(source)} address to reach from source "
+                          f"address {source}")
     plan.endpoints.append(outcome)
 
 
@@ -129,7 +151,7 @@ def probe_config(endpoint: Endpoint, options: CheckOptions, deadline: float) -> 
     required = endpoint.role == "submission" or endpoint.port in TLS_REQUIRED_PORTS
     return ProbeConfig(host=endpoint.address, port=endpoint.port, mode=endpoint.mode, require_tls=required,
                        ehlo_name=options.ehlo_name, timeout=options.timeout, deadline=deadline,
-                       servername=endpoint.name, cafile=options.cafile)
+                       servername=endpoint.name, cafile=options.cafile, source_address=options.source_address)
 
 
 def audit_config(endpoint: Endpoint, options: CheckOptions, deadline: float):
@@ -139,7 +161,7 @@ def audit_config(endpoint: Endpoint, options: CheckOptions, deadline: float):
     return TlsAuditConfig(host=endpoint.address, port=endpoint.port, mode=endpoint.mode,
                           servername=endpoint.name, cafile=options.cafile, ehlo_name=options.ehlo_name,
                           timeout=options.timeout, deadline=deadline, concurrency=1,
-                          retries=options.retries)
+                          retries=options.retries, source_address=options.source_address)
 
 
 def finish_domain(plan: TargetPlan, options: CheckOptions) -> None:

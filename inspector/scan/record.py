@@ -104,7 +104,7 @@ def endpoint_findings(outcome: EndpointOutcome) -> list[Finding]:
     return found
 
 
-def build_row(plan: TargetPlan, finished_at: str) -> Row:
+def build_row(plan: TargetPlan, finished_at: str, source_address: str | None = None) -> Row:
     """The stored row: columns from the first endpoint (in preference order) that gave a verdict."""
     target = plan.target
     primary = next((o for o in plan.endpoints if o.status == "done"), None)
@@ -116,7 +116,8 @@ def build_row(plan: TargetPlan, finished_at: str) -> Row:
     status = plan.status or _status(plan)
     reason = plan.reason or (None if primary else next((o.reason for o in plan.endpoints if o.reason), None))
     result = {"schema": SCHEMA_ID, "target": target.text, "kind": target.kind, "status": status,
-              "reason": reason, "endpoints": endpoints, "dns": plan.dns, "findings": findings}
+              "reason": reason, "source_address": source_address, "endpoints": endpoints, "dns": plan.dns,
+              "findings": findings}
     probe = primary.probe if primary else None
     caps = probe.capabilities_before if probe else None
     cert = probe.certificate if probe else None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -128,43 +130,108 @@ def prefix_of(address: str) -> str:
 
 
 class Resolver:
-    """Addresses and MX/SRV/TLSA/TXT lookups: ``--dns-server`` (dnspython) or the system resolver."""
+    """Addresses and MX/SRV/TLSA/TXT lookups: ``--dns-server`` (dnspython) or the system resolver.
 
-    def __init__(self, dns_server: tuple[str, int] | None, timeout: float) -> None:
+    One per scan, shared by its workers: a name asked by many targets (an MX host of many
+    domains, its TLSA record) is looked up once per scan, and one that does not resolve is one
+    fact, worded as ``probe`` words it (``cannot resolve NAME: why``). Answers that say nothing
+    (no reply in time) are not kept: another target may still get one.
+    """
+
+    def __init__(self, dns_server: tuple[str, int] | None, timeout: float, *,
+                 source_address: str | None = None, remembered: int = 65536) -> None:
         self.dns_server = dns_server
         self.timeout = timeout
+        self.source_address = source_address
+        self.lookups = 0                 #: lookups actually sent (not answered from memory)
+        self._limit = remembered
+        self._memo: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
 
     def client(self, deadline_at: float):
-        from ..discover.dns import DnsClient, system_dns_server
+        from ..discover.dns import system_dns_server
 
-        return DnsClient(self.dns_server or system_dns_server(), timeout=self.timeout,
-                         deadline_at=deadline_at)
+        return _scan_dns_client()(self, self.dns_server or system_dns_server(), timeout=self.timeout,
+                                  deadline_at=deadline_at)
 
     def addresses(self, name: str, deadline_at: float) -> tuple[tuple[str, ...], str | None]:
+        """A server target's addresses, or ``cannot resolve NAME: why``."""
         if _is_ip(name):
             return (name,), None
         if self.dns_server is not None:
-            return first_addresses(self.client(deadline_at), name)
+            found, error = first_addresses(self.client(deadline_at), name, self.source_address)
+            return found, (error and f"cannot resolve {name}: {error}")
         from ..net.resolve import system_addresses
 
-        return system_addresses(name)
+        return self.once(("system", name.rstrip(".").lower()), lambda: system_addresses(name, self.timeout),
+                         lambda answer: "no answer from DNS" not in (answer[1] or ""))
+
+    def once(self, key, lookup, keep):
+        """``lookup()``'s answer for ``key``, asked once while it is remembered (``keep(answer)``)."""
+        with self._lock:
+            entry = self._memo.get(key)
+            if entry is None:
+                entry = self._memo[key] = [threading.Event(), None]
+                mine = True
+                self.lookups += 1
+            else:
+                self._memo.move_to_end(key)
+                mine = False
+        if not mine:
+            if entry[0].wait(self.timeout * 3) and entry[1] is not None:
+                return entry[1]
+            return lookup()   # the first asker failed, or is stuck past its own timeouts: ask again
+        try:
+            entry[1] = lookup()
+        finally:
+            entry[0].set()
+            with self._lock:
+                if entry[1] is None or not keep(entry[1]):
+                    self._memo.pop(key, None)
+                while len(self._memo) > self._limit:
+                    self._memo.popitem(last=False)
+        return entry[1]
 
 
-def first_resolution(dns, name: str):
+@functools.cache
+def _scan_dns_client():
+    """discover's DnsClient, its queries answered through the scan's :class:`Resolver` memory."""
+    from ..discover.dns import DnsClient
+
+    class ScanDnsClient(DnsClient):
+        def __init__(self, resolver: Resolver, server, *, timeout: float, deadline_at: float) -> None:
+            super().__init__(server, timeout=timeout, deadline_at=deadline_at, lean_addresses=True)
+            self.resolver = resolver
+
+        def query(self, name: str, rdtype: str):
+            return self.resolver.once(("dns", name.rstrip(".").lower(), rdtype),
+                                      lambda: DnsClient.query(self, name, rdtype), _answer_known)
+
+    return ScanDnsClient
+
+
+def _answer_known(answer) -> bool:
+    """A reply came (records, NODATA, NXDOMAIN, SERVFAIL...): a fact for the whole scan."""
+    return answer.rcode is not None
+
+
+def first_resolution(dns, name: str, source_address: str | None = None):
     """The IPv4 addresses of ``name``, else its IPv6 ones, with discover's lookup state (a
-    ``Resolution``): the address a session goes to, with one query where that answers."""
+    ``Resolution``): the address a session goes to, with one query where that answers
+    (both families when connecting from an IPv6 ``--source-address``)."""
     from ..discover.dns import FOUND, Lookup, Resolution
 
-    answer = dns.query(name, "A")
-    if answer.rdatas:
-        found = tuple(r.address for r in answer.rdatas)
-        return Resolution(found, Lookup(FOUND, ", ".join(found)))
+    if source_address is None or ":" not in source_address:
+        answer = dns.query(name, "A")
+        if answer.rdatas:
+            found = tuple(r.address for r in answer.rdatas)
+            return Resolution(found, Lookup(FOUND, ", ".join(found)))
     return dns.addresses(name)
 
 
-def first_addresses(dns, name: str) -> tuple[tuple[str, ...], str | None]:
+def first_addresses(dns, name: str, source_address: str | None = None) -> tuple[tuple[str, ...], str | None]:
     """:func:`first_resolution` as (addresses, why there are none)."""
-    resolution = first_resolution(dns, name)
+    resolution = first_resolution(dns, name, source_address)
     return resolution.addresses, (None if resolution.addresses else resolution.lookup.detail)
 
 
