@@ -130,17 +130,21 @@ class SmtpSession:
     # -- input ---------------------------------------------------------------------
     def client_data(self, ts: float, data: bytes) -> None:
         self.bytes_client += len(data)
-        self.observer.client_data(data)
-        self._drain(ts)
+        observer = self.observer
+        observer.client_data(data)
+        for event in observer.events():
+            self._event(ts, event)
 
     def server_data(self, ts: float, data: bytes) -> None:
         self.bytes_server += len(data)
         if self.first_server_byte is None:
             self.first_server_byte = ts
-        if self.observer.server_in_clear:
+        observer = self.observer
+        if self.keep and observer.server_in_clear:
             self._record(ts, RECV, data)
-        self.observer.server_data(data)
-        self._drain(ts)
+        observer.server_data(data)
+        for event in observer.events():
+            self._event(ts, event)
 
     def gap(self, ts: float, from_client: bool, size: int) -> None:
         side = "client" if from_client else "server"
@@ -152,39 +156,52 @@ class SmtpSession:
             self._event(ts, event)
 
     def _event(self, ts: float, event) -> None:
-        secure = self.tls is not None
-        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context,
-                                               capabilities=self.capabilities))
-        if isinstance(event, ev.Greeting):
-            self.greeting = event.reply.summary()
-            elapsed = ts - self.start
-            pause = ts - (self.first_server_byte if self.first_server_byte is not None else ts)
-            self.findings.add(rules.greeting_delayed(elapsed, pause, len(event.reply.lines)))
-        elif isinstance(event, ev.ClientCommand):
-            self._client_command(ts, event)
-        elif isinstance(event, ev.MessageBody) and event.complete:
+        found = rules.judge_event(event, secure=self.tls is not None, context=self.context,
+                                  capabilities=self.capabilities)
+        if found:
+            self.findings.extend(found)
+        kind = type(event)
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            handler = _HANDLERS[kind] = next(
+                (h for base, h in _HANDLED if issubclass(kind, base)), SmtpSession._ignore)
+        handler(self, ts, event)
+
+    def _ignore(self, ts: float, event) -> None:
+        pass
+
+    def _greeting(self, ts: float, event: ev.Greeting) -> None:
+        self.greeting = event.reply.summary()
+        elapsed = ts - self.start
+        pause = ts - (self.first_server_byte if self.first_server_byte is not None else ts)
+        self.findings.add(rules.greeting_delayed(elapsed, pause, len(event.reply.lines)))
+
+    def _message_body(self, ts: float, event: ev.MessageBody) -> None:
+        if event.complete:
             self.envelope.event(event)
             self.messages += 1
             self._note(ts, f"message body: {event.size} bytes (not shown)")
             self._record(ts, SEND, b".\r\n")
-        elif isinstance(event, ev.CommandReply):
-            self.envelope.event(event)
-            if isinstance(event, ev.AuthChallenge):
-                self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
-            if isinstance(event, ev.EhloReply) and self.tls is None:
-                self.capabilities = event.capabilities
-                self.starttls_offered |= event.capabilities.starttls
-            self.auth.reply(event)
-        elif isinstance(event, ev.ClientPipelined):
-            self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
-        elif isinstance(event, ev.InjectedData):
-            self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
-        elif isinstance(event, ev.TlsStarted):
-            self.tls = {"mode": event.mode}
-            self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)" if event.mode == "implicit"
-                       else "TLS begins (STARTTLS accepted, RFC 3207 §4)")
-        elif isinstance(event, ev.TlsRecordEvent):
-            self._tls_event(ts, event)
+
+    def _command_reply(self, ts: float, event: ev.CommandReply) -> None:
+        self.envelope.event(event)
+        if isinstance(event, ev.AuthChallenge):
+            self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
+        if isinstance(event, ev.EhloReply) and self.tls is None:
+            self.capabilities = event.capabilities
+            self.starttls_offered |= event.capabilities.starttls
+        self.auth.reply(event)
+
+    def _pipelined(self, ts: float, event: ev.ClientPipelined) -> None:
+        self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
+
+    def _injected(self, ts: float, event: ev.InjectedData) -> None:
+        self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
+
+    def _tls_started(self, ts: float, event: ev.TlsStarted) -> None:
+        self.tls = {"mode": event.mode}
+        self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)" if event.mode == "implicit"
+                   else "TLS begins (STARTTLS accepted, RFC 3207 §4)")
 
     def _client_command(self, ts: float, event: ev.ClientCommand) -> None:
         command = event.command
@@ -198,7 +215,8 @@ class SmtpSession:
                 self.mail_commands += 1
             if verb == "STARTTLS":
                 self.starttls_sent = True
-        self._record(ts, SEND, shown if shown is not None else event.raw, redacted=shown is not None)
+        if self.keep:
+            self._record(ts, SEND, shown if shown is not None else event.raw, redacted=shown is not None)
 
     def _tls_event(self, ts: float, wrapped: ev.TlsRecordEvent) -> None:
         event, from_client, who = wrapped.event, wrapped.from_client, wrapped.sender
@@ -302,6 +320,15 @@ class SmtpSession:
     def _note(self, ts: float, text: str) -> None:
         if self.keep and self.kept < TRANSCRIPT_LIMIT:
             self.entries.append(Entry(ts - self.start, NOTE, self.tls is not None, text.encode(), None))
+
+
+#: What the session does with each kind of event (besides judging it), in the order tried.
+_HANDLED = ((ev.Greeting, SmtpSession._greeting), (ev.ClientCommand, SmtpSession._client_command),
+            (ev.MessageBody, SmtpSession._message_body), (ev.CommandReply, SmtpSession._command_reply),
+            (ev.ClientPipelined, SmtpSession._pipelined), (ev.InjectedData, SmtpSession._injected),
+            (ev.TlsStarted, SmtpSession._tls_started), (ev.TlsRecordEvent, SmtpSession._tls_event))
+#: Event type -> handler, filled as types are met.
+_HANDLERS: dict[type, object] = {}
 
 
 def _challenge(text: str) -> str:

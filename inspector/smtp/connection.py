@@ -60,6 +60,7 @@ import enum
 from collections import deque
 
 from ..errors import LocalProtocolError, RemoteProtocolError
+from ..frozen import constructor
 from .capabilities import Capabilities
 from .commands import Command, SaslResponse, noop
 from .events import (
@@ -140,11 +141,12 @@ class ClientConnection:
         Raises:
             RemoteProtocolError: the server passed a hard cap; the state is now ERROR.
         """
-        if self.state is State.ERROR:
+        state = self.state
+        if state is State.ERROR:
             raise RemoteProtocolError("connection is in the error state")
-        if self.state is State.CLOSED:
+        if state is State.CLOSED:
             return NEED_DATA
-        if self.state is State.TLS_PENDING:
+        if state is State.TLS_PENDING:
             leftover = self._parser.take_buffered()
             if leftover:
                 return InjectedData(leftover)
@@ -209,9 +211,10 @@ class ClientConnection:
         """Role OBSERVER: the client sent ``command`` (never refused: we only watch)."""
         if self.role != OBSERVER:
             raise LocalProtocolError("observe() is for the observer role; a client uses send()")
-        if self.state in (State.CLOSED, State.ERROR, State.TLS_PENDING):
+        state = self.state
+        if state is State.CLOSED or state is State.ERROR or state is State.TLS_PENDING:
             return
-        if self.state is not State.GREETING:
+        if state is not State.GREETING:
             self.state = State.READY
         self._pending.append(command)
         if command.verb.upper() == "STARTTLS" and not isinstance(command, SaslResponse):
@@ -267,5 +270,9 @@ class ClientConnection:
             self.state = State.MESSAGE_BODY
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
-            return EhloReply(command, reply, self.capabilities)
-        return CommandReply(command, reply)
+            return _new_ehlo_reply(command, reply, self.capabilities)
+        return _new_command_reply(command, reply)
+
+
+_new_command_reply = constructor(CommandReply)
+_new_ehlo_reply = constructor(EhloReply)
