@@ -26,6 +26,7 @@ from operator import attrgetter
 
 from ..rules import packets as packet_rules
 from .flow_state import Flow, Side, decide, packet_findings, tcp_stats
+from .frames import ETHERNET_IPV4_TCP, locate
 from .pcap import CaptureError
 
 _ACK = 0x10
@@ -35,6 +36,8 @@ _SEQ = struct.Struct("!I").unpack_from
 MAX_OPEN_FLOWS = 4096
 
 def _address(raw: bytes) -> str:
+    if len(raw) == 4:
+        return "%d.%d.%d.%d" % tuple(raw)   # what ipaddress writes, for a fraction of the cost
     return str(ipaddress.ip_address(raw))
 
 
@@ -72,6 +75,7 @@ class FlowTable:
         flows = self.flows
         skipped = self.skipped
         seq_ack = _SEQ
+        frame = ETHERNET_IPV4_TCP
         count = self.packets
         closing = self.closing
         linger = self.linger
@@ -79,94 +83,27 @@ class FlowTable:
         try:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
-                # Headers missing: "short" if the capture cut the frame (snap length), else "malformed".
-                # -- link layer
-                if linktype == 1:
-                    ip = s + 14
-                    if ip > e:
-                        skipped["short" if e - s < wire else "malformed"] += 1
-                        continue
-                    etype = (buf[s + 12] << 8) | buf[s + 13]
-                    while etype == 0x8100 or etype == 0x88A8 or etype == 0x9100:  # 802.1Q, QinQ
-                        if ip + 4 > e:
-                            break
-                        etype = (buf[ip + 2] << 8) | buf[ip + 3]
-                        ip += 4
-                    if etype != 0x0800 and etype != 0x86DD:
-                        skipped["not IP/TCP"] += 1
-                        continue
-                elif linktype == 113 or linktype == 276:  # Linux cooked SLL, SLL2: protocol field
-                    ip, proto = (s + 16, s + 14) if linktype == 113 else (s + 20, s)
-                    if ip > e:
-                        skipped["short" if e - s < wire else "malformed"] += 1
-                        continue
-                    if buf[proto:proto + 2] not in (b"\x08\x00", b"\x86\xdd"):
-                        skipped["not IP/TCP"] += 1
-                        continue
-                elif linktype == 0 or linktype == 108:
-                    ip = s + 4
-                elif linktype in (101, 12, 14, 228, 229):
-                    ip = s
-                else:
-                    skipped["link type"] += 1
-                    continue
-                if ip + 20 > e:
-                    skipped["short" if e - s < wire else "malformed"] += 1
-                    continue
-                # -- IP
-                version = buf[ip] >> 4
-                if version == 4:
-                    ihl = (buf[ip] & 15) << 2
-                    if buf[ip + 9] != 6 or ihl < 20:
-                        skipped["not IP/TCP"] += 1
-                        continue
-                    if buf[ip + 6] & 0x3F or buf[ip + 7]:    # MF flag or a fragment offset
-                        skipped["fragment"] += 1
-                        continue
-                    ttl = buf[ip + 8]
-                    # Offloaded super-frames (TSO on send, GRO on receive) may exceed the MTU, and
-                    # TSO frames taken before segmentation say 0: the captured bytes decide then.
-                    total = (buf[ip + 2] << 8) | buf[ip + 3]
-                    ip_end = ip + total
-                    if ip_end > e or total == 0:
+                if linktype == 1 and e - s >= 54:
+                    etype, vihl, total, frag, ttl, proto, key, offset, flags = frame(buf, s)
+                    ip_end = s + 14 + total
+                    if ip_end > e or total == 0:   # offloaded super-frames: see frames.locate
                         ip_end = e
-                    tcp = ip + ihl
-                    if tcp + 20 > ip_end:
-                        skipped["short" if e - s < wire else "malformed"] += 1
-                        continue
-                    if ihl == 20:
-                        key = buf[ip + 12:ip + 24]
-                    else:
-                        key = buf[ip + 12:ip + 20] + buf[tcp:tcp + 4]
+                    tcp = s + 34
+                    common = (etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
+                              and tcp + 20 <= ip_end)
+                else:
+                    common = False
+                if common:       # Ethernet, IPv4 without options, TCP: decoded in one call
                     alen = 4
-                elif version == 6:
-                    if ip + 40 > e:
-                        skipped["short" if e - s < wire else "malformed"] += 1
-                        continue
-                    nxt = buf[ip + 6]
-                    ttl = buf[ip + 7]
-                    total = (buf[ip + 4] << 8) | buf[ip + 5]
-                    ip_end = ip + 40 + total
-                    if ip_end > e or total == 0:     # 0: a jumbogram or a GSO super-frame
-                        ip_end = e
-                    tcp = ip + 40
-                    while nxt in (0, 43, 60) and tcp + 8 <= ip_end:
-                        nxt = buf[tcp]
-                        tcp += (buf[tcp + 1] + 1) << 3
-                    if nxt != 6:
-                        skipped["fragment" if nxt == 44 else "not IP/TCP"] += 1
-                        continue
-                    if tcp + 20 > ip_end:
-                        skipped["short" if e - s < wire else "malformed"] += 1
-                        continue
-                    key = buf[ip + 8:ip + 40] + buf[tcp:tcp + 4]
-                    alen = 16
+                    payload_at = tcp + ((offset >> 4) << 2)
                 else:
-                    skipped["not IP/TCP"] += 1
-                    continue
+                    located = locate(buf, s, e, wire, linktype, skipped)
+                    if located is None:
+                        continue
+                    key, alen, ttl, tcp, ip_end = located
+                    flags = buf[tcp + 13]
+                    payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 # -- TCP
-                flags = buf[tcp + 13]
-                payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 entry = flows.get(key)
                 if entry is None:
                     if live and payload_at >= ip_end and not flags & 2:
