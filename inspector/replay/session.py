@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding, FindingList
+from ..frozen import constructor
 from ..redaction import quoted
 from ..rules import auth as auth_rules
 from ..rules import plaintext
@@ -93,6 +94,9 @@ class SessionResult:
     @property
     def duration(self) -> float:
         return max(0.0, self.end - self.start)
+
+
+_new_result = constructor(SessionResult)
 
 
 class SmtpSession:
@@ -180,8 +184,9 @@ class SmtpSession:
         if event.complete:
             self.envelope.event(event)
             self.messages += 1
-            self._note(ts, f"message body: {event.size} bytes (not shown)")
-            self._record(ts, SEND, b".\r\n")
+            if self.keep:
+                self._note(ts, f"message body: {event.size} bytes (not shown)")
+                self._record(ts, SEND, b".\r\n")
 
     def _command_reply(self, ts: float, event: ev.CommandReply) -> None:
         self.envelope.event(event)
@@ -279,14 +284,12 @@ class SmtpSession:
                                    offered_suites=t.get("offered", ()), alpn=t.get("alpn", ()),
                                    version=t.get("version"), cipher=t.get("cipher"),
                                    certificates=len(self.chain))
-        return SessionResult(
-            flow_index=self.flow_index, client=self.client, server=self.server, start=self.start,
-            end=end, packets=packets, bytes_client=self.bytes_client, bytes_server=self.bytes_server,
-            greeting=self.greeting, ehlo_name=self.ehlo_name, capabilities=self.capabilities,
-            commands=self.commands, messages=self.messages, tls=observed,
-            auth=attempts, closed=closed, tcp=tcp, findings=findings,
-            transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate,
-            transactions=transactions, transactions_omitted=self.envelope.omitted, number=number)
+        return _new_result(  # SessionResult's fields, in order
+            self.flow_index, self.client, self.server, self.start, end, packets, self.bytes_client,
+            self.bytes_server, self.greeting, self.ehlo_name, self.capabilities, self.commands,
+            self.messages, observed, attempts, closed, tcp, findings,
+            tuple(self.entries) if self.keep else None, self.certificate, number, transactions,
+            self.envelope.omitted)
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""

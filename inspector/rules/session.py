@@ -185,7 +185,7 @@ def judge_event(event, *, secure: bool, context: SessionContext,
     if judge is _no_rule:
         return []
     found = judge(event, secure, context, capabilities)
-    return [f for f in found if f is not None]
+    return [f for f in found if f is not None] if found else found
 
 
 def _no_rule(event, secure, context, capabilities) -> list:

@@ -248,7 +248,8 @@ class SessionObserver:
             self._auth = None                    # the exchange's final reply
         elif verb == "DATA" and code == 354:
             self._commands.expect_data()
-        self._read_commands()
+        if self._commands.buffered:    # client lines that waited for this reply
+            self._read_commands()
 
     def _inject(self, data: bytes) -> None:
         self._injected += data[:max(0, INJECTED_KEPT - len(self._injected))]
