@@ -165,10 +165,9 @@ class SmtpSession:
         if found:
             self.findings.extend(found)
         kind = type(event)
-        handler = _HANDLERS.get(kind)
+        handler = self._HANDLERS.get(kind)
         if handler is None:
-            handler = _HANDLERS[kind] = next(
-                (h for base, h in _HANDLED if issubclass(kind, base)), SmtpSession._ignore)
+            handler = self._HANDLERS[kind] = next(h for base, h in self._HANDLED if issubclass(kind, base))
         handler(self, ts, event)
 
     def _ignore(self, ts: float, event) -> None:
@@ -248,6 +247,14 @@ class SmtpSession:
                 self.findings.add(rules.response_injection(non_tls=event.data))
             self._note(ts, f"{who} bytes are not TLS records: {quoted(event.data)}")
 
+    #: What the session does with each kind of event besides judging it, in the order tried
+    #: (a tuple, so its functions stay plain functions); ``_HANDLERS`` caches it by type.
+    _HANDLED = ((ev.Greeting, _greeting), (ev.ClientCommand, _client_command),
+                (ev.MessageBody, _message_body), (ev.CommandReply, _command_reply),
+                (ev.ClientPipelined, _pipelined), (ev.InjectedData, _injected),
+                (ev.TlsStarted, _tls_started), (ev.TlsRecordEvent, _tls_event), (object, _ignore))
+    _HANDLERS: dict = {}
+
     # -- results -------------------------------------------------------------------
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
                extra_findings=(), number: int = 0) -> SessionResult:
@@ -323,15 +330,6 @@ class SmtpSession:
     def _note(self, ts: float, text: str) -> None:
         if self.keep and self.kept < TRANSCRIPT_LIMIT:
             self.entries.append(Entry(ts - self.start, NOTE, self.tls is not None, text.encode(), None))
-
-
-#: What the session does with each kind of event (besides judging it), in the order tried.
-_HANDLED = ((ev.Greeting, SmtpSession._greeting), (ev.ClientCommand, SmtpSession._client_command),
-            (ev.MessageBody, SmtpSession._message_body), (ev.CommandReply, SmtpSession._command_reply),
-            (ev.ClientPipelined, SmtpSession._pipelined), (ev.InjectedData, SmtpSession._injected),
-            (ev.TlsStarted, SmtpSession._tls_started), (ev.TlsRecordEvent, SmtpSession._tls_event))
-#: Event type -> handler, filled as types are met.
-_HANDLERS: dict[type, object] = {}
 
 
 def _challenge(text: str) -> str:
