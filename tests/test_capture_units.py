@@ -50,6 +50,24 @@ def test_conflicting_retransmission_and_gap_are_counted():
     assert r.segment(1015, b"!") == b"!"
 
 
+@pytest.mark.parametrize("sizes", [(1,) * 5000, (700,) * 8, (4096, 10, 3000), (5000, 1, 1), (4095, 1, 1)])
+def test_retransmissions_are_compared_with_exactly_the_last_4096_bytes(sizes):
+    """A changed retransmission counts as a conflict inside the last TAIL_BYTES delivered, and is
+    not compared (not counted) just before them, however the stream was segmented."""
+    from inspector.replay.tcp import TAIL_BYTES
+
+    r = Reassembler()
+    r.syn(0)
+    offset = 0
+    for size in sizes:
+        assert r.segment(1 + offset, bytes([offset % 251]) * size) == bytes([offset % 251]) * size
+        offset += size
+    assert r.segment(1 + offset - TAIL_BYTES, b"\xff") == b""             # first byte of the tail
+    assert r.conflicts == 1
+    assert r.segment(1 + offset - TAIL_BYTES - 1, b"\xff") == b""         # just before it
+    assert (r.conflicts, r.retransmissions) == (1, 2)
+
+
 def test_overlapping_segment_delivers_only_new_bytes():
     r = Reassembler()
     r.syn(0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..frozen import constructor
 from ..smtp import events as ev
 
 #: Transactions kept per session, recipients kept per transaction (the rest only counted).
@@ -33,7 +34,7 @@ class ReplyInfo:
 
     @classmethod
     def of(cls, reply) -> ReplyInfo:
-        return cls(reply.code, reply.enhanced_code, reply.text[:MAX_TEXT])
+        return _new_reply_info(reply.code, reply.enhanced_code, reply.text[:MAX_TEXT])
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Transaction:
     size: int | None = None                   #: message bytes the client sent
     final_reply: ReplyInfo | None = None      #: the reply to the end of DATA or to BDAT LAST
     ended: str = "open"                       #: "replied", "rset", "open" (session ended first)
+
+
+_new_reply_info = constructor(ReplyInfo)
+_new_recipient = constructor(Recipient)
+_new_transaction = constructor(Transaction)
 
 
 def _path(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -90,7 +96,8 @@ class EnvelopeTracker:
         self.omitted = 0
 
     def event(self, event) -> None:
-        if isinstance(event, ev.CommandReply):
+        kind = type(event)
+        if kind is ev.CommandReply or isinstance(event, ev.CommandReply):
             self._reply(event.command, event.reply)
         elif isinstance(event, ev.MessageBody) and event.complete and self.current is not None:
             if self.current.command == "DATA":
@@ -116,7 +123,7 @@ class EnvelopeTracker:
         if verb == "RCPT":
             if len(cur.recipients) < MAX_RECIPIENTS:
                 address, params = _path(command.args)
-                cur.recipients.append(Recipient(address, params, ReplyInfo.of(reply)))
+                cur.recipients.append(_new_recipient(address, params, ReplyInfo.of(reply)))
             else:
                 cur.omitted += 1
         elif verb == "DATA":
@@ -144,7 +151,7 @@ class EnvelopeTracker:
         if len(self.done) >= MAX_TRANSACTIONS:
             self.omitted += 1
             return
-        self.done.append(Transaction(cur.mail_from, cur.parameters, cur.mail_reply,
+        self.done.append(_new_transaction(cur.mail_from, cur.parameters, cur.mail_reply,
                                      tuple(cur.recipients), cur.omitted, cur.command, cur.size,
                                      cur.final, how))
 

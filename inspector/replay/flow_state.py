@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..frozen import constructor
 from ..rules import packets as packet_rules
 from .classify import CLASSIFY_LIMIT, classify
 from .session import SmtpSession, TcpStats
@@ -45,9 +46,12 @@ class Flow:
         self.finished = False
 
 
+_new_tcp_stats = constructor(TcpStats)
+
+
 def tcp_stats(client: Side, server: Side) -> TcpStats:
     cs, ss = client.stream, server.stream
-    return TcpStats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
+    return _new_tcp_stats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
                     cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps, 0)
 
 

@@ -22,21 +22,22 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections import deque
+from operator import attrgetter
 
 from ..rules import packets as packet_rules
 from .flow_state import Flow, Side, decide, packet_findings, tcp_stats
+from .frames import ETHERNET_IPV4_TCP, locate
 from .pcap import CaptureError
 
-_FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
-_U16 = struct.Struct("!H").unpack_from
-_SEQ = struct.Struct("!II").unpack_from
-_NULL_V4 = (2,)
-_NULL_V6 = (10, 24, 28, 30)
+_ACK = 0x10
+_SEQ = struct.Struct("!I").unpack_from
 
 #: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
 MAX_OPEN_FLOWS = 4096
 
 def _address(raw: bytes) -> str:
+    if len(raw) == 4:
+        return "%d.%d.%d.%d" % tuple(raw)   # what ipaddress writes, for a fraction of the cost
     return str(ipaddress.ip_address(raw))
 
 
@@ -57,6 +58,7 @@ class FlowTable:
         self.sessions_ended = 0               #: SMTP sessions handed to on_session so far
         self.tombstones = 0                   #: judged flows whose keys linger (cheap; not "open")
         self.flows: dict[bytes, tuple[Flow, bool]] = {}
+        self.unclosed: dict[int, Flow] = {}   #: flows in ``flows`` with no FIN/RST yet, by index
         self.next_index = 0
         self.packets = 0
         self.tcp_packets = 0
@@ -72,8 +74,8 @@ class FlowTable:
         """Consume ``(ts, linktype, buffer, start, end, original length)`` tuples from the reader."""
         flows = self.flows
         skipped = self.skipped
-        u16 = _U16
         seq_ack = _SEQ
+        frame = ETHERNET_IPV4_TCP
         count = self.packets
         closing = self.closing
         linger = self.linger
@@ -81,96 +83,27 @@ class FlowTable:
         try:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
-                # "short": the capture cut the frame (snap length); anything else that does not
-                # hold the headers it announces is "malformed".
-                cut = "short" if e - s < wire else "malformed"
-                # -- link layer
-                if linktype == 1:
-                    ip = s + 14
-                    if ip > e:
-                        skipped[cut] += 1
-                        continue
-                    etype = (buf[s + 12] << 8) | buf[s + 13]
-                    while etype == 0x8100 or etype == 0x88A8 or etype == 0x9100:  # 802.1Q, QinQ
-                        if ip + 4 > e:
-                            break
-                        etype = (buf[ip + 2] << 8) | buf[ip + 3]
-                        ip += 4
-                    if etype != 0x0800 and etype != 0x86DD:
-                        skipped["not IP/TCP"] += 1
-                        continue
-                elif linktype == 113 or linktype == 276:  # Linux cooked SLL, SLL2: protocol field
-                    ip, proto = (s + 16, s + 14) if linktype == 113 else (s + 20, s)
-                    if ip > e:
-                        skipped[cut] += 1
-                        continue
-                    if buf[proto:proto + 2] not in (b"\x08\x00", b"\x86\xdd"):
-                        skipped["not IP/TCP"] += 1
-                        continue
-                elif linktype == 0 or linktype == 108:
-                    ip = s + 4
-                elif linktype in (101, 12, 14, 228, 229):
-                    ip = s
-                else:
-                    skipped["link type"] += 1
-                    continue
-                if ip + 20 > e:
-                    skipped[cut] += 1
-                    continue
-                # -- IP
-                version = buf[ip] >> 4
-                if version == 4:
-                    ihl = (buf[ip] & 15) << 2
-                    if buf[ip + 9] != 6 or ihl < 20:
-                        skipped["not IP/TCP"] += 1
-                        continue
-                    if u16(buf, ip + 6)[0] & 0x3FFF:
-                        skipped["fragment"] += 1
-                        continue
-                    ttl = buf[ip + 8]
-                    # Offloaded super-frames (TSO on send, GRO on receive) may exceed the MTU, and
-                    # TSO frames taken before segmentation say 0: the captured bytes decide then.
-                    total = u16(buf, ip + 2)[0]
-                    ip_end = ip + total
-                    if ip_end > e or total == 0:
+                if linktype == 1 and e - s >= 54:
+                    etype, vihl, total, frag, ttl, proto, key, offset, flags = frame(buf, s)
+                    ip_end = s + 14 + total
+                    if ip_end > e or total == 0:   # offloaded super-frames: see frames.locate
                         ip_end = e
-                    tcp = ip + ihl
-                    if tcp + 20 > ip_end:
-                        skipped[cut] += 1
-                        continue
-                    if ihl == 20:
-                        key = buf[ip + 12:ip + 24]
-                    else:
-                        key = buf[ip + 12:ip + 20] + buf[tcp:tcp + 4]
+                    tcp = s + 34
+                    common = (etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
+                              and tcp + 20 <= ip_end)
+                else:
+                    common = False
+                if common:       # Ethernet, IPv4 without options, TCP: decoded in one call
                     alen = 4
-                elif version == 6:
-                    if ip + 40 > e:
-                        skipped[cut] += 1
-                        continue
-                    nxt = buf[ip + 6]
-                    ttl = buf[ip + 7]
-                    total = u16(buf, ip + 4)[0]
-                    ip_end = ip + 40 + total
-                    if ip_end > e or total == 0:     # 0: a jumbogram or a GSO super-frame
-                        ip_end = e
-                    tcp = ip + 40
-                    while nxt in (0, 43, 60) and tcp + 8 <= ip_end:
-                        nxt = buf[tcp]
-                        tcp += (buf[tcp + 1] + 1) << 3
-                    if nxt != 6:
-                        skipped["fragment" if nxt == 44 else "not IP/TCP"] += 1
-                        continue
-                    if tcp + 20 > ip_end:
-                        skipped[cut] += 1
-                        continue
-                    key = buf[ip + 8:ip + 40] + buf[tcp:tcp + 4]
-                    alen = 16
+                    payload_at = tcp + ((offset >> 4) << 2)
                 else:
-                    skipped["not IP/TCP"] += 1
-                    continue
+                    located = locate(buf, s, e, wire, linktype, skipped)
+                    if located is None:
+                        continue
+                    key, alen, ttl, tcp, ip_end = located
+                    flags = buf[tcp + 13]
+                    payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 # -- TCP
-                flags = buf[tcp + 13]
-                payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 entry = flows.get(key)
                 if entry is None:
                     if live and payload_at >= ip_end and not flags & 2:
@@ -192,7 +125,6 @@ class FlowTable:
                         self.now = ts
                         self._sweep(count)
                     continue
-                seq = seq_ack(buf, tcp + 4)[0]
                 if flags & 4:
                     if len(flow.rsts) < 16:
                         flow.rsts.append((ts, from_a, ttl))
@@ -208,16 +140,18 @@ class FlowTable:
                     if flags & 1:
                         self._fin(flow, side, ts)
                     continue
+                seq = seq_ack(buf, tcp + 4)[0]
+                stream = side.stream
                 if flags & 2:
-                    side.stream.syn(seq)
+                    stream.syn(seq)
                     if flow.syn_from_a is None and not flags & _ACK:
                         flow.syn_from_a = from_a
                     seq = (seq + 1) & 0xFFFFFFFF
                 if payload_at < ip_end:
-                    data = side.stream.segment(seq, buf[payload_at:ip_end])
+                    data = stream.segment(seq, buf[payload_at:ip_end])
                     if data:
                         self.deliver(flow, from_a, ts, data)
-                    if side.stream.gaps and side.stream.gap_bytes:
+                    if stream.gaps and stream.gap_bytes:
                         self._note_gaps(flow, from_a, ts)
                 if flags & 1:
                     self._fin(flow, side, ts)
@@ -250,6 +184,7 @@ class FlowTable:
         if reverse != key:
             self.flows[reverse] = (flow, False)
         flow.keys = (key, reverse)
+        self.unclosed[flow.index] = flow
         self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2 - self.tombstones)
         return entry
 
@@ -285,6 +220,7 @@ class FlowTable:
         the flow's keys for ``linger`` seconds, so late ACKs and retransmissions do not open a
         new flow. A RST: judge it after ``linger`` (an injected RST may be followed by more of
         the real dialog)."""
+        self.unclosed.pop(flow.index, None)
         if judge:
             self._judge(flow)
             self.tombstones += 1
@@ -331,6 +267,7 @@ class FlowTable:
             if self.flows.get(key, (None,))[0] is flow:
                 del self.flows[key]
         flow.keys = ()
+        self.unclosed.pop(flow.index, None)
 
     def _judge(self, flow: Flow) -> None:
         """Hand the flow's session (if SMTP) to ``on_session``, then drop its state."""
@@ -368,20 +305,26 @@ class FlowTable:
                                             number=self.sessions_ended))
 
     def _sweep(self, count: int) -> None:
-        """Finish flows closed ``linger`` seconds ago or idle for ``idle_timeout``."""
+        """Finish flows closed ``linger`` seconds ago or idle for ``idle_timeout``.
+
+        The flows in the table are the closed ones still keyed (in ``closing``) and the unclosed
+        ones; they are finished in the order they opened."""
         self._sweep_at = count + 8192
-        now = self.now
+        now, linger, idle = self.now, self.linger, self.idle_timeout
         done = []
-        seen = set()
-        for flow, _ in self.flows.values():
-            if id(flow) in seen:
-                continue
-            seen.add(id(flow))
-            if flow.closed_at is not None and now - flow.closed_at >= self.linger:
+        for flow in self.closing:
+            if not flow.keys:
+                continue                  # finished already (evicted), only not popped yet
+            if now - flow.closed_at >= linger:
                 done.append(flow)
-            elif now - flow.last_ts >= self.idle_timeout:
+            elif now - flow.last_ts >= idle:
                 flow.closed = "idle"
                 done.append(flow)
+        for flow in self.unclosed.values():
+            if now - flow.last_ts >= idle:
+                flow.closed = "idle"
+                done.append(flow)
+        done.sort(key=attrgetter("index"))
         for flow in done:
             self._finish(flow)
 

@@ -136,6 +136,18 @@ def _pcap_packets(blocks: _Blocks, record, scale: float, linktype: int, limit: i
     count = 0
     while True:
         buf, pos = blocks.buf, blocks.pos
+        size = len(buf)
+        # The whole records of this block, handed out without touching ``blocks``; the one that
+        # reaches past it (or is too long) goes the careful way below.
+        while pos + 16 <= size:
+            sec, frac, caplen, origlen = record(buf, pos)
+            end = pos + 16 + caplen
+            if caplen > limit or end > size:
+                break
+            count += 1
+            yield sec + frac * scale, linktype, buf, pos + 16, end, origlen
+            pos = end
+        blocks.pos = pos
         if pos + 16 > len(buf):
             if not blocks.need(16):
                 left = len(blocks.buf) - blocks.pos

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding, FindingList
+from ..frozen import constructor
 from ..redaction import quoted
 from ..rules import auth as auth_rules
 from ..rules import plaintext
@@ -95,6 +96,9 @@ class SessionResult:
         return max(0.0, self.end - self.start)
 
 
+_new_result = constructor(SessionResult)
+
+
 class SmtpSession:
     """Feed ``client_data``/``server_data`` in capture order, then ``result``."""
 
@@ -130,17 +134,21 @@ class SmtpSession:
     # -- input ---------------------------------------------------------------------
     def client_data(self, ts: float, data: bytes) -> None:
         self.bytes_client += len(data)
-        self.observer.client_data(data)
-        self._drain(ts)
+        observer = self.observer
+        observer.client_data(data)
+        for event in observer.events():
+            self._event(ts, event)
 
     def server_data(self, ts: float, data: bytes) -> None:
         self.bytes_server += len(data)
         if self.first_server_byte is None:
             self.first_server_byte = ts
-        if self.observer.server_in_clear:
+        observer = self.observer
+        if self.keep and observer.server_in_clear:
             self._record(ts, RECV, data)
-        self.observer.server_data(data)
-        self._drain(ts)
+        observer.server_data(data)
+        for event in observer.events():
+            self._event(ts, event)
 
     def gap(self, ts: float, from_client: bool, size: int) -> None:
         side = "client" if from_client else "server"
@@ -152,39 +160,52 @@ class SmtpSession:
             self._event(ts, event)
 
     def _event(self, ts: float, event) -> None:
-        secure = self.tls is not None
-        self.findings.extend(rules.judge_event(event, secure=secure, context=self.context,
-                                               capabilities=self.capabilities))
-        if isinstance(event, ev.Greeting):
-            self.greeting = event.reply.summary()
-            elapsed = ts - self.start
-            pause = ts - (self.first_server_byte if self.first_server_byte is not None else ts)
-            self.findings.add(rules.greeting_delayed(elapsed, pause, len(event.reply.lines)))
-        elif isinstance(event, ev.ClientCommand):
-            self._client_command(ts, event)
-        elif isinstance(event, ev.MessageBody) and event.complete:
+        found = rules.judge_event(event, secure=self.tls is not None, context=self.context,
+                                  capabilities=self.capabilities)
+        if found:
+            self.findings.extend(found)
+        kind = type(event)
+        handler = self._HANDLERS.get(kind)
+        if handler is None:
+            handler = self._HANDLERS[kind] = next(h for base, h in self._HANDLED if issubclass(kind, base))
+        handler(self, ts, event)
+
+    def _ignore(self, ts: float, event) -> None:
+        pass
+
+    def _greeting(self, ts: float, event: ev.Greeting) -> None:
+        self.greeting = event.reply.summary()
+        elapsed = ts - self.start
+        pause = ts - (self.first_server_byte if self.first_server_byte is not None else ts)
+        self.findings.add(rules.greeting_delayed(elapsed, pause, len(event.reply.lines)))
+
+    def _message_body(self, ts: float, event: ev.MessageBody) -> None:
+        if event.complete:
             self.envelope.event(event)
             self.messages += 1
-            self._note(ts, f"message body: {event.size} bytes (not shown)")
-            self._record(ts, SEND, b".\r\n")
-        elif isinstance(event, ev.CommandReply):
-            self.envelope.event(event)
-            if isinstance(event, ev.AuthChallenge):
-                self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
-            if isinstance(event, ev.EhloReply) and self.tls is None:
-                self.capabilities = event.capabilities
-                self.starttls_offered |= event.capabilities.starttls
-            self.auth.reply(event)
-        elif isinstance(event, ev.ClientPipelined):
-            self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
-        elif isinstance(event, ev.InjectedData):
-            self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
-        elif isinstance(event, ev.TlsStarted):
-            self.tls = {"mode": event.mode}
-            self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)" if event.mode == "implicit"
-                       else "TLS begins (STARTTLS accepted, RFC 3207 §4)")
-        elif isinstance(event, ev.TlsRecordEvent):
-            self._tls_event(ts, event)
+            if self.keep:
+                self._note(ts, f"message body: {event.size} bytes (not shown)")
+                self._record(ts, SEND, b".\r\n")
+
+    def _command_reply(self, ts: float, event: ev.CommandReply) -> None:
+        self.envelope.event(event)
+        if isinstance(event, ev.AuthChallenge):
+            self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
+        if isinstance(event, ev.EhloReply) and self.tls is None:
+            self.capabilities = event.capabilities
+            self.starttls_offered |= event.capabilities.starttls
+        self.auth.reply(event)
+
+    def _pipelined(self, ts: float, event: ev.ClientPipelined) -> None:
+        self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
+
+    def _injected(self, ts: float, event: ev.InjectedData) -> None:
+        self._note(ts, f"{len(event.data)} bytes after the STARTTLS 220 were discarded unread")
+
+    def _tls_started(self, ts: float, event: ev.TlsStarted) -> None:
+        self.tls = {"mode": event.mode}
+        self._note(ts, "TLS begins (implicit TLS, RFC 8314 §3.3)" if event.mode == "implicit"
+                   else "TLS begins (STARTTLS accepted, RFC 3207 §4)")
 
     def _client_command(self, ts: float, event: ev.ClientCommand) -> None:
         command = event.command
@@ -198,7 +219,8 @@ class SmtpSession:
                 self.mail_commands += 1
             if verb == "STARTTLS":
                 self.starttls_sent = True
-        self._record(ts, SEND, shown if shown is not None else event.raw, redacted=shown is not None)
+        if self.keep:
+            self._record(ts, SEND, shown if shown is not None else event.raw, redacted=shown is not None)
 
     def _tls_event(self, ts: float, wrapped: ev.TlsRecordEvent) -> None:
         event, from_client, who = wrapped.event, wrapped.from_client, wrapped.sender
@@ -224,6 +246,14 @@ class SmtpSession:
             if not from_client and event.offset == 0 and self.tls["mode"] == "starttls":
                 self.findings.add(rules.response_injection(non_tls=event.data))
             self._note(ts, f"{who} bytes are not TLS records: {quoted(event.data)}")
+
+    #: What the session does with each kind of event besides judging it, in the order tried
+    #: (a tuple, so its functions stay plain functions); ``_HANDLERS`` caches it by type.
+    _HANDLED = ((ev.Greeting, _greeting), (ev.ClientCommand, _client_command),
+                (ev.MessageBody, _message_body), (ev.CommandReply, _command_reply),
+                (ev.ClientPipelined, _pipelined), (ev.InjectedData, _injected),
+                (ev.TlsStarted, _tls_started), (ev.TlsRecordEvent, _tls_event), (object, _ignore))
+    _HANDLERS: dict = {}
 
     # -- results -------------------------------------------------------------------
     def result(self, *, end: float, packets: int, closed: str, tcp: TcpStats,
@@ -261,14 +291,12 @@ class SmtpSession:
                                    offered_suites=t.get("offered", ()), alpn=t.get("alpn", ()),
                                    version=t.get("version"), cipher=t.get("cipher"),
                                    certificates=len(self.chain))
-        return SessionResult(
-            flow_index=self.flow_index, client=self.client, server=self.server, start=self.start,
-            end=end, packets=packets, bytes_client=self.bytes_client, bytes_server=self.bytes_server,
-            greeting=self.greeting, ehlo_name=self.ehlo_name, capabilities=self.capabilities,
-            commands=self.commands, messages=self.messages, tls=observed,
-            auth=attempts, closed=closed, tcp=tcp, findings=findings,
-            transcript=tuple(self.entries) if self.keep else None, certificate=self.certificate,
-            transactions=transactions, transactions_omitted=self.envelope.omitted, number=number)
+        return _new_result(  # SessionResult's fields, in order
+            self.flow_index, self.client, self.server, self.start, end, packets, self.bytes_client,
+            self.bytes_server, self.greeting, self.ehlo_name, self.capabilities, self.commands,
+            self.messages, observed, attempts, closed, tcp, findings,
+            tuple(self.entries) if self.keep else None, self.certificate, number, transactions,
+            self.envelope.omitted)
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""

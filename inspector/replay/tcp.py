@@ -22,7 +22,7 @@ TAIL_BYTES = 4096
 class Reassembler:
     """One direction's byte stream; ``segment`` returns the bytes now in order."""
 
-    __slots__ = ("base", "next", "pending", "pending_bytes", "tail", "tail_start",
+    __slots__ = ("base", "next", "pending", "pending_bytes", "chunks", "kept",
                  "retransmissions", "out_of_order", "overlaps", "conflicts", "gaps", "gap_bytes",
                  "conflict_evidence")
 
@@ -31,8 +31,10 @@ class Reassembler:
         self.next = 0                  #: stream offset expected next
         self.pending: dict[int, bytes] = {}
         self.pending_bytes = 0
-        self.tail = b""
-        self.tail_start = 0
+        #: The last delivered bytes, as the segments that brought them (joined only to compare a
+        #: retransmission): at least the last TAIL_BYTES of the stream, each chunk at most that.
+        self.chunks: list[bytes] = []
+        self.kept = 0                  #: bytes in ``chunks``
         self.retransmissions = 0
         self.out_of_order = 0
         self.overlaps = 0
@@ -46,15 +48,14 @@ class Reassembler:
         if self.base is None:
             self.base = (seq + 1) & _MASK
 
-    def _offset(self, seq: int) -> int:
-        if self.base is None:
-            self.base = seq
-        off = (seq - self.base) & _MASK
-        return off - (1 << 32) if off >= _HALF else off
-
     def segment(self, seq: int, payload: bytes) -> bytes:
         """Place one segment's payload; return the bytes that are now in order (maybe b"")."""
-        off = self._offset(seq)
+        base = self.base
+        if base is None:
+            self.base = base = seq
+        off = (seq - base) & _MASK
+        if off >= _HALF:
+            off -= 1 << 32
         nxt = self.next
         if off == nxt:
             if self.pending:
@@ -84,20 +85,29 @@ class Reassembler:
         return b""
 
     def _deliver(self, data: bytes) -> None:
-        self.next += len(data)
-        tail = self.tail + data
-        if len(tail) > TAIL_BYTES:
-            tail = tail[-TAIL_BYTES:]
-        self.tail = tail
-        self.tail_start = self.next - len(tail)
+        size = len(data)
+        self.next += size
+        chunks = self.chunks
+        if size >= TAIL_BYTES:
+            chunks.clear()
+            chunks.append(data[-TAIL_BYTES:] if size > TAIL_BYTES else data)
+            self.kept = TAIL_BYTES
+            return
+        chunks.append(data)
+        kept = self.kept + size
+        while kept - len(chunks[0]) >= TAIL_BYTES:   # the oldest chunk is all before the tail
+            kept -= len(chunks.pop(0))
+        self.kept = kept
 
     def _compare(self, off: int, data: bytes) -> None:
-        """A retransmitted range must carry the bytes delivered first."""
-        start = max(off, self.tail_start)
+        """A retransmitted range must carry the bytes delivered first (the last TAIL_BYTES)."""
+        tail_start = self.next - min(self.kept, TAIL_BYTES)
+        start = max(off, tail_start)
         stop = min(off + len(data), self.next)
         if start >= stop:
             return
-        first = self.tail[start - self.tail_start:stop - self.tail_start]
+        tail = b"".join(self.chunks)[-TAIL_BYTES:]
+        first = tail[start - tail_start:stop - tail_start]
         again = data[start - off:stop - off]
         if first != again:
             self.conflicts += 1
@@ -145,8 +155,8 @@ class Reassembler:
         self.gaps += 1
         self.gap_bytes += first - self.next
         self.next = first
-        self.tail = b""
-        self.tail_start = first
+        self.chunks.clear()
+        self.kept = 0
         return self._drain(b"")
 
     @property

@@ -15,13 +15,18 @@ from ..findings import Finding, Severity, make_finding
 from ..redaction import quoted
 from ..smtp.capabilities import Capabilities
 from ..smtp.events import (
+    ClientCommand,
+    ClientPipelined,
     CommandReply,
     ConnectionClosed,
     EhloReply,
     Greeting,
     InjectedData,
+    MessageBody,
     ServerGaveUp,
     StartTlsReady,
+    TlsRecordEvent,
+    TlsStarted,
     UnsolicitedReply,
 )
 from ..smtp.reply import Reply
@@ -170,32 +175,83 @@ def judge_event(event, *, secure: bool, context: SessionContext,
     """The findings one client-connection (or observer) event supports on its own.
 
     ``capabilities``: the last EHLO reply in clear text (for what a refused STARTTLS leaves).
+    Each event type goes only to the rules that read it (most of a session's events, the
+    client's commands and message bodies, to none).
     """
-    found: list[Finding | None] = []
+    kind = type(event)
+    judge = _JUDGES.get(kind)
+    if judge is None:
+        judge = _JUDGES[kind] = _judge_for(kind)
+    if judge is _no_rule:
+        return []
+    found = judge(event, secure, context, capabilities)
+    return [f for f in found if f is not None] if found else found
+
+
+def _no_rule(event, secure, context, capabilities) -> list:
+    return []
+
+
+def _malformed(reply: Reply) -> list:
+    """reply-malformed for a reply that breaks the grammar (RFC 5321 §4.2); most do not."""
+    return [reply_malformed(reply=reply)] if isinstance(reply, Reply) and reply.anomalies else []
+
+
+def _judge_greeting(event, secure, context, capabilities) -> list:
+    reply = event.reply
+    return _malformed(reply) + [starttls_masked(greeting=reply), greeting_rejected(reply)]
+
+
+def _judge_unsolicited(event, secure, context, capabilities) -> list:
+    return [reply_malformed(reply=event.reply), reply_malformed(unsolicited=event.reply)]
+
+
+def _judge_ehlo(event, secure, context, capabilities) -> list:
+    caps = event.capabilities
+    return _malformed(event.reply) + [starttls_masked(capabilities=caps), auth_before_tls(caps, secure),
+                                      starttls_readvertised(caps, secure, context.mode)]
+
+
+def _judge_reply(event, secure, context, capabilities) -> list:
+    reply = event.reply
+    found = _malformed(reply)
+    verb = event.command.verb.upper()
+    if verb == "EHLO":
+        found.append(ehlo_rejected(reply))
+    elif verb == "STARTTLS" and not isinstance(event, StartTlsReady):
+        found.append(plaintext.starttls_failed(reply.summary()))
+        found.append(plaintext.auth_without_tls_possible(capabilities, plaintext.TLS_REFUSED,
+                                                         context.server))
+    return found
+
+
+def _judge_injected(event, secure, context, capabilities) -> list:
+    return [response_injection(injected=event.data, context=context)]
+
+
+def _judge_gave_up(event, secure, context, capabilities) -> list:
+    return [reply_malformed(error=event.reason)]
+
+
+def _judge_closed(event, secure, context, capabilities) -> list:
+    if any(c.verb.upper() == "STARTTLS" for c in event.unanswered):
+        return [plaintext.starttls_failed(None, ended="closed")]
+    return []
+
+
+def _judge_any(event, secure, context, capabilities) -> list:
+    """An event type of no known kind: whatever it holds that the rules read."""
     reply = getattr(event, "reply", None)
-    if isinstance(reply, Reply) and not isinstance(event, UnsolicitedReply):
-        found.append(reply_malformed(reply=reply))
-    if isinstance(event, Greeting):
-        found += [starttls_masked(greeting=reply), greeting_rejected(reply)]
-    elif isinstance(event, UnsolicitedReply):
-        found += [reply_malformed(reply=reply), reply_malformed(unsolicited=reply)]
-    elif isinstance(event, EhloReply):
-        caps = event.capabilities
-        found += [starttls_masked(capabilities=caps), auth_before_tls(caps, secure),
-                  starttls_readvertised(caps, secure, context.mode)]
-    elif isinstance(event, CommandReply):
-        verb = event.command.verb.upper()
-        if verb == "EHLO":
-            found.append(ehlo_rejected(reply))
-        elif verb == "STARTTLS" and not isinstance(event, StartTlsReady):
-            found.append(plaintext.starttls_failed(reply.summary()))
-            found.append(plaintext.auth_without_tls_possible(capabilities, plaintext.TLS_REFUSED,
-                                                             context.server))
-    elif isinstance(event, InjectedData):
-        found.append(response_injection(injected=event.data, context=context))
-    elif isinstance(event, ServerGaveUp):
-        found.append(reply_malformed(error=event.reason))
-    elif isinstance(event, ConnectionClosed):
-        if any(c.verb.upper() == "STARTTLS" for c in event.unanswered):
-            found.append(plaintext.starttls_failed(None, ended="closed"))
-    return [f for f in found if f is not None]
+    return [reply_malformed(reply=reply)] if isinstance(reply, Reply) else []
+
+
+#: Event type -> its judge; the first time a type is seen, found from the event classes.
+_JUDGES: dict[type, object] = {kind: _no_rule for kind in (ClientCommand, MessageBody, TlsStarted,
+                                                           TlsRecordEvent, ClientPipelined)}
+_BY_KIND = ((Greeting, _judge_greeting), (UnsolicitedReply, _judge_unsolicited),
+            (EhloReply, _judge_ehlo), (CommandReply, _judge_reply), (InjectedData, _judge_injected),
+            (ServerGaveUp, _judge_gave_up), (ConnectionClosed, _judge_closed))
+
+
+def _judge_for(kind: type):
+    return next((judge for base, judge in _BY_KIND if issubclass(kind, base)), _judge_any)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..frozen import constructor
 from .reply import Reply
 
-_KEYWORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 #: A keyword overwritten by a masking middlebox keeps its length: XXXXXXXX or XXXXXXXA.
 _MASKED = re.compile(r"^X{4,}A?$", re.IGNORECASE)
 
@@ -82,15 +82,21 @@ class Capabilities:
                 items.append(Capability("AUTH=", tuple(m for m in legacy_mechs if m), line))
                 continue
             keyword = head.upper()
-            if _MASKED.match(keyword):
+            if keyword[:4] == "XXXX" and _MASKED.match(keyword):
                 if len(masked) < MAX_MASKED:
                     masked.append(line)
                 else:
                     dropped += 1
-            items.append(Capability(keyword, params, line, valid=bool(_KEYWORD.match(head))))
+            # RFC 5321 §4.1.1.1 ehlo-keyword: ASCII letters and digits, then also "-".
+            valid = head.isascii() and head[:1].isalnum() and (head.isalnum()
+                                                              or head.replace("-", "").isalnum())
+            items.append(_new_capability(keyword, params, line, valid))
             if keyword == "AUTH":
                 dropped += _merge(mechanisms, [p.upper() for p in params])
         unique = tuple(mechanisms)
+        if cls is Capabilities:
+            return _new_capabilities(domain, greeting, tuple(items), unique, legacy, tuple(masked),
+                                     dropped)
         return cls(domain, greeting, tuple(items), unique, legacy, tuple(masked), dropped)
 
     @classmethod
@@ -126,6 +132,10 @@ class Capabilities:
     @property
     def plaintext_auth(self) -> tuple[str, ...]:
         return tuple(m for m in self.auth_mechanisms if m in PLAINTEXT_MECHANISMS)
+
+
+_new_capability = constructor(Capability)
+_new_capabilities = constructor(Capabilities)
 
 
 def _merge(mechanisms: dict[str, None], new) -> int:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..frozen import constructor
+
 #: RFC 5321 §4.5.3.1.4 allows 512 octets; far past it nothing is a command line any more.
 MAX_LINE = 8192
 _END_OF_DATA = b"\r\n.\r\n"
@@ -45,6 +47,10 @@ class MessageData:
 
 
 COMMAND, DATA, BDAT, SASL = "command", "data", "bdat", "sasl"
+_new_line = constructor(CommandLine)
+#: The common verbs as sent, already decoded and upper-cased.
+_VERBS = {verb.encode(): verb for verb in ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "QUIT", "RSET",
+                                          "NOOP", "STARTTLS", "AUTH", "BDAT", "VRFY", "LHLO")}
 
 
 class CommandParser:
@@ -110,14 +116,16 @@ class CommandParser:
             return SaslLine(raw)
         line = raw.rstrip(b"\r\n")
         verb, _, argument = line.partition(b" ")
-        verb_text = verb.decode("ascii", "replace").upper()
+        verb_text = _VERBS.get(verb)
+        if verb_text is None:
+            verb_text = verb.decode("ascii", "replace").upper()
         if verb_text == "BDAT":
             words = argument.split()
             if words and words[0].isascii() and words[0].isdigit() and len(words[0]) < 12:
                 self._bdat_left = int(words[0])
                 if self._bdat_left:
                     self.mode = BDAT
-        return CommandLine(raw, verb_text, argument.decode("utf-8", "backslashreplace"), overlong)
+        return _new_line(raw, verb_text, argument.decode("utf-8", "backslashreplace"), overlong)
 
     def _data(self) -> MessageData:
         """Consume body bytes up to the end-of-data line, keeping 4 bytes to find a split marker."""

@@ -60,6 +60,7 @@ import enum
 from collections import deque
 
 from ..errors import LocalProtocolError, RemoteProtocolError
+from ..frozen import constructor
 from .capabilities import Capabilities
 from .commands import Command, SaslResponse, noop
 from .events import (
@@ -93,6 +94,10 @@ class State(enum.Enum):
 
 
 CLIENT, OBSERVER = "client", "observer"
+#: The states as module constants: an Enum member looked up on its class costs several times a
+#: plain name, and the hot paths below test the state on every reply and command.
+_GREETING, _READY, _STARTTLS_SENT, _TLS_PENDING, _CLOSED, _ERROR = (
+    State.GREETING, State.READY, State.STARTTLS_SENT, State.TLS_PENDING, State.CLOSED, State.ERROR)
 
 class ClientConnection:
     """One SMTP session seen from the client (or, role OBSERVER, from the side).
@@ -122,12 +127,12 @@ class ClientConnection:
     # -- input -----------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
         """Buffer bytes from the server; ``b""`` marks the end of the stream."""
-        if self.state is State.ERROR:
+        if self.state is _ERROR:
             raise RemoteProtocolError("connection is in the error state")
         if data:
             self._received += len(data)
             if self._received > self._max_session_bytes:
-                self.state = State.ERROR
+                self.state = _ERROR
                 raise RemoteProtocolError(f"the server sent more than {self._max_session_bytes:,} "
                                           "bytes in this session")
             self._parser.receive(data)
@@ -140,11 +145,12 @@ class ClientConnection:
         Raises:
             RemoteProtocolError: the server passed a hard cap; the state is now ERROR.
         """
-        if self.state is State.ERROR:
+        state = self.state
+        if state is _ERROR:
             raise RemoteProtocolError("connection is in the error state")
-        if self.state is State.CLOSED:
+        if state is _CLOSED:
             return NEED_DATA
-        if self.state is State.TLS_PENDING:
+        if state is _TLS_PENDING:
             leftover = self._parser.take_buffered()
             if leftover:
                 return InjectedData(leftover)
@@ -152,12 +158,12 @@ class ClientConnection:
             try:
                 reply = self._parser.next_reply()
             except RemoteProtocolError:
-                self.state = State.ERROR
+                self.state = _ERROR
                 raise
             if reply is not None:
                 return self._dispatch(reply)
         if self._eof:
-            self.state = State.CLOSED
+            self.state = _CLOSED
             unanswered, self._pending = tuple(self._pending), deque()
             return ConnectionClosed(self._parser.feed_eof(), unanswered)
         return NEED_DATA
@@ -209,13 +215,14 @@ class ClientConnection:
         """Role OBSERVER: the client sent ``command`` (never refused: we only watch)."""
         if self.role != OBSERVER:
             raise LocalProtocolError("observe() is for the observer role; a client uses send()")
-        if self.state in (State.CLOSED, State.ERROR, State.TLS_PENDING):
+        state = self.state
+        if state is _CLOSED or state is _ERROR or state is _TLS_PENDING:
             return
-        if self.state is not State.GREETING:
-            self.state = State.READY
+        if state is not _GREETING:
+            self.state = _READY
         self._pending.append(command)
         if command.verb.upper() == "STARTTLS" and not isinstance(command, SaslResponse):
-            self.state = State.STARTTLS_SENT
+            self.state = _STARTTLS_SENT
 
     def tls_established(self) -> None:
         """The caller finished the TLS handshake: forget plaintext state (RFC 3207 §4.2)."""
@@ -242,8 +249,8 @@ class ClientConnection:
 
     # -- internals -------------------------------------------------------
     def _dispatch(self, reply: Reply) -> Event:
-        if self.state is State.GREETING:
-            self.state = State.READY
+        if self.state is _GREETING:
+            self.state = _READY
             return Greeting(reply)
         if not self._pending:
             return UnsolicitedReply(reply)
@@ -253,9 +260,9 @@ class ClientConnection:
             pipelined, self._pipelined_noop = self._pipelined_noop, False
             if reply.code == 220:
                 # From here on nothing is parsed until tls_established().
-                self.state = State.TLS_PENDING
+                self.state = _TLS_PENDING
                 return StartTlsReady(command, reply)
-            self.state = State.READY
+            self.state = _READY
             if pipelined:
                 # Refused: the server reads on in plaintext and answers the NOOP too.
                 self._pending.appendleft(NOOP)
@@ -267,5 +274,9 @@ class ClientConnection:
             self.state = State.MESSAGE_BODY
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
-            return EhloReply(command, reply, self.capabilities)
-        return CommandReply(command, reply)
+            return _new_ehlo_reply(command, reply, self.capabilities)
+        return _new_command_reply(command, reply)
+
+
+_new_command_reply = constructor(CommandReply)
+_new_ehlo_reply = constructor(EhloReply)

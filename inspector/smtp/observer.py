@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections import deque
 
 from ..errors import RemoteProtocolError
+from ..frozen import constructor
 from ..tls.reader import TlsReader
 from . import commands
 from .command_parser import CommandLine, CommandParser, MessageData, SaslLine
@@ -60,10 +61,16 @@ END_OF_DATA = commands.Command(".")
 
 def observed_command(line: CommandLine) -> commands.Command:
     """A parsed command line as a :class:`~inspector.smtp.commands.Command` (data, never re-sent)."""
-    args = tuple(line.argument.split(" ")) if line.argument else ()
+    argument = line.argument
+    args = tuple(argument.split(" ")) if argument else ()
     if line.verb == "AUTH":
-        return commands.AuthCommand("AUTH", args)
-    return commands.Command(line.verb, args)
+        return _new_auth_command("AUTH", args)
+    return _new_command(line.verb, args)
+
+
+_new_command = constructor(commands.Command)
+_new_auth_command = constructor(commands.AuthCommand)
+_new_client_command = constructor(ClientCommand)
 
 
 class SessionObserver:
@@ -135,8 +142,11 @@ class SessionObserver:
 
     def events(self) -> list[Event]:
         """Every event ready now (drains the queue)."""
-        out = list(self._events)
-        self._events.clear()
+        events = self._events
+        if not events:
+            return []
+        out = list(events)
+        events.clear()
         return out
 
     @property
@@ -151,39 +161,43 @@ class SessionObserver:
     # -- the client's side -------------------------------------------------------------
     def _read_commands(self) -> None:
         parser = self._commands
+        append = self._events.append
         while self._client_tls is None and (item := parser.next_item()) is not None:
-            if isinstance(item, CommandLine) and self._early_sasl_response():
+            kind = type(item)
+            if kind is CommandLine and self._auth is not None and self._early_sasl_response():
                 # RFC 4954 §4: until AUTH's final reply every client line is a SASL response,
                 # even one pipelined before its 334 (it may be the password: never a command).
                 self._auth["early"] += 1
-                item = SaslLine(item.raw)
-            if isinstance(item, CommandLine):
+                item, kind = SaslLine(item.raw), SaslLine
+            if kind is CommandLine:
                 command = observed_command(item)
-                if item.verb == "AUTH":
+                verb = item.verb
+                if verb == "AUTH":
                     self._auth = {"initial": len(command.args) > 1, "early": 0,
                                   "mechanism": command.args[0].upper() if command.args else ""}
-                if self._smtp.state is State.STARTTLS_SENT:
-                    self._events.append(ClientPipelined(item.raw))
-                self._events.append(ClientCommand(command, item.raw))
-                self._smtp.observe(command)
-                if item.verb == "BDAT" and parser.mode == "bdat":
+                smtp = self._smtp
+                if smtp.state is State.STARTTLS_SENT:
+                    append(ClientPipelined(item.raw))
+                append(_new_client_command(command, item.raw))
+                smtp.observe(command)
+                if verb == "BDAT" and parser.mode == "bdat":
                     self._bdat = len(command.args) > 1 and command.args[1].upper() == "LAST"
-            elif isinstance(item, SaslLine):
+            elif kind is SaslLine:
                 payload = item.raw.rstrip(b"\r\n").decode("ascii", "replace")
                 command = commands.SaslResponse(payload=payload)
-                self._events.append(ClientCommand(command, item.raw))
+                append(_new_client_command(command, item.raw))
                 self._smtp.observe(command)
-            elif isinstance(item, MessageData):
+            elif kind is MessageData:
                 self._body += item.size  # one event per message, however the body was cut
                 if item.complete and self._bdat is not None:
                     # RFC 3030 §2: the server replies to the BDAT command itself; a message
                     # ends with the LAST chunk.
                     last, self._bdat = self._bdat, None
                     if last:
-                        self._events.append(MessageBody(self._body, True))
+                        append(MessageBody(self._body, True))
                         self._body = 0
                 elif item.complete:
-                    self._events.append(MessageBody(self._body, True))
+                    append(MessageBody(self._body, True))
                     self._body = 0
                     self._smtp.observe(END_OF_DATA)
 
@@ -234,7 +248,8 @@ class SessionObserver:
             self._auth = None                    # the exchange's final reply
         elif verb == "DATA" and code == 354:
             self._commands.expect_data()
-        self._read_commands()
+        if self._commands.buffered:    # client lines that waited for this reply
+            self._read_commands()
 
     def _inject(self, data: bytes) -> None:
         self._injected += data[:max(0, INJECTED_KEPT - len(self._injected))]

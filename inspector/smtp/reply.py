@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import RemoteProtocolError
+from ..frozen import constructor
 
 #: RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.
 RFC_REPLY_LINE_LIMIT = 512
@@ -32,6 +33,25 @@ HARD_REPLY_BYTES = 64 * 1024
 MAX_ANOMALIES = 16
 
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})(?=[ \t]|$)")
+
+
+class _cached:
+    """A property computed once per (immutable) reply and kept in its ``__dict__``.
+
+    A non-data descriptor: once the value is in the instance's dict it is found there first.
+    The parser stores ``code`` up front. Fields, equality and hashing are unchanged.
+    """
+
+    def __init__(self, function) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -62,33 +82,38 @@ class Reply:
     lines: tuple[ReplyLine, ...]
     anomalies: tuple[Anomaly, ...] = field(default=())
 
-    @property
+    @_cached
     def code(self) -> int | None:
         """The reply code of the final line, or None when it is not three digits."""
         code = self.lines[-1].code
         return int(code) if len(code) == 3 and code.isdigit() else None
 
-    @property
+    @_cached
     def enhanced_code(self) -> str | None:
         """RFC 3463 status code (``class.subject.detail``) of the first line, if any."""
-        match = _ENHANCED.match(self.lines[0].text.encode("utf-8", "surrogateescape"))
+        text = self.lines[0].text
+        if text[1:2] != "." or text[:1] not in "245":   # cannot match: skip the pattern
+            return None
+        match = _ENHANCED.match(text.encode("utf-8", "surrogateescape"))
         return match.group(0).decode() if match else None
 
     @property
     def raw(self) -> bytes:
         return b"".join(line.raw for line in self.lines)
 
-    @property
+    @_cached
     def texts(self) -> tuple[str, ...]:
         return tuple(line.text for line in self.lines)
 
-    @property
+    @_cached
     def text(self) -> str:
-        return "\n".join(self.texts)
+        lines = self.lines
+        return lines[0].text if len(lines) == 1 else "\n".join(self.texts)
 
     @property
     def is_positive(self) -> bool:
-        return self.code is not None and 200 <= self.code < 400
+        code = self.code
+        return code is not None and 200 <= code < 400
 
     def summary(self) -> str:
         """First line as the server wrote it, for one-line messages."""
@@ -150,24 +175,32 @@ class ReplyParser:
         Raises:
             RemoteProtocolError: a line or a reply passed the hard caps.
         """
-        while True:
-            newline = self._buffer.find(b"\n", self._scanned)
-            if newline < 0:
-                self._scanned = len(self._buffer)
-                if len(self._buffer) > self._max_line_length:
+        buffer = self._buffer
+        start = 0                       # lines before this offset are parsed (deleted at the end)
+        scan = self._scanned
+        try:
+            while True:
+                newline = buffer.find(b"\n", scan)
+                if newline < 0:
+                    left = len(buffer) - start
+                    self._scanned = left
+                    if left > self._max_line_length:
+                        raise RemoteProtocolError(
+                            f"reply line longer than {self._max_line_length} bytes without a line "
+                            f"end (starts {_show(buffer[start:])})")
+                    return None
+                raw = bytes(buffer[start:newline + 1])
+                start = scan = newline + 1
+                self._scanned = 0
+                if len(raw) > self._max_line_length:
                     raise RemoteProtocolError(
-                        f"reply line longer than {self._max_line_length} bytes without a line end "
-                        f"(starts {_show(self._buffer)})")
-                return None
-            raw = bytes(self._buffer[: newline + 1])
-            del self._buffer[: newline + 1]
-            self._scanned = 0
-            if len(raw) > self._max_line_length:
-                raise RemoteProtocolError(
-                    f"reply line of {len(raw)} bytes is over the {self._max_line_length}-byte cap")
-            reply = self._add_line(raw)
-            if reply is not None:
-                return reply
+                        f"reply line of {len(raw)} bytes is over the {self._max_line_length}-byte cap")
+                reply = self._add_line(raw)
+                if reply is not None:
+                    return reply
+        finally:
+            if start:
+                del buffer[:start]
 
     def feed(self, data: bytes) -> list[Reply]:
         """Buffer ``data`` and return every reply it completes."""
@@ -182,70 +215,73 @@ class ReplyParser:
         return self.take_buffered()
 
     def _add_line(self, raw: bytes) -> Reply | None:
-        index = len(self._lines)
+        lines = self._lines
+        index = len(lines)
         if index >= self._max_lines:
             raise RemoteProtocolError(f"reply has more than {self._max_lines} lines")
         self._reply_bytes += len(raw)
         if self._reply_bytes > self._max_reply_bytes:
             raise RemoteProtocolError(f"reply of more than {self._max_reply_bytes:,} bytes "
                                       f"({index + 1} lines so far)")
-        anomalies = _BoundedAnomalies(self)
-        if raw.endswith(b"\r\n"):
+        if raw[-2:] == b"\r\n":
             body, terminator = raw[:-2], b"\r\n"
         else:
             body, terminator = raw[:-1], b"\n"
-            anomalies.append(Anomaly("bare-lf", f"line ends in LF without CR: {_show(raw)}", index))
-        if b"\r" in body:
-            anomalies.append(Anomaly("bare-cr", f"CR inside the line: {_show(raw)}", index))
-        if len(raw) > RFC_REPLY_LINE_LIMIT:
-            anomalies.append(Anomaly(
-                "line-too-long", f"{len(raw)} octets, RFC 5321 §4.5.3.1.5 allows 512", index))
-
+            self._anomaly(Anomaly("bare-lf", f"line ends in LF without CR: {_show(raw)}", index))
         code, separator, text = body[:3], body[3:4], body[4:]
-        if not (len(code) == 3 and code.isdigit()):
-            anomalies.append(Anomaly("non-digit-code", f"reply code {_show(code)} in {_show(raw)}", index))
-        elif not (b"2" <= code[:1] <= b"5" and code[1:2] <= b"5"):
-            anomalies.append(Anomaly("code-out-of-range", f"reply code {code.decode()}", index))
-        if separator not in (b"-", b" ", b""):
-            anomalies.append(Anomaly(
+        # Each check is a cheap test first; the anomaly (rare) is built only when it fails.
+        if b"\r" in body:
+            self._anomaly(Anomaly("bare-cr", f"CR inside the line: {_show(raw)}", index))
+        if len(raw) > RFC_REPLY_LINE_LIMIT:
+            self._anomaly(Anomaly(
+                "line-too-long", f"{len(raw)} octets, RFC 5321 §4.5.3.1.5 allows 512", index))
+        if code not in _CODES_IN_RANGE:
+            if not (len(code) == 3 and code.isdigit()):
+                self._anomaly(Anomaly("non-digit-code", f"reply code {_show(code)} in {_show(raw)}",
+                                      index))
+            else:
+                self._anomaly(Anomaly("code-out-of-range", f"reply code {code.decode()}", index))
+        if separator != b" " and separator != b"-" and separator:
+            self._anomaly(Anomaly(
                 "bad-separator", f"{_show(separator)} after the code, expected '-' or ' '", index))
             text = body[3:]
-        if index and code != self._lines[0].code:
-            anomalies.append(Anomaly(
+        if index and code != lines[0].code:
+            self._anomaly(Anomaly(
                 "code-mismatch",
-                f"line has code {_show(code)}, the reply began with {_show(self._lines[0].code)}",
+                f"line has code {_show(code)}, the reply began with {_show(lines[0].code)}",
                 index))
-        enhanced = _ENHANCED.match(text)
-        if enhanced and code[:1] != enhanced.group(1):
-            anomalies.append(Anomaly(
+        # RFC 3463 §2: an enhanced code's class must be the reply's; only a differing first
+        # octet followed by "." can be a mismatch, so the pattern runs only then.
+        if text[1:2] == b"." and text[:1] != code[:1] and (enhanced := _ENHANCED.match(text)):
+            self._anomaly(Anomaly(
                 "enhanced-class-mismatch",
                 f"enhanced code {enhanced.group(0).decode()} under reply code {_decode(code)} "
                 "(RFC 3463 §2: the class must match)", index))
 
-        self._lines.append(ReplyLine(raw, code, separator, _decode(text), terminator))
+        lines.append(_new_line(raw, code, separator, text.decode("utf-8", "backslashreplace"),
+                               terminator))
         if separator == b"-":
             return None
         kept = self._anomalies
         if self._anomaly_count > len(kept):
             kept.append(Anomaly("more-anomalies", f"{self._anomaly_count - len(kept)} more anomalies "
                                 "in this reply, not kept", index))
-        reply = Reply(tuple(self._lines), tuple(kept))
+        reply = _new_reply(tuple(lines), tuple(kept))
+        reply.__dict__["code"] = int(code) if len(code) == 3 and code.isdigit() else None
         self._lines = []
-        self._anomalies = []
+        if kept:
+            self._anomalies = []
         self._reply_bytes = self._anomaly_count = 0
         return reply
 
+    def _anomaly(self, anomaly: Anomaly) -> None:
+        """Keep up to MAX_ANOMALIES per reply; count all of them."""
+        self._anomaly_count += 1
+        if len(self._anomalies) < MAX_ANOMALIES:
+            self._anomalies.append(anomaly)
 
-class _BoundedAnomalies:
-    """Appends to the parser's anomaly list up to MAX_ANOMALIES, and counts all of them."""
 
-    __slots__ = ("_parser",)
-
-    def __init__(self, parser: ReplyParser) -> None:
-        self._parser = parser
-
-    def append(self, anomaly: Anomaly) -> None:
-        parser = self._parser
-        parser._anomaly_count += 1
-        if len(parser._anomalies) < MAX_ANOMALIES:
-            parser._anomalies.append(anomaly)
+_new_line = constructor(ReplyLine)
+_new_reply = constructor(Reply)
+#: Three-digit codes whose first digit is 2-5 and second 0-5 (RFC 5321 §4.2).
+_CODES_IN_RANGE = frozenset(b"%d%d%d" % (a, b, c) for a in range(2, 6) for b in range(6) for c in range(10))
