@@ -10,14 +10,13 @@ catalogue and for the findings the rules make from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .catalogue import CATALOGUE, FindingKind, Severity
+from .frozen import frozen
 
 __all__ = ["CATALOGUE", "Finding", "FindingKind", "FindingList", "Severity", "make_finding", "worst_severity"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     """One observation that deserves a person's attention."""
 

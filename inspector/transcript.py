@@ -13,10 +13,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .frozen import frozen
+
 SEND, RECV, NOTE = "send", "recv", "note"
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     t: float            #: seconds since the transcript began
     direction: str      #: "send", "recv" or "note"

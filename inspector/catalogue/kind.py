@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import NamedTuple
+
+from ..frozen import frozen
 
 
 class Severity(str, enum.Enum):
@@ -23,7 +24,7 @@ class OneSided(NamedTuple):
     reason: str  #: why the other side cannot
 
 
-@dataclass(frozen=True)
+@frozen
 class FindingKind:
     id: str
     severity: Severity

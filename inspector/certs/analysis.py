@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -16,6 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from inspector.findings import Finding
 
+from ..frozen import frozen
 from .describe import (
     CertificateInfo,
     as_utc,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .tlsa import TlsaResult
 
 
-@dataclass(frozen=True)
+@frozen
 class CertificateReport:
     """The verdict on the chain a server presented; findings are merged by the caller."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import warnings
-from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -23,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import (
 )
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+
+from ..frozen import frozen
 
 try:  # the enums alone: the public package also imports the SSH key code and ciphers (~4 ms)
     from cryptography.hazmat.primitives._serialization import Encoding, PublicFormat
@@ -39,7 +40,7 @@ _WEAK_SIGNATURE_OIDS = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@frozen
 class CertificateInfo:
     """What one certificate says about itself (RFC 5280 §4.1)."""
 

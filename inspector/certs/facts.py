@@ -7,8 +7,9 @@ validation, chain shape, TLSA); the rules turn them into findings and do no I/O.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ..frozen import frozen
 
 if TYPE_CHECKING:
     from .describe import CertificateInfo
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from .validation import TrustVerdict
 
 
-@dataclass(frozen=True)
+@frozen
 class CertFacts:
     """One parsed certificate, where the server sent it."""
 
@@ -29,7 +30,7 @@ class CertFacts:
     weak_hash: bool                  #: signed with SHA-1 or MD5 (RFC 9155 §5)
 
 
-@dataclass(frozen=True)
+@frozen
 class LeafFacts:
     """What the leaf says about the names and usages it serves (RFC 5280 §4.2.1.6, §4.2.1.12)."""
 
@@ -40,7 +41,7 @@ class LeafFacts:
     eku_allows_server: bool          #: serverAuth or anyExtendedKeyUsage listed (or no EKU)
 
 
-@dataclass(frozen=True)
+@frozen
 class ChainFacts:
     servername: str
     now: datetime.datetime

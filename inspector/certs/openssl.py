@@ -16,7 +16,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import threading
-from dataclasses import dataclass
+
+from ..frozen import frozen
 
 X509_V_OK = 0
 X509_V_FLAG_X509_STRICT = 0x20
@@ -27,7 +28,7 @@ class OpenSslUnavailable(RuntimeError):
     """No libcrypto matching the ssl module's OpenSSL could be loaded."""
 
 
-@dataclass(frozen=True)
+@frozen
 class OpenSslVerdict:
     """X509_verify_cert's answer: ``error`` 0 means verified."""
 

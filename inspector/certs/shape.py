@@ -8,15 +8,14 @@ the findings (cert-chain-order, cert-missing-intermediate) are decided in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
+from ..frozen import frozen
 from .describe import is_ca, is_self_signed, issued, name_string, position
 
 
-@dataclass(frozen=True)
+@frozen
 class AbsentIssuer:
     """The certificate at the top of the sent path was issued by someone nobody supplied."""
 

@@ -6,18 +6,17 @@ The findings these results lead to (tlsa-mismatch, tlsa-unusable) are decided in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from inspector.errors import UsageError
 
+from ..frozen import frozen
 from .describe import der_of, spki_der
 from .shape import issuer_path
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsaRecord:
     """One DANE TLSA record (RFC 6698 §2.1): certificate usage, selector, matching type, data."""
 
@@ -30,7 +29,7 @@ class TlsaRecord:
         return f"{self.usage} {self.selector} {self.matching_type} {self.data.hex()}"
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsaResult:
     record: TlsaRecord
     usable: bool                 #: RFC 7672 §3.1.3: only DANE-TA(2) and DANE-EE(3) are usable for SMTP

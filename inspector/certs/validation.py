@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime
 import re
 import threading
-from dataclasses import dataclass
 
 from cryptography import x509
 
 from inspector.errors import UsageError
 
+from ..frozen import frozen
 from . import openssl
 from .describe import (
     der_of,
@@ -51,7 +51,7 @@ _OID_NAMES = {"2.5.29.15": "keyUsage", "2.5.29.19": "basicConstraints",
               "2.5.29.30": "nameConstraints", "2.5.29.32": "certificatePolicies"}
 
 
-@dataclass(frozen=True)
+@frozen
 class TrustVerdict:
     """The trust decision and, when refused, OpenSSL's error class and a reason a person can act on."""
 

@@ -10,7 +10,8 @@ no external references), only ``outgoingServer type="smtp"`` is read.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+
+from ..frozen import frozen
 
 MAX_BYTES = 256 * 1024
 
@@ -22,7 +23,7 @@ class AutoconfigError(ValueError):
     """The document is refused; the message is one line."""
 
 
-@dataclass(frozen=True)
+@frozen
 class OutgoingServer:
     hostname: str
     port: int

@@ -11,7 +11,9 @@ Sources, in the order they are trusted:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from ..frozen import frozen
 
 IMPLICIT, STARTTLS, PLAIN = "implicit", "starttls", "plain"
 
@@ -24,7 +26,7 @@ MX_BASE_PORTS = ((465, IMPLICIT), (587, STARTTLS))
 SRV_SERVICES = (("_submissions._tcp", IMPLICIT), ("_submission._tcp", STARTTLS))
 
 
-@dataclass(frozen=True)
+@frozen
 class SrvTarget:
     service: str
     priority: int
@@ -33,7 +35,7 @@ class SrvTarget:
     target: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Candidate:
     host: str
     port: int

@@ -12,7 +12,6 @@ server) and ``error`` (SERVFAIL, REFUSED, ...) leave them unknown.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import dns.exception
 import dns.flags
@@ -23,6 +22,7 @@ import dns.rcode
 import dns.rdatatype
 
 from ..errors import UsageError
+from ..frozen import frozen
 
 #: Lookup states. found: records; none: the name exists without this type (NODATA, RFC 2308 §2.2);
 #: nxdomain: no such name (RFC 8020); null: a record saying "no such service" (SRV ".",
@@ -31,7 +31,7 @@ FOUND, NONE, NXDOMAIN, NULL, NO_ANSWER, ERROR = "found", "none", "nxdomain", "nu
 UNKNOWN_STATES = (NO_ANSWER, ERROR)
 
 
-@dataclass(frozen=True)
+@frozen
 class Lookup:
     """What one lookup established, in words: ``state`` (see above) and a one-line ``detail``."""
 
@@ -43,7 +43,7 @@ class Lookup:
         return self.state in UNKNOWN_STATES
 
 
-@dataclass(frozen=True)
+@frozen
 class DnsAnswer:
     """The records of one type for one name, or why there are none."""
 
@@ -73,7 +73,7 @@ class DnsAnswer:
         return Lookup(NONE, f"no {self.rdtype} record (NODATA)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Resolution:
     """A name's addresses (IPv4 first), and the lookup state behind them."""
 

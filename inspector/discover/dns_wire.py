@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
+
+from ..frozen import frozen
 
 TYPES = {"A": (1, 4), "AAAA": (28, 16)}
 RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
@@ -29,7 +30,7 @@ class NotOurs(ValueError):
     """A datagram that is not the reply to our question (another id, or not a response)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class AddressRecord:
     """One A or AAAA record's address, read as dnspython's rdata is (``.address``, ``to_text()``)."""
 
@@ -39,7 +40,7 @@ class AddressRecord:
         return self.address
 
 
-@dataclass(frozen=True)
+@frozen
 class AddressReply:
     rcode: str
     authenticated: bool                   #: the AD flag (RFC 4035 §3.2.3)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from ..frozen import frozen
 
 MAX_POLICY_BYTES = 64 * 1024          # RFC 8461 §3.3: senders may limit the size
 MAX_AGE_LIMIT = 31557600              # RFC 8461 §3.2: at most one year
@@ -40,7 +41,7 @@ def parse_sts_txt(texts: list[str]) -> str:
     return sts_id
 
 
-@dataclass(frozen=True)
+@frozen
 class StsPolicy:
     mode: str
     mx: tuple[str, ...]

@@ -24,9 +24,10 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..frozen import frozen
 from ..probes.session import ProbeConfig, ProbeResult, run_probe
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def login_check(request: AuthRequest) -> LoginCheck:
     return verify
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeOutcome:
     result: ProbeResult | None
     login: bool | None          #: None unless a login check ran and got an answer

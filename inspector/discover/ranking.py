@@ -13,10 +13,10 @@ Order of the criteria (the first that differs decides):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Assessment:
     """What the probe of one candidate established, reduced to what ranking needs."""
 
@@ -56,7 +56,7 @@ def sort_key(a: Assessment) -> tuple:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Ranking:
     chosen: Assessment | None
     ordered: tuple[Assessment, ...]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..exitcodes import ExitCode
 from ..findings import Finding
+from ..frozen import frozen
 from ..probes.session import ProbeResult
 from .candidates import Candidate
 from .dns import Lookup
@@ -13,7 +12,7 @@ from .probing import LoginCheck
 from .ranking import Assessment
 
 
-@dataclass(frozen=True)
+@frozen
 class DiscoverOptions:
     email: str
     dns_server: tuple[str, int]
@@ -27,7 +26,7 @@ class DiscoverOptions:
     verify_login: LoginCheck | None = None   #: the --auth hook (see probing.py)
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceReport:
     source: str            #: "srv", "autoconfig", "mx", "mta-sts"
     query: str             #: the DNS name or URL asked
@@ -35,7 +34,7 @@ class SourceReport:
     detail: str
 
 
-@dataclass(frozen=True)
+@frozen
 class CandidateOutcome:
     candidate: Candidate
     address: str | None
@@ -50,7 +49,7 @@ class CandidateOutcome:
         return self.probe is not None
 
 
-@dataclass(frozen=True)
+@frozen
 class Recommendation:
     host: str
     port: int
@@ -67,7 +66,7 @@ class Recommendation:
     login_verified: bool | None
 
 
-@dataclass(frozen=True)
+@frozen
 class MxReport:
     host: str
     preference: int
@@ -84,7 +83,7 @@ class MxReport:
     tlsa_detail: str
 
 
-@dataclass(frozen=True)
+@frozen
 class StsReport:
     """A ``_mta-sts`` record starting ``v=STSv1`` was found; what became of it (RFC 8461 §3)."""
 
@@ -99,7 +98,7 @@ class StsReport:
     uncovered_mx: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class DiscoverResult:
     email: str
     domain: str

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity
+from ..frozen import frozen
 from ..net.plain import connect_state, resolve_ipv4
 from ..rules.interference import (
     OPEN,
@@ -31,7 +31,7 @@ from .observations import SYN_ACK, PortObservation, Service, Trace
 CONTROL_PORTS = (587, 465, 443, 80)
 
 
-@dataclass(frozen=True)
+@frozen
 class Timing:
     syn_timeout: float = 1.0       #: wait for answers to one round of SYNs
     syn_tries: int = 3             #: SYNs per port before "filtered"
@@ -43,7 +43,7 @@ class Timing:
         return started + self.deadline
 
 
-@dataclass(frozen=True)
+@frozen
 class PortsReport:
     host: str
     address: str
@@ -59,7 +59,7 @@ class PortsReport:
         return dict(self.states)[port]
 
 
-@dataclass(frozen=True)
+@frozen
 class InterferenceReport:
     host: str
     address: str

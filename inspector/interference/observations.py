@@ -7,7 +7,7 @@ initial TTL is guessed as the smallest of those not below the received value, an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..frozen import frozen
 
 INITIAL_TTLS = (32, 64, 128, 255)
 
@@ -33,7 +33,7 @@ def hop_distance(ttl: int) -> int:
     return initial_ttl(ttl) - ttl + 1
 
 
-@dataclass(frozen=True)
+@frozen
 class Fingerprint:
     """The TCP/IP traits that differ between stacks (and between a host and a box in front of it)."""
 
@@ -52,7 +52,7 @@ class Fingerprint:
         return out
 
 
-@dataclass(frozen=True)
+@frozen
 class TcpAnswer:
     """The answer to one SYN (or the lack of one): SYN-ACK, RST, ICMP error, or none."""
 
@@ -89,7 +89,7 @@ class TcpAnswer:
         return f"{self.kind.upper()}{where}{ttl}{extra}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Hop:
     """One TTL of a TCP traceroute and what answered it."""
 
@@ -97,7 +97,7 @@ class Hop:
     answer: TcpAnswer
 
 
-@dataclass(frozen=True)
+@frozen
 class Trace:
     """A TCP traceroute to one port: SYNs with TTL 1..n on one fixed flow."""
 
@@ -113,7 +113,7 @@ class Trace:
         return next((h.answer for h in self.hops if h.ttl == ttl), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class Service:
     """What an SMTP session on the port showed (from the core probe)."""
 
@@ -144,7 +144,7 @@ class Service:
         return bool(self.greeting) and banner_masked(self.greeting[4:])
 
 
-@dataclass(frozen=True)
+@frozen
 class PortObservation:
     port: int
     syn: TcpAnswer | None = None             #: raw SYN probe (root); None in connect() mode

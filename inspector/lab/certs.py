@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ..frozen import frozen
 
 __all__ = ["DEFAULT_LAB_HOSTNAME", "LabCertificates", "make_lab_certificates"]
 
@@ -27,7 +28,7 @@ CA_VALIDITY = _dt.timedelta(days=91)
 BACKDATE = _dt.timedelta(hours=1)
 
 
-@dataclass(frozen=True)
+@frozen
 class LabCertificates:
     """PEM material of one lab PKI: the CA certificate, the leaf and its key."""
 

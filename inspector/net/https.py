@@ -15,13 +15,13 @@ import socket
 import ssl
 import time
 import urllib.parse
-from dataclasses import dataclass
 
+from ..frozen import frozen
 from ..net.address import host_port
 from ..net.transport import os_reason
 
 
-@dataclass(frozen=True)
+@frozen
 class Fetch:
     url: str
     address: str | None

@@ -20,7 +20,6 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
 
 from ..errors import (
     ConnectFailed,
@@ -32,6 +31,7 @@ from ..errors import (
     TransportError,
     os_reason,
 )
+from ..frozen import frozen
 from ..redaction import quoted
 from ..tls.records import looks_like_tls
 from .address import is_ip_address
@@ -44,7 +44,7 @@ _HANDSHAKE_CAPTURE = 256 * 1024
 
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsSession:
     """What the handshake negotiated, as the ssl module and the raw records tell it."""
 
@@ -55,7 +55,7 @@ class TlsSession:
     alpn: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsFacts:
     session: TlsSession
     chain_der: tuple[bytes, ...]  #: certificates as sent, leaf first

@@ -12,13 +12,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass
 
+from ..frozen import frozen
 from ..interference.observations import hop_distance
 from . import scapy_modules
 
 
-@dataclass(frozen=True)
+@frozen
 class Segment:
     t: float                 #: seconds since the first packet
     direction: str           #: "send" (to the server) or "recv"
@@ -31,7 +31,7 @@ class Segment:
     window: int
 
 
-@dataclass(frozen=True)
+@frozen
 class PacketEvidence:
     interface: str
     bpf: str

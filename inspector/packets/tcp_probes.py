@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..frozen import frozen
 from ..interference.observations import ICMP, NONE, RST, SYN_ACK, TIME_EXCEEDED, TcpAnswer
 from . import scapy_modules
 
@@ -38,7 +39,7 @@ def have_raw_sockets() -> bool:
         return False
 
 
-@dataclass(frozen=True)
+@frozen
 class Probe:
     dport: int
     sport: int

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..exitcodes import ExitCode
 from ..findings import Finding, FindingList, Severity
+from ..frozen import frozen
 from ..rules.auth import auth_refused_plaintext
 from ..smtp import sasl
 from .auth_step import ACCEPTED, AUTH_ERROR, AUTH_SKIPPED, NOT_OFFERED, REFUSED, REJECTED
@@ -31,7 +32,7 @@ UNSUPPORTED = "unsupported"
 MAX_PARALLEL = 12
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthRow:
     mechanism: str
     offered_before_tls: bool | None      #: None: there was no EHLO before TLS (implicit TLS)
@@ -45,7 +46,7 @@ class AuthRow:
     answer_s: float | None = None        #: the longest the server took to answer a line of AUTH
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthTable:
     config: ProbeConfig
     discovery: ProbeResult

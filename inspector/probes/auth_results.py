@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..frozen import frozen
 from ..smtp import sasl
 from ..smtp.reply import Reply
 
@@ -17,7 +18,7 @@ MAX_SASL_ROUNDS = 8
 AUTH_ANSWER_WAIT = 20.0
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthRequest:
     """What ``--auth`` asked for. The secrets sit in Credentials (never in a repr)."""
 
@@ -26,7 +27,7 @@ class AuthRequest:
     allow_plaintext: bool = False        #: --allow-plaintext-auth
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthOutcome:
     """The AUTH step's verdict: one row of ``--auth all``."""
 

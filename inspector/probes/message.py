@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..frozen import frozen
 from ..smtp.transaction import TEXT_LINE_LIMIT, LineEndings, line_endings, to_crlf
 
 
-@dataclass(frozen=True)
+@frozen
 class PreparedMessage:
     data: bytes                 #: CRLF line ends, not dot-stuffed
     generated: bool             #: our test message (not --data)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..exitcodes import ExitCode
 from ..findings import Finding
+from ..frozen import frozen
 from ..net.transport import TlsSession
 from ..rules.session import GREETING_DELAY_WARNING
 from ..smtp.capabilities import Capabilities
@@ -42,7 +42,7 @@ class StepFailed(Exception):
     """Stops the session after a step failed (raised by ``ProbeSession.fail``, caught in ``run``)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeConfig:
     host: str
     port: int = 587
@@ -70,7 +70,7 @@ class ProbeConfig:
         return self.servername or self.host
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     name: str
     status: str
@@ -79,7 +79,7 @@ class Step:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeResult:
     config: ProbeConfig
     started_at: str

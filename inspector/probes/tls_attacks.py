@@ -11,9 +11,8 @@ Skipped with ``--no-attacks``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DeadlineExceeded, StepTimeout, TransportError
+from ..frozen import frozen
 from ..tls.checks import attacks
 from ..tls.checks.ocsp import rsa_public_numbers
 from ..tls.client_hello import client_hello
@@ -22,7 +21,7 @@ from ..tls.hello import FlightReader
 from ..tls.registry import VERSIONS
 
 
-@dataclass(frozen=True)
+@frozen
 class AttackResult:
     """One attack check: ``vulnerable`` None when it could not be run (``detail`` says why)."""
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import time
-from dataclasses import dataclass
 
 from ..exitcodes import ExitCode
 from ..findings import Finding, Severity
+from ..frozen import frozen
 from ..net.transport import TlsSession
 from ..rules import tls_audit as audit_rules
 from ..rules.tls import tls_legacy_version
@@ -38,7 +38,7 @@ ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _ORDER = {name: index for index, name in enumerate(ALL_VERSIONS)}
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsAuditConfig:
     host: str
     port: int = 587
@@ -63,7 +63,7 @@ class TlsAuditConfig:
         return self.servername or self.host
 
 
-@dataclass(frozen=True)
+@frozen
 class AcceptedSuite:
     code: int
     iana_name: str
@@ -77,7 +77,7 @@ class AcceptedSuite:
     forward_secret: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class VersionResult:
     version: str
     supported: bool
@@ -92,7 +92,7 @@ class VersionResult:
     closed_on: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsAuditResult:
     config: TlsAuditConfig
     started_at: str

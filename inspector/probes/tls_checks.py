@@ -19,8 +19,7 @@ Connections are added only for the rest, all through the audit's dialer:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import frozen
 from ..tls.checks.features import Features, heartbeat_versions, read_features
 from ..tls.checks.ocsp import StapledOcsp, embedded_scts, read_ocsp
 from ..tls.enumerate import Offer, Unreachable, family
@@ -30,20 +29,20 @@ from . import tls_attacks, tls_renegotiation, tls_resumption, tls_signatures
 _ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
-@dataclass(frozen=True)
+@frozen
 class Fallback:
     honoured: bool | None        #: None: not determined or not applicable
     detail: str
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsRpt:
     records: tuple[str, ...]     #: the TXT records that start with v=TLSRPTv1
     state: str                   #: discover.dns lookup state ("found", "none", "nxdomain", ...)
     detail: str
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsChecks:
     features: Features
     ocsp: StapledOcsp | None

@@ -12,9 +12,8 @@ back means accepted; a no_renegotiation alert, another alert or a close means re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DeadlineExceeded, StepTimeout, TransportError
+from ..frozen import frozen
 from ..tls.checks.tls12_client import SECP256R1, SUITES, X25519, HandshakeFailed, Tls12Client
 from ..tls.client_hello import client_hello
 from ..tls.enumerate import Unreachable
@@ -22,7 +21,7 @@ from ..tls.records import ALERT, APPLICATION_DATA, HANDSHAKE, NotTlsRecord
 from ..tls.registry import alert_name
 
 
-@dataclass(frozen=True)
+@frozen
 class Renegotiation:
     accepted: bool | None            #: None: not determined or not applicable
     detail: str

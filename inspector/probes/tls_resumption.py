@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 
 from ..errors import DeadlineExceeded, InspectorError
+from ..frozen import frozen
 from ..net.address import is_ip_address
 from ..net.tls_contexts import resumption_context
 from ..smtp.addresses import address_literal
@@ -29,7 +29,7 @@ _MAX_REPLY = 64 * 1024
 EHLO_WAIT = 2.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Resumption:
     kind: str
     resumed: bool | None          #: None: could not be tried (``detail`` says why)

@@ -11,9 +11,8 @@ Connections: schemes found + 1, through the audit's dialer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DeadlineExceeded, StepTimeout, TransportError
+from ..frozen import frozen
 from ..tls.checks.tls13_signature import SECP256R1, SUITES, X25519, CertificateVerifyReader, key_share
 from ..tls.client_hello import client_hello
 from ..tls.enumerate import Unreachable
@@ -23,7 +22,7 @@ from ..tls.registry import signature_scheme_name
 TLS13_SCHEMES = (0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B)
 
 
-@dataclass(frozen=True)
+@frozen
 class Tls13Signatures:
     schemes: tuple[int, ...]      #: in the order the server chose them
     detail: str

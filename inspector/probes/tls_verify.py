@@ -10,16 +10,15 @@ there. The audit's own default handshake counts for the version it negotiated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DeadlineExceeded, InspectorError
 from ..findings import Finding
+from ..frozen import frozen
 from ..net.tls_contexts import pinned_context
 from ..tls.enumerate import Unreachable, VersionOutcome
 from ..tls.suites import describe_code
 
 
-@dataclass(frozen=True)
+@frozen
 class Verification:
     version: str
     completed: bool | None       #: None: this Python/OpenSSL cannot offer the version or suites

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from ..frozen import frozen
 from ..smtp.reply import Reply
 from ..smtp.transaction import LineEndings
 
@@ -11,7 +12,7 @@ from ..smtp.transaction import LineEndings
 _QUEUE_ID_MARKERS = ("queued as ", "id=")
 
 
-@dataclass(frozen=True)
+@frozen
 class TransactionRequest:
     """What ``send`` asked for (the message already built, CRLF, not dot-stuffed)."""
 
@@ -30,7 +31,7 @@ class TransactionRequest:
     line_ends_fixed: LineEndings | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplyVerdict:
     """One transaction reply and what it means."""
 
@@ -42,7 +43,7 @@ class ReplyVerdict:
     rule: str
 
 
-@dataclass(frozen=True)
+@frozen
 class TransactionOutcome:
     sender: str
     recipients: tuple[str, ...]

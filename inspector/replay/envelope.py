@@ -12,9 +12,8 @@ bound.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from ..frozen import constructor
+from ..frozen import constructor, frozen
 from ..smtp import events as ev
 
 #: Transactions kept per session, recipients kept per transaction (the rest only counted).
@@ -26,7 +25,7 @@ MAX_TEXT = 512
 _PATH = re.compile(r"^(?:FROM|TO):\s*(<[^>]*>|\S*)\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplyInfo:
     code: int | None
     enhanced: str | None
@@ -37,14 +36,14 @@ class ReplyInfo:
         return _new_reply_info(reply.code, reply.enhanced_code, reply.text[:MAX_TEXT])
 
 
-@dataclass(frozen=True)
+@frozen
 class Recipient:
     address: str
     parameters: tuple[str, ...]
     reply: ReplyInfo | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Transaction:
     mail_from: str | None                     #: the reverse path without <>, "" for the null path
     parameters: tuple[str, ...] = ()          #: MAIL parameters (SIZE=, BODY=, SMTPUTF8, ...)

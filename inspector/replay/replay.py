@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from ..frozen import frozen
 from ..net.files import open_stream
 from ..net.transport import os_reason
 from .flows import FlowTable
@@ -23,7 +24,7 @@ from .session import SessionResult
 MAX_SESSIONS_KEPT = 2000
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplayResult:
     source: str
     format: str

@@ -13,10 +13,8 @@ replaced by a redacted form before they are stored (RFC 4954 §4).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..findings import Finding, FindingList
-from ..frozen import constructor
+from ..frozen import constructor, frozen
 from ..redaction import quoted
 from ..rules import auth as auth_rules
 from ..rules import plaintext
@@ -39,7 +37,7 @@ TRANSCRIPT_LIMIT = 256 * 1024
 _MAIL_VERBS = ("MAIL", "RCPT", "DATA", "BDAT", "AUTH")
 
 
-@dataclass(frozen=True)
+@frozen
 class ObservedTls:
     """The TLS facts of a captured session (the plaintext part of the handshake)."""
 
@@ -53,7 +51,7 @@ class ObservedTls:
     certificates: int = 0                  #: certificates seen (TLS <= 1.2 only)
 
 
-@dataclass(frozen=True)
+@frozen
 class TcpStats:
     retransmissions: int = 0
     out_of_order: int = 0
@@ -63,7 +61,7 @@ class TcpStats:
     gap_bytes: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class SessionResult:
     """Everything judged about one session; ``transcript`` only when it was asked for."""
 

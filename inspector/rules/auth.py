@@ -6,15 +6,14 @@ by replay (what a captured client did: credentials in clear text).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..findings import Finding, Severity, make_finding
+from ..frozen import frozen
 
 #: Mechanisms whose exchange carries the password itself (RFC 4616, draft-murchison-sasl-login).
 CLEAR_SECRET_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthAttempt:
     """One AUTH exchange seen in a capture."""
 

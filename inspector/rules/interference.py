@@ -15,9 +15,8 @@ same address, which stands for the host itself. Confidence:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..findings import Finding, make_finding
+from ..frozen import frozen
 from ..interference.observations import (
     ADMIN_PROHIBITED_CODES,
     ICMP,
@@ -37,7 +36,7 @@ _RANK = {HEURISTIC: 0, STRONG: 1, DEFINITIVE: 2}
 OPEN, CLOSED, FILTERED, PROHIBITED, INTERCEPTED = "open", "closed", "filtered", "prohibited", "intercepted"
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     id: str                         #: a finding id of inspector.findings.CATALOGUE
     port: int

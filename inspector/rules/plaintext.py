@@ -13,9 +13,8 @@ Decided here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..findings import Finding, make_finding
+from ..frozen import frozen
 from ..smtp.capabilities import Capabilities
 from ..smtp.reply import Reply
 
@@ -51,7 +50,7 @@ def auth_without_tls_possible(caps: Capabilities | None, tls: str, where: str) -
                         "a password can only cross in clear here")
 
 
-@dataclass(frozen=True)
+@frozen
 class InjectionVerdict:
     injectable: bool | None   #: None: not decided by this connection
     detail: str

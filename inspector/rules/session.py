@@ -9,9 +9,9 @@ emit, so ``probe`` and ``replay`` judge with the same code.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..findings import Finding, Severity, make_finding
+from ..frozen import frozen
 from ..redaction import quoted
 from ..smtp.capabilities import Capabilities
 from ..smtp.events import (
@@ -39,7 +39,7 @@ MASKED_BANNER = re.compile(r"^[*\s0-9]*\*{6,}[*\s0-9]*$")
 GREETING_DELAY_WARNING = 2.0
 
 
-@dataclass(frozen=True)
+@frozen
 class SessionContext:
     """What the rules need to know about the session besides the events."""
 

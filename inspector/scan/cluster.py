@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 from ..errors import ClusterError, UsageError
+from ..frozen import frozen
 from .partition import Partition, partition, resolve_all
 from .runner import Summary, run_scan
 
@@ -31,7 +31,7 @@ CONNECT_TIMEOUT = 10.0
 PROGRESS_TOPIC = "smtp-inspector-scan-progress"
 
 
-@dataclass(frozen=True)
+@frozen
 class PartitionJob:
     """What one task needs: plain data, pickled to the worker."""
 

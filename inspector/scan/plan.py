@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 
 from ..commands.common import IMPLICIT_TLS_PORTS, TLS_REQUIRED_PORTS
 from ..discover.dns import UNKNOWN_STATES
+from ..frozen import frozen
 from ..probes.session import IMPLICIT, STARTTLS, ProbeConfig
 from .record import EndpointOutcome, TargetPlan
 from .targets import (
@@ -30,7 +30,7 @@ from .targets import (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckOptions:
     checks: str = "quick"               #: quick or full
     submission: bool = False

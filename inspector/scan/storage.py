@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import UsageError
+from ..frozen import frozen
 
 MIGRATIONS_DIR = pathlib.Path(__file__).with_name("migrations")
 AUTO_ID = {"sqlite": "INTEGER PRIMARY KEY",
@@ -25,7 +26,7 @@ RESULT_COLUMNS = ("scan_id", "target", "host", "address", "port", "status", "sta
                   "trusted", "not_after", "dane", "mta_sts", "finding_ids", "finished_at", "result")
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """One target of one scan: the indexed columns and the whole result."""
 
@@ -46,7 +47,7 @@ class Row:
     vantage: str | None = None       #: the network it was seen from (schema version 3)
 
 
-@dataclass(frozen=True)
+@frozen
 class ScanInfo:
     id: int
     started_at: str

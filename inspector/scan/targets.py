@@ -14,16 +14,16 @@ import functools
 import ipaddress
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..frozen import frozen
 
 SMTP_PORT = 25
 MAX_MX = 5
 SERVER, DOMAIN = "server", "domain"
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     text: str           #: as stored: ``host:port`` for servers, the domain for domains
     kind: str           #: SERVER or DOMAIN
@@ -31,7 +31,7 @@ class Target:
     port: int = SMTP_PORT
 
 
-@dataclass(frozen=True)
+@frozen
 class Endpoint:
     """One server to open a session with: the name it goes by and the address we connect to."""
 

@@ -9,10 +9,10 @@ alone for a reply code with no AUTH meaning, then the reply code's class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthReplyMeaning:
     code: int
     enhanced: str | None

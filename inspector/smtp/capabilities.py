@@ -10,9 +10,8 @@ mechanism list. Keywords that look masked (``XXXXXXXA``, the Cisco ASA
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from ..frozen import constructor
+from ..frozen import constructor, frozen
 from .reply import Reply
 
 #: A keyword overwritten by a masking middlebox keeps its length: XXXXXXXX or XXXXXXXA.
@@ -30,7 +29,7 @@ MAX_MASKED = 16
 PLAINTEXT_MECHANISMS = ("PLAIN", "LOGIN")
 
 
-@dataclass(frozen=True)
+@frozen
 class Capability:
     keyword: str                 #: upper-cased keyword
     params: tuple[str, ...]
@@ -38,7 +37,7 @@ class Capability:
     valid: bool = True           #: False when the keyword breaks RFC 5321 §4.1.1.1
 
 
-@dataclass(frozen=True)
+@frozen
 class Capabilities:
     domain: str                  #: the server's name from the first line
     greeting: str                #: rest of the first line

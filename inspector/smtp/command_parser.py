@@ -16,16 +16,14 @@ cut, with ``overlong=True``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..frozen import constructor
+from ..frozen import constructor, frozen
 
 #: RFC 5321 §4.5.3.1.4 allows 512 octets; far past it nothing is a command line any more.
 MAX_LINE = 8192
 _END_OF_DATA = b"\r\n.\r\n"
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandLine:
     raw: bytes
     verb: str          #: upper-cased first word
@@ -33,12 +31,12 @@ class CommandLine:
     overlong: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslLine:
     raw: bytes         #: the whole line, terminator included (may hold a secret)
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageData:
     """Message bytes (DATA body or a BDAT chunk); ``complete`` at its end."""
 

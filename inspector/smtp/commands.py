@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import LocalProtocolError
+from ..frozen import frozen
 
 #: RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
 COMMAND_LINE_LIMIT = 512
@@ -14,7 +15,7 @@ COMMAND_LINE_LIMIT = 512
 AUTH_LINE_LIMIT = 12288
 
 
-@dataclass(frozen=True)
+@frozen
 class Command:
     verb: str
     args: tuple[str, ...] = ()
@@ -44,7 +45,7 @@ def _check_length(verb: str, line: bytes) -> None:
         raise LocalProtocolError(f"{verb} line is {len(line)} octets; RFC 5321 §4.5.3.1.4 allows 512")
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslResponse(Command):
     """A client line inside an AUTH exchange (RFC 4954 §4): base64, empty, or ``*`` to cancel.
 
@@ -85,7 +86,7 @@ def quit_() -> Command:
     return Command("QUIT")
 
 
-@dataclass(frozen=True, repr=False)
+@frozen(repr=False)
 class AuthCommand(Command):
     """``AUTH MECH [initial-response]``; the initial response may hold a secret, so repr hides it."""
 

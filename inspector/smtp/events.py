@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from ..frozen import frozen
 from .capabilities import Capabilities
 from .commands import Command
 from .reply import Reply
@@ -13,14 +14,14 @@ class Event:
     """Base of everything ``ClientConnection.next_event`` returns."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Greeting(Event):
     """The server's opening reply (RFC 5321 §4.3.1: 220, or 554/421)."""
 
     reply: Reply
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandReply(Event):
     """The reply to one command we sent."""
 
@@ -28,19 +29,19 @@ class CommandReply(Event):
     reply: Reply
 
 
-@dataclass(frozen=True)
+@frozen
 class EhloReply(CommandReply):
     """A 250 reply to EHLO, with its capabilities parsed."""
 
     capabilities: Capabilities
 
 
-@dataclass(frozen=True)
+@frozen
 class StartTlsReady(CommandReply):
     """220 to STARTTLS: the caller must now run the TLS handshake (RFC 3207 §4)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class AuthChallenge(CommandReply):
     """334 to AUTH or to a SASL response: the client must answer (RFC 4954 §4)."""
 
@@ -50,14 +51,14 @@ class AuthChallenge(CommandReply):
         return self.reply.lines[0].text.strip() if self.reply.lines else ""
 
 
-@dataclass(frozen=True)
+@frozen
 class UnsolicitedReply(Event):
     """A reply that arrived while no command was waiting for one."""
 
     reply: Reply
 
 
-@dataclass(frozen=True)
+@frozen
 class InjectedData(Event):
     """Bytes that arrived after the STARTTLS 220 and before TLS began (RFC 3207 §4.2).
 
@@ -67,7 +68,7 @@ class InjectedData(Event):
     data: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class ConnectionClosed(Event):
     """The server's stream ended; ``partial`` holds an unfinished reply's bytes.
 
@@ -80,7 +81,7 @@ class ConnectionClosed(Event):
 
 # -- events only the observer emits (it also reads the client's bytes) ------------------
 
-@dataclass(frozen=True)
+@frozen
 class ClientCommand(Event):
     """A command line the client sent; ``raw`` as on the wire (may hold a secret)."""
 
@@ -88,7 +89,7 @@ class ClientCommand(Event):
     raw: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageBody(Event):
     """One message body after DATA's 354 or in a BDAT chunk (counted, never kept).
 
@@ -99,14 +100,14 @@ class MessageBody(Event):
     complete: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsStarted(Event):
     """TLS begins: ``mode`` "starttls" (the client's first byte after the 220) or "implicit"."""
 
     mode: str
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsRecordEvent(Event):
     """One event of the TLS reader (:mod:`inspector.tls.reader`) for one side of the session."""
 
@@ -118,14 +119,14 @@ class TlsRecordEvent(Event):
         return "client" if self.from_client else "server"
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientPipelined(Event):
     """Bytes the client sent after STARTTLS before the server's 220 (RFC 3207 §4.2)."""
 
     data: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerGaveUp(Event):
     """The server's stream broke the reply grammar beyond recovery; it is not parsed further."""
 

@@ -15,10 +15,10 @@ bytes costs O(n) however they are split (the h11 receive-buffer rule).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import RemoteProtocolError
-from ..frozen import constructor
+from ..frozen import constructor, frozen
 
 #: RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.
 RFC_REPLY_LINE_LIMIT = 512
@@ -54,7 +54,7 @@ class _cached:
         return value
 
 
-@dataclass(frozen=True)
+@frozen
 class Anomaly:
     """A break of the reply grammar, with the bytes that show it."""
 
@@ -66,7 +66,7 @@ class Anomaly:
         return f"{self.kind} (line {self.line_index + 1}): {self.evidence}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplyLine:
     raw: bytes          #: the line exactly as received, terminator included
     code: bytes         #: the first three octets (may be malformed)
@@ -75,7 +75,7 @@ class ReplyLine:
     terminator: bytes   #: b"\r\n", b"\n" (bare LF) or b"" (cut by end of stream)
 
 
-@dataclass(frozen=True)
+@frozen
 class Reply:
     """One complete reply: every line, its code, enhanced code and anomalies."""
 

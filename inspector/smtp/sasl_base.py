@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from ..frozen import frozen
 from ..redaction import quoted
 
 #: Password mechanisms, strongest first: what ``--auth auto`` prefers (RFC 5802, RFC 7677,
@@ -60,7 +61,7 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
-@dataclass(frozen=True)
+@frozen
 class Credentials:
     user: str
     password: Secret | None = field(default=None, repr=False)
@@ -75,7 +76,7 @@ class ServerSignatureInvalid(SaslError):
     """SCRAM: the server did not prove that it knows the password (RFC 5802 §3, §5)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslMessage:
     data: bytes = field(repr=False)   #: the response, raw (may hold a secret: never store it)
     shown: str                        #: the teaching form, with every secret part redacted

@@ -9,9 +9,10 @@ the end-of-data line). Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import LocalProtocolError
+from ..frozen import frozen
 from .commands import Command
 
 #: RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF.
@@ -20,7 +21,7 @@ TEXT_LINE_LIMIT = 998
 END_OF_DATA = b".\r\n"
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageContent(Command):
     """The message body after DATA's 354 (its verb stays DATA so the reply is matched to it).
 
@@ -34,7 +35,7 @@ class MessageContent(Command):
         return dot_stuff(self.message) + END_OF_DATA
 
 
-@dataclass(frozen=True)
+@frozen
 class BdatChunk(Command):
     """``BDAT size [LAST]`` and its chunk of octets (RFC 3030 §2): never dot-stuffed."""
 
@@ -84,7 +85,7 @@ def stuffed_lines(message: bytes) -> int:
     return message.count(b"\r\n.") + (1 if message.startswith(b".") else 0)
 
 
-@dataclass(frozen=True)
+@frozen
 class LineEndings:
     """What the line ends of a message file look like (RFC 5321 §2.3.8: CRLF only)."""
 

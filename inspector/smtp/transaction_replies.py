@@ -9,10 +9,10 @@ then by the enhanced code alone, then by the code alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class TransactionReplyMeaning:
     code: int | None        #: None: any code of the enhanced code's class
     enhanced: str | None

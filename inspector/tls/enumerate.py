@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..frozen import frozen
 from .hello import ServerAnswer
 from .suites import BY_CODE
 
@@ -43,7 +44,7 @@ class Unreachable(Exception):
     """The server could not be asked (connection, SMTP preamble, deadline) even after retries."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Offer:
     version: str
     suites: tuple[int, ...]

@@ -12,8 +12,7 @@ at start-up costs a probe more than its loopback handshake.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import frozen
 from .messages import (
     SERVER_HELLO,
     SERVER_KEY_EXCHANGE,
@@ -24,7 +23,7 @@ from .messages import (
 from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, NotTlsRecord, RecordFramer
 
 
-@dataclass(frozen=True)
+@frozen
 class HandshakeFacts:
     """What the server's first flight showed."""
 

@@ -8,8 +8,7 @@ alert, or nothing usable. The ClientHellos themselves are built by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import frozen
 from . import reader as tls
 from .messages import HRR_RANDOM
 from .registry import VERSION_NAMES, VERSIONS, version_name
@@ -27,7 +26,7 @@ __all__ = ["CANDIDATE_GROUPS", "EC_GROUPS", "HRR_RANDOM", "MAX_FLIGHT", "VERSION
            "FlightReader", "ServerAnswer"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerAnswer:
     """What the server's first flight says about one ClientHello."""
 

@@ -11,8 +11,7 @@ on bad input: a message too short to read is None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import frozen
 from .registry import group_name, is_grease
 
 CLIENT_HELLO, SERVER_HELLO, CERTIFICATE, SERVER_KEY_EXCHANGE, SERVER_HELLO_DONE = 1, 2, 11, 12, 14
@@ -24,7 +23,7 @@ _SNI, _ALPN, _SUPPORTED_VERSIONS, _KEY_SHARE = 0x0000, 0x0010, 0x002B, 0x0033
 HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientHelloInfo:
     version: int                     #: legacy_version
     suites: tuple[int, ...]
@@ -38,7 +37,7 @@ class ClientHelloInfo:
         return max(real) if real else self.version
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerHelloInfo:
     version: int                     #: the negotiated version (supported_versions wins)
     suite: int

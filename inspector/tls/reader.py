@@ -19,8 +19,7 @@ events as in two).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import frozen
 from . import messages as msg
 from .handshake_facts import HandshakeFacts, read_handshake_facts  # noqa: F401  (re-exported)
 from .records import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, NotTlsRecord, RecordFramer
@@ -34,26 +33,26 @@ class TlsEvent:
     """Base of everything :meth:`TlsReader.feed` returns. Don't subclass these."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientHello(TlsEvent):
     info: msg.ClientHelloInfo
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerHello(TlsEvent):
     """A ServerHello or, with ``info.retry``, a HelloRetryRequest (RFC 8446 §4.1.4)."""
 
     info: msg.ServerHelloInfo
 
 
-@dataclass(frozen=True)
+@frozen
 class Certificates(TlsEvent):
     """The Certificate message in clear (TLS <= 1.2): DER certificates, leaf first."""
 
     chain: tuple[bytes, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyExchangeGroup(TlsEvent):
     """The group of an ECDHE/DHE ServerKeyExchange (TLS <= 1.2)."""
 
@@ -62,19 +61,19 @@ class KeyExchangeGroup(TlsEvent):
     signature: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class CertificateStatus(TlsEvent):
     """RFC 6066 §8: the server staples an OCSP response (status_type 1) in clear (TLS <= 1.2)."""
 
     ocsp_response: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerHelloDone(TlsEvent):
     """RFC 5246 §7.4.5: the server's TLS <= 1.2 first flight is complete."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Alert(TlsEvent):
     """A plaintext alert record (RFC 8446 §6)."""
 
@@ -90,7 +89,7 @@ class Alert(TlsEvent):
         return alert_name(self.description)
 
 
-@dataclass(frozen=True)
+@frozen
 class Encrypted(TlsEvent):
     """A ChangeCipherSpec or an application_data record: ciphertext from here on.
 
@@ -102,14 +101,14 @@ class Encrypted(TlsEvent):
     length: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Malformed(TlsEvent):
     """A ClientHello or ServerHello too short or too broken to read."""
 
     msg_type: int
 
 
-@dataclass(frozen=True)
+@frozen
 class NotTls(TlsEvent):
     """Bytes that are not TLS records, ``offset`` bytes into the stream."""
 

@@ -7,7 +7,7 @@ A record is ``type(1) version(2) length(2)`` followed by ``length`` bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..frozen import frozen
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
 _CONTENT_TYPES = {CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24}
@@ -15,7 +15,7 @@ _CONTENT_TYPES = {CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24}
 MAX_RECORD_BODY = 2**14 + 2048
 
 
-@dataclass(frozen=True)
+@frozen
 class Record:
     content_type: int
     version: int

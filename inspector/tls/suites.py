@@ -12,10 +12,11 @@ first use: importing this module creates no CipherSuite."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+
+from ..frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class CipherSuite:
     code: int
     iana_name: str

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ...frozen import frozen
 from .pins import StepTracker
 from .wrap import display, fold
 
@@ -38,7 +39,7 @@ _REPLY_CONTINUES = re.compile(r"^\d{3}-")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Arrow:
     """One command (client → server) or one reply (server → client)."""
 
@@ -56,7 +57,7 @@ class Arrow:
     message: bool = False          # message content (after 354, or with BDAT): one arrow, not one per line
 
 
-@dataclass(frozen=True)
+@frozen
 class Note:
     t: float
     tls: bool

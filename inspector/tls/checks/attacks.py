@@ -24,8 +24,8 @@ of a leaking answer are counted, never kept), an alert, or a close.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from ...frozen import frozen
 from ..records import ALERT, CHANGE_CIPHER_SPEC, HANDSHAKE, RecordFramer
 from ..registry import alert_name
 
@@ -83,7 +83,7 @@ def robot_messages(modulus: int, exponent: int, version: int) -> list[bytes]:
     return out
 
 
-@dataclass(frozen=True)
+@frozen
 class Reaction:
     """The server's first answer to our records after its first flight."""
 

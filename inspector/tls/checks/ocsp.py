@@ -6,13 +6,14 @@ Pure: DER in, facts out (the ``cryptography`` parsers, no I/O).
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+
+from ...frozen import frozen
 
 SCT_OID = "1.3.6.1.4.1.11129.2.4.2"            #: RFC 6962 §3.3: SCTs embedded in the certificate
 OCSP_SCT_OID = "1.3.6.1.4.1.11129.2.4.5"       #: RFC 6962 §3.3: SCTs in the OCSP response
 
 
-@dataclass(frozen=True)
+@frozen
 class StapledOcsp:
     valid: bool
     detail: str                 #: one line: status, validity window, or what is wrong
