@@ -9,10 +9,9 @@ what dataclasses give (``fields()``, ``replace()``, ``asdict()``,
 defaults and factories, ``__post_init__``, ``FrozenInstanceError``) but
 compares, hashes and prints with shared functions, and compiles a class's
 ``__init__`` only when its first instance is made.
-
-:func:`constructor` gives the parsers a faster way still to build the objects
-they make once per line, reply or event: every field positionally, the
-``__dict__`` set in one step, no ``__post_init__``.
+The compiled ``__init__`` stores the fields straight into the instance's
+``__dict__``, so the parsers' per-line and per-event objects cost no
+``object.__setattr__`` call per field either.
 """
 
 from __future__ import annotations
@@ -136,23 +135,3 @@ def _frozen_setattr(self, name, value):
 
 def _frozen_delattr(self, name):
     raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-
-def constructor(cls):
-    """``make(*fields)`` for the frozen dataclass ``cls``: every field, positionally, in order."""
-    if hasattr(cls, "__post_init__") or not dataclasses.is_dataclass(cls) or hasattr(cls, "__slots__"):
-        raise TypeError(f"{cls.__name__}: not a plain dataclass")
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    if not all(name.isidentifier() for name in names):   # pragma: no cover (dataclass ensures it)
-        raise TypeError(f"{cls.__name__}: odd field names")
-    args = ", ".join(names)
-    body = ", ".join(f"{name!r}: {name}" for name in names)
-    source = (f"def make({args}):\n"
-              f"    obj = new(cls)\n"
-              f"    set_dict(obj, '__dict__', {{{body}}})\n"
-              f"    return obj\n")
-    scope = {"new": object.__new__, "set_dict": object.__setattr__, "cls": cls}
-    exec(source, scope)  # noqa: S102 (source built from the dataclass's own field names)
-    make = scope["make"]
-    make.__doc__ = f"A {cls.__name__} from its fields, positionally (see inspector.frozen)."
-    return make

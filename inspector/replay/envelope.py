@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..frozen import constructor, frozen
+from ..frozen import frozen
 from ..smtp import events as ev
 
 #: Transactions kept per session, recipients kept per transaction (the rest only counted).
@@ -33,7 +33,7 @@ class ReplyInfo:
 
     @classmethod
     def of(cls, reply) -> ReplyInfo:
-        return _new_reply_info(reply.code, reply.enhanced_code, reply.text[:MAX_TEXT])
+        return ReplyInfo(reply.code, reply.enhanced_code, reply.text[:MAX_TEXT])
 
 
 @frozen
@@ -56,9 +56,6 @@ class Transaction:
     ended: str = "open"                       #: "replied", "rset", "open" (session ended first)
 
 
-_new_reply_info = constructor(ReplyInfo)
-_new_recipient = constructor(Recipient)
-_new_transaction = constructor(Transaction)
 
 
 def _path(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -122,7 +119,7 @@ class EnvelopeTracker:
         if verb == "RCPT":
             if len(cur.recipients) < MAX_RECIPIENTS:
                 address, params = _path(command.args)
-                cur.recipients.append(_new_recipient(address, params, ReplyInfo.of(reply)))
+                cur.recipients.append(Recipient(address, params, ReplyInfo.of(reply)))
             else:
                 cur.omitted += 1
         elif verb == "DATA":
@@ -150,7 +147,7 @@ class EnvelopeTracker:
         if len(self.done) >= MAX_TRANSACTIONS:
             self.omitted += 1
             return
-        self.done.append(_new_transaction(cur.mail_from, cur.parameters, cur.mail_reply,
+        self.done.append(Transaction(cur.mail_from, cur.parameters, cur.mail_reply,
                                      tuple(cur.recipients), cur.omitted, cur.command, cur.size,
                                      cur.final, how))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..frozen import constructor
 from ..rules import packets as packet_rules
 from .classify import CLASSIFY_LIMIT, classify
 from .session import SmtpSession, TcpStats
@@ -46,12 +45,11 @@ class Flow:
         self.finished = False
 
 
-_new_tcp_stats = constructor(TcpStats)
 
 
 def tcp_stats(client: Side, server: Side) -> TcpStats:
     cs, ss = client.stream, server.stream
-    return _new_tcp_stats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
+    return TcpStats(cs.retransmissions + ss.retransmissions, cs.out_of_order + ss.out_of_order,
                     cs.overlaps + ss.overlaps, cs.conflicts + ss.conflicts, cs.gaps + ss.gaps, 0)
 
 

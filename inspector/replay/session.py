@@ -14,7 +14,7 @@ replaced by a redacted form before they are stored (RFC 4954 §4).
 from __future__ import annotations
 
 from ..findings import Finding, FindingList
-from ..frozen import constructor, frozen
+from ..frozen import frozen
 from ..redaction import quoted
 from ..rules import auth as auth_rules
 from ..rules import plaintext
@@ -94,7 +94,6 @@ class SessionResult:
         return max(0.0, self.end - self.start)
 
 
-_new_result = constructor(SessionResult)
 
 
 class SmtpSession:
@@ -289,7 +288,7 @@ class SmtpSession:
                                    offered_suites=t.get("offered", ()), alpn=t.get("alpn", ()),
                                    version=t.get("version"), cipher=t.get("cipher"),
                                    certificates=len(self.chain))
-        return _new_result(  # SessionResult's fields, in order
+        return SessionResult(  # SessionResult's fields, in order
             self.flow_index, self.client, self.server, self.start, end, packets, self.bytes_client,
             self.bytes_server, self.greeting, self.ehlo_name, self.capabilities, self.commands,
             self.messages, observed, attempts, closed, tcp, findings,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..frozen import constructor, frozen
+from ..frozen import frozen
 from .reply import Reply
 
 #: A keyword overwritten by a masking middlebox keeps its length: XXXXXXXX or XXXXXXXA.
@@ -89,12 +89,12 @@ class Capabilities:
             # RFC 5321 §4.1.1.1 ehlo-keyword: ASCII letters and digits, then also "-".
             valid = head.isascii() and head[:1].isalnum() and (head.isalnum()
                                                               or head.replace("-", "").isalnum())
-            items.append(_new_capability(keyword, params, line, valid))
+            items.append(Capability(keyword, params, line, valid))
             if keyword == "AUTH":
                 dropped += _merge(mechanisms, [p.upper() for p in params])
         unique = tuple(mechanisms)
         if cls is Capabilities:
-            return _new_capabilities(domain, greeting, tuple(items), unique, legacy, tuple(masked),
+            return Capabilities(domain, greeting, tuple(items), unique, legacy, tuple(masked),
                                      dropped)
         return cls(domain, greeting, tuple(items), unique, legacy, tuple(masked), dropped)
 
@@ -133,8 +133,6 @@ class Capabilities:
         return tuple(m for m in self.auth_mechanisms if m in PLAINTEXT_MECHANISMS)
 
 
-_new_capability = constructor(Capability)
-_new_capabilities = constructor(Capabilities)
 
 
 def _merge(mechanisms: dict[str, None], new) -> int:

@@ -16,7 +16,7 @@ cut, with ``overlong=True``.
 
 from __future__ import annotations
 
-from ..frozen import constructor, frozen
+from ..frozen import frozen
 
 #: RFC 5321 §4.5.3.1.4 allows 512 octets; far past it nothing is a command line any more.
 MAX_LINE = 8192
@@ -45,7 +45,6 @@ class MessageData:
 
 
 COMMAND, DATA, BDAT, SASL = "command", "data", "bdat", "sasl"
-_new_line = constructor(CommandLine)
 #: The common verbs as sent, already decoded and upper-cased.
 _VERBS = {verb.encode(): verb for verb in ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "QUIT", "RSET",
                                           "NOOP", "STARTTLS", "AUTH", "BDAT", "VRFY", "LHLO")}
@@ -123,7 +122,7 @@ class CommandParser:
                 self._bdat_left = int(words[0])
                 if self._bdat_left:
                     self.mode = BDAT
-        return _new_line(raw, verb_text, argument.decode("utf-8", "backslashreplace"), overlong)
+        return CommandLine(raw, verb_text, argument.decode("utf-8", "backslashreplace"), overlong)
 
     def _data(self) -> MessageData:
         """Consume body bytes up to the end-of-data line, keeping 4 bytes to find a split marker."""

@@ -60,7 +60,6 @@ import enum
 from collections import deque
 
 from ..errors import LocalProtocolError, RemoteProtocolError
-from ..frozen import constructor
 from .capabilities import Capabilities
 from .commands import Command, SaslResponse, noop
 from .events import (
@@ -274,9 +273,7 @@ class ClientConnection:
             self.state = State.MESSAGE_BODY
         if verb == "EHLO" and reply.code == 250:
             self.capabilities = Capabilities.from_reply(reply)
-            return _new_ehlo_reply(command, reply, self.capabilities)
-        return _new_command_reply(command, reply)
+            return EhloReply(command, reply, self.capabilities)
+        return CommandReply(command, reply)
 
 
-_new_command_reply = constructor(CommandReply)
-_new_ehlo_reply = constructor(EhloReply)

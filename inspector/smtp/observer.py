@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections import deque
 
 from ..errors import RemoteProtocolError
-from ..frozen import constructor
 from ..tls.reader import TlsReader
 from . import commands
 from .command_parser import CommandLine, CommandParser, MessageData, SaslLine
@@ -64,13 +63,10 @@ def observed_command(line: CommandLine) -> commands.Command:
     argument = line.argument
     args = tuple(argument.split(" ")) if argument else ()
     if line.verb == "AUTH":
-        return _new_auth_command("AUTH", args)
-    return _new_command(line.verb, args)
+        return commands.AuthCommand("AUTH", args)
+    return commands.Command(line.verb, args)
 
 
-_new_command = constructor(commands.Command)
-_new_auth_command = constructor(commands.AuthCommand)
-_new_client_command = constructor(ClientCommand)
 
 
 class SessionObserver:
@@ -178,14 +174,14 @@ class SessionObserver:
                 smtp = self._smtp
                 if smtp.state is State.STARTTLS_SENT:
                     append(ClientPipelined(item.raw))
-                append(_new_client_command(command, item.raw))
+                append(ClientCommand(command, item.raw))
                 smtp.observe(command)
                 if verb == "BDAT" and parser.mode == "bdat":
                     self._bdat = len(command.args) > 1 and command.args[1].upper() == "LAST"
             elif kind is SaslLine:
                 payload = item.raw.rstrip(b"\r\n").decode("ascii", "replace")
                 command = commands.SaslResponse(payload=payload)
-                append(_new_client_command(command, item.raw))
+                append(ClientCommand(command, item.raw))
                 self._smtp.observe(command)
             elif kind is MessageData:
                 self._body += item.size  # one event per message, however the body was cut

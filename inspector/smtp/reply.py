@@ -18,7 +18,7 @@ import re
 from dataclasses import field
 
 from ..errors import RemoteProtocolError
-from ..frozen import constructor, frozen
+from ..frozen import frozen
 
 #: RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.
 RFC_REPLY_LINE_LIMIT = 512
@@ -258,7 +258,7 @@ class ReplyParser:
                 f"enhanced code {enhanced.group(0).decode()} under reply code {_decode(code)} "
                 "(RFC 3463 §2: the class must match)", index))
 
-        lines.append(_new_line(raw, code, separator, text.decode("utf-8", "backslashreplace"),
+        lines.append(ReplyLine(raw, code, separator, text.decode("utf-8", "backslashreplace"),
                                terminator))
         if separator == b"-":
             return None
@@ -266,7 +266,7 @@ class ReplyParser:
         if self._anomaly_count > len(kept):
             kept.append(Anomaly("more-anomalies", f"{self._anomaly_count - len(kept)} more anomalies "
                                 "in this reply, not kept", index))
-        reply = _new_reply(tuple(lines), tuple(kept))
+        reply = Reply(tuple(lines), tuple(kept))
         reply.__dict__["code"] = int(code) if len(code) == 3 and code.isdigit() else None
         self._lines = []
         if kept:
@@ -281,7 +281,5 @@ class ReplyParser:
             self._anomalies.append(anomaly)
 
 
-_new_line = constructor(ReplyLine)
-_new_reply = constructor(Reply)
 #: Three-digit codes whose first digit is 2-5 and second 0-5 (RFC 5321 §4.2).
 _CODES_IN_RANGE = frozenset(b"%d%d%d" % (a, b, c) for a in range(2, 6) for b in range(6) for c in range(10))
