@@ -1,36 +1,148 @@
-"""Frozen data classes without the per-class code generation of ``dataclasses``.
+"""Data classes without ``dataclasses``: :func:`frozen` (immutable) and :func:`mutable` records.
 
-``@dataclass(frozen=True)`` compiles six methods (``__init__``, ``__repr__``,
-``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``) with ``exec`` when
-the class is defined: about half a millisecond a class on Python 3.11, and
-the probe's import path defines over a hundred of them. :func:`frozen` keeps
-what dataclasses give (``fields()``, ``replace()``, ``asdict()``,
-``is_dataclass()``, ``field(repr=False)``, ``field(compare=False)``,
-defaults and factories, ``__post_init__``, ``FrozenInstanceError``) but
-compares, hashes and prints with shared functions, and compiles a class's
-``__init__`` only when its first instance is made.
-The compiled ``__init__`` stores the fields straight into the instance's
-``__dict__``, so the parsers' per-line and per-event objects cost no
-``object.__setattr__`` call per field either.
+Importing ``dataclasses`` costs a command's start-up about 20 ms on Python 3.11
+(it pulls in ``inspect``, ``ast``, ``dis`` and ``tokenize``), and
+``@dataclass(frozen=True)`` compiles six methods with ``exec`` per class when it
+is defined. This module keeps what the package uses of dataclasses, with the
+same semantics: fields from the class's own ``__annotations__`` and those of
+its data-class bases in MRO order, defaults, :func:`field` (``default``,
+``default_factory``, ``init``, ``repr``, ``compare``, ``hash``),
+``__post_init__``, ``__match_args__``, :func:`fields`, :func:`replace`,
+:func:`asdict`, :func:`is_frozen` and :class:`FrozenInstanceError`. Classes
+compare, hash and print with shared functions and compile their ``__init__``
+only when their first instance is made; the compiled ``__init__`` stores the
+fields straight into the instance's ``__dict__`` (no ``object.__setattr__``
+call per field). :func:`replace` and :func:`asdict` also accept the instances
+of classes made by ``dataclasses`` (tests and tools still define some).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import sys
 from operator import attrgetter
 
-FrozenInstanceError = dataclasses.FrozenInstanceError
+
+class FrozenInstanceError(AttributeError):
+    """An assignment to, or deletion of, a field of a frozen instance."""
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()    #: "no default" (dataclasses.MISSING's role)
+
+
+class Field:
+    """One field: its name and type (the annotation's text), default or factory, and flags."""
+
+    __slots__ = ("name", "type", "default", "default_factory", "init", "repr", "hash", "compare")
+
+    def __init__(self, default, default_factory, init, repr, hash, compare):  # noqa: A002
+        self.name = self.type = None
+        self.default, self.default_factory = default, default_factory
+        self.init, self.repr, self.hash, self.compare = init, repr, hash, compare
+
+    def __repr__(self) -> str:
+        return (f"Field(name={self.name!r}, default={self.default!r}, "
+                f"default_factory={self.default_factory!r}, init={self.init}, repr={self.repr}, "
+                f"hash={self.hash}, compare={self.compare})")
+
+
+def field(*, default=MISSING, default_factory=MISSING, init: bool = True, repr: bool = True,  # noqa: A002
+          hash: bool | None = None, compare: bool = True) -> Field:  # noqa: A002
+    """A field with options, as ``dataclasses.field``: a default or a factory, not both."""
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return Field(default, default_factory, init, repr, hash, compare)
 
 
 def frozen(cls=None, /, *, repr: bool = True):  # noqa: A002 (the dataclass keyword)
-    """``@frozen`` or ``@frozen(repr=False)``: a frozen data class, equal and hashed by its fields."""
+    """``@frozen`` or ``@frozen(repr=False)``: an immutable data class, equal and hashed by its fields."""
     def wrap(klass):
-        if klass.__doc__ is None:   # else dataclasses builds one with inspect.signature (slow)
-            klass.__doc__ = f"{klass.__name__}({', '.join(klass.__dict__.get('__annotations__', ()))})"
-        klass = dataclasses.dataclass(klass, init=False, repr=False, eq=False)
-        _install(klass, with_repr=repr)
+        _install(klass, with_repr=repr, immutable=True)
         return klass
     return wrap if cls is None else wrap(cls)
+
+
+def mutable(cls=None, /, *, repr: bool = True, eq: bool = True):  # noqa: A002
+    """``@mutable``: a data class whose fields can be assigned (``@dataclass``): equal by its fields and
+    unhashable, or with ``eq=False`` equal by identity and hashable."""
+    def wrap(klass):
+        _install(klass, with_repr=repr, immutable=False, with_eq=eq)
+        return klass
+    return wrap if cls is None else wrap(cls)
+
+
+def is_frozen(obj) -> bool:
+    """Whether ``obj`` is a class made by :func:`frozen` or :func:`mutable`, or an instance of one."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return hasattr(cls, "__frozen_fields__")
+
+
+def fields(class_or_instance) -> tuple[Field, ...]:
+    """The fields in order: inherited ones first (MRO order), then the class's own."""
+    cls = class_or_instance if isinstance(class_or_instance, type) else type(class_or_instance)
+    try:
+        return tuple(cls.__frozen_fields__.values())
+    except AttributeError:
+        raise TypeError(f"{cls.__name__} is not a frozen or mutable data class") from None
+
+
+def replace(obj, /, **changes):
+    """A new instance with ``changes`` applied; fields with ``init=False`` are built again, not copied."""
+    cls = type(obj)
+    own = getattr(cls, "__frozen_fields__", None)
+    if own is None:
+        dataclasses = sys.modules.get("dataclasses")
+        if dataclasses is not None and dataclasses.is_dataclass(obj):
+            return dataclasses.replace(obj, **changes)
+        raise TypeError("replace() should be called on data class instances")
+    for name, f in own.items():
+        if not f.init:
+            if name in changes:
+                raise ValueError(f"field {name} is declared with init=False, "
+                                 "it cannot be specified with replace()")
+        elif name not in changes:
+            changes[name] = obj.__dict__[name] if name in obj.__dict__ else getattr(obj, name)
+    return cls(**changes)
+
+
+#: Values that ``copy.deepcopy`` would return unchanged.
+_ATOMIC = frozenset({type(None), bool, int, float, complex, str, bytes})
+
+
+def asdict(obj) -> dict:
+    """The fields as a dict, recursively (data classes, lists, tuples, dicts); other values deep-copied."""
+    if isinstance(obj, type) or not (is_frozen(obj) or _is_dataclass_instance(obj)):
+        raise TypeError("asdict() should be called on data class instances")
+    return _asdict(obj)
+
+
+def _is_dataclass_instance(obj) -> bool:
+    return hasattr(type(obj), "__dataclass_fields__") and "dataclasses" in sys.modules
+
+
+def _asdict(obj):
+    cls = type(obj)
+    if cls in _ATOMIC:
+        return obj
+    own = getattr(cls, "__frozen_fields__", None)
+    if own is not None and not isinstance(obj, type):
+        return {name: _asdict(getattr(obj, name)) for name in own}
+    if not isinstance(obj, type) and _is_dataclass_instance(obj):
+        return {f.name: _asdict(getattr(obj, f.name)) for f in sys.modules["dataclasses"].fields(obj)}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return cls(*[_asdict(v) for v in obj])
+    if isinstance(obj, (list, tuple)):
+        return cls(_asdict(v) for v in obj)
+    if isinstance(obj, dict):
+        return cls((_asdict(k), _asdict(v)) for k, v in obj.items())
+    import copy
+    return copy.deepcopy(obj)
 
 
 def _key(names: tuple[str, ...]):
@@ -42,29 +154,83 @@ def _key(names: tuple[str, ...]):
     return attrgetter(*names)
 
 
-def _install(cls, *, with_repr: bool) -> None:
+def _is_class_var(annotation) -> bool:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__qualname__", "")
+    return text.startswith(("ClassVar", "typing.ClassVar"))
+
+
+def _collect_fields(cls) -> dict[str, Field]:
+    """Inherited fields (data-class bases, in reverse MRO order) then the class's own annotations."""
+    found: dict[str, Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        inherited = base.__dict__.get("__frozen_fields__")
+        if inherited:
+            found.update(inherited)
     own = cls.__dict__
-    if "__setattr__" in own or "__delattr__" in own:
+    annotations = own.get("__annotations__", {})
+    for name, annotation in annotations.items():
+        if _is_class_var(annotation):
+            continue
+        value = own.get(name, MISSING)
+        if isinstance(value, Field):
+            f = value
+            if f.default is MISSING:
+                delattr(cls, name)      # the class keeps the default only, as dataclasses do
+            else:
+                setattr(cls, name, f.default)
+        else:
+            f = Field(value, MISSING, True, True, None, True)
+        if f.default is not MISSING and type(f.default).__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: "
+                             "use default_factory")
+        f.name, f.type = name, annotation
+        found[name] = f
+    for name, value in own.items():
+        if isinstance(value, Field) and name not in annotations:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    return found
+
+
+def _install(cls, *, with_repr: bool, immutable: bool, with_eq: bool = True) -> None:
+    own = cls.__dict__
+    if immutable and ("__setattr__" in own or "__delattr__" in own):
         raise TypeError(f"{cls.__name__}: a frozen class cannot define __setattr__ or __delattr__")
-    fields = dataclasses.fields(cls)
-    cls.__frozen_repr__ = tuple(f.name for f in fields if f.repr)
-    cls.__frozen_key__ = staticmethod(_key(tuple(f.name for f in fields if f.compare)))
-    cls.__frozen_hash_key__ = staticmethod(_key(tuple(
-        f.name for f in fields if (f.compare if f.hash is None else f.hash))))
+    if cls.__doc__ is None:
+        cls.__doc__ = f"{cls.__name__}({', '.join(own.get('__annotations__', ()))})"
+    found = _collect_fields(cls)
     if "__init__" not in own:
+        defaulted = None
+        for f in found.values():
+            if not f.init:
+                continue
+            if f.default is MISSING and f.default_factory is MISSING:
+                if defaulted is not None:
+                    raise TypeError(f"non-default argument {f.name!r} follows default argument")
+            else:
+                defaulted = f.name
         cls.__init__ = _first_init
+    cls.__frozen_fields__ = found
+    cls.__frozen_repr__ = tuple(f.name for f in found.values() if f.repr)
+    cls.__frozen_key__ = staticmethod(_key(tuple(f.name for f in found.values() if f.compare)))
+    if "__match_args__" not in own:
+        cls.__match_args__ = tuple(f.name for f in found.values() if f.init)
     if with_repr and "__repr__" not in own:
         cls.__repr__ = _repr
-    if "__eq__" not in own:
+    if with_eq and "__eq__" not in own:
         cls.__eq__ = _eq
-    if own.get("__hash__") is None:     # absent, or None because the body defines __eq__
-        cls.__hash__ = _hash
-    cls.__setattr__ = _frozen_setattr
-    cls.__delattr__ = _frozen_delattr
+    if immutable:
+        cls.__frozen_hash_key__ = staticmethod(_key(tuple(
+            f.name for f in found.values() if (f.compare if f.hash is None else f.hash))))
+        if own.get("__hash__") is None:     # absent, or None because the body defines __eq__
+            cls.__hash__ = _hash
+        cls.__setattr__ = _frozen_setattr
+        cls.__delattr__ = _frozen_delattr
+    elif with_eq and own.get("__hash__") is None:
+        cls.__hash__ = None                 # eq without frozen: unhashable, as @dataclass
 
 
 def _first_init(self, *args, **kwargs):
-    """Compile the class's ``__init__`` (RFC-free plumbing: once per class), install it, run it."""
+    """Compile the class's ``__init__`` (once per class), install it, run it."""
     owner = next(klass for klass in type(self).__mro__ if klass.__dict__.get("__init__") is _first_init)
     init = _compile_init(owner)
     type.__setattr__(owner, "__init__", init)
@@ -78,16 +244,16 @@ def _compile_init(cls):
     params, body = [], []
     scope = {"_FACTORY": _FACTORY, "_set": object.__setattr__}
     slotted = "__slots__" in cls.__dict__
-    for f in dataclasses.fields(cls):
+    for f in cls.__frozen_fields__.values():
         name = f.name
-        has_factory = f.default_factory is not dataclasses.MISSING
+        has_factory = f.default_factory is not MISSING
         if has_factory:
             scope[f"_factory_{name}"] = f.default_factory
         if f.init:
             if has_factory:
                 params.append(f"{name}=_FACTORY")
                 value = f"_factory_{name}() if {name} is _FACTORY else {name}"
-            elif f.default is not dataclasses.MISSING:
+            elif f.default is not MISSING:
                 scope[f"_default_{name}"] = f.default
                 params.append(f"{name}=_default_{name}")
                 value = name
@@ -96,7 +262,7 @@ def _compile_init(cls):
                 value = name
         elif has_factory:
             value = f"_factory_{name}()"
-        elif f.default is not dataclasses.MISSING:
+        elif f.default is not MISSING:
             scope[f"_default_{name}"] = f.default
             value = f"_default_{name}"
         else:

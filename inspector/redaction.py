@@ -311,7 +311,7 @@ def redact_stream(entries, redactor: Redactor, directions=("send", "recv")) -> t
     it starts holds ``[redacted]`` and is marked ``redacted``. Notes are ours
     but may quote a server: they are scrubbed one by one.
     """
-    from dataclasses import replace
+    from .frozen import replace
 
     entries = list(entries)
     if not redactor:

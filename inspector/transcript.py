@@ -11,9 +11,8 @@ split over TCP segments is found as well.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
-from .frozen import frozen
+from .frozen import field, frozen, mutable
 
 SEND, RECV, NOTE = "send", "recv", "note"
 
@@ -32,7 +31,7 @@ class Entry:
         return self.data.decode("utf-8", "backslashreplace")
 
 
-@dataclass
+@mutable
 class Transcript:
     """Append-only; ``freeze()`` gives the tuple stored in results."""
 

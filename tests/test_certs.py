@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from inspector import certs
 from inspector.errors import UsageError
 from inspector.findings import Finding
+from inspector.frozen import fields
 from inspector.render import json_output
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
@@ -590,7 +591,7 @@ def test_to_json_round_trips(issuer, intermediate, cafile):
     data = json_output.certificate_report(report)
     assert set(data) == {"servername", "hostname_match", "trusted", "trust_error", "chain"}
     assert json.loads(json.dumps(data)) == data
-    assert set(data["chain"][0]) == set(certs.CertificateInfo.__dataclass_fields__)
+    assert set(data["chain"][0]) == {f.name for f in fields(certs.CertificateInfo)}
     assert data["chain"][0]["sans"] == ["DNS:" + SERVER, "IP:192.0.2.7"]
     assert data["servername"] == "other.example" and data["hostname_match"] is False
     assert all(isinstance(f, Finding) for f in report.findings)

@@ -6,7 +6,6 @@ own client code is used here, so a bug there cannot hide a bug in the lab.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import ipaddress
 import logging
@@ -26,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from inspector.frozen import FrozenInstanceError
 from inspector.lab import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -170,7 +170,7 @@ def test_make_lab_certificates_is_fast_and_well_formed(tmp_path):
         dt.timedelta(days=89) < leaf.not_valid_after_utc - now <= dt.timedelta(days=90)
     )
 
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         certs.ca_pem = b""  # type: ignore[misc]
 
     ca_path, cert_path, key_path = certs.write(tmp_path / "pki")

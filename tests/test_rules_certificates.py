@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 
 from inspector.certs.shape import AbsentIssuer
 from inspector.certs.validation import ISSUER_NOT_FOUND, TrustVerdict
 from inspector.findings import CATALOGUE
+from inspector.frozen import replace
 from inspector.rules import certificates as rules
 
 NOW = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
@@ -28,7 +28,7 @@ def facts(**changes):
                                          "certificate: the issuer of leaf, CN=My Root CA, ...", 20, 0),
                       chain_order=None,
                       absent_issuer=AbsentIssuer("leaf", "CN=My Root CA", None))
-    return dataclasses.replace(base, **changes)
+    return replace(base, **changes)
 
 
 def test_absent_issuer_without_evidence_is_not_a_missing_intermediate():
@@ -54,5 +54,5 @@ def test_profile_departures_are_one_warning_and_only_on_a_trusted_chain():
     trusted = TrustVerdict(True, None, None, 0, 0, ("OpenSSL with X509_STRICT rejects it: a", "b"))
     finding = rules.cert_profile_nonconforming(facts(trust=trusted))
     assert finding.severity.value == "warning" and finding.evidence.endswith("a; b")
-    untrusted = dataclasses.replace(trusted, trusted=False)
+    untrusted = replace(trusted, trusted=False)
     assert rules.cert_profile_nonconforming(facts(trust=untrusted)) is None

@@ -147,12 +147,11 @@ def transaction_request(args):
 
 
 def run(args) -> int:
-    import dataclasses
-
+    from ..frozen import replace
     from ..probes.session import run_probe
     from .probe import emit, json_document, probe_config, save
 
-    config = dataclasses.replace(probe_config(args), transaction=transaction_request(args))
+    config = replace(probe_config(args), transaction=transaction_request(args))
     save_dir = prepare_save_dir(args.save) if args.save else None
     # once, before any connection: ConnectFailed is exit 10
     resolve_target(config.host, config.timeout, config.source_address)

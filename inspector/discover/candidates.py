@@ -11,9 +11,7 @@ Sources, in the order they are trusted:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..frozen import frozen
+from ..frozen import frozen, replace
 
 IMPLICIT, STARTTLS, PLAIN = "implicit", "starttls", "plain"
 

@@ -41,7 +41,7 @@ def sts_report(domain: str, texts: list[str], fetch_named) -> StsReport:
 
 def with_coverage(sts: StsReport, mx_hosts: list[str]) -> StsReport:
     """RFC 8461 §4.1: the MX hosts no pattern of an enforcing or testing policy matches."""
-    from dataclasses import replace
+    from ..frozen import replace
 
     if sts.policy_state != "valid" or sts.mode == "none":
         return sts

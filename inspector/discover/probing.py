@@ -24,10 +24,9 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..frozen import frozen
+from ..frozen import frozen, replace
 from ..probes.session import ProbeConfig, ProbeResult, run_probe
 
 if TYPE_CHECKING:

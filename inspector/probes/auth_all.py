@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from dataclasses import replace
 
 from ..exitcodes import ExitCode
 from ..findings import Finding, FindingList, Severity
-from ..frozen import frozen
+from ..frozen import frozen, replace
 from ..rules.auth import auth_refused_plaintext
 from ..smtp import sasl
 from .auth_step import ACCEPTED, AUTH_ERROR, AUTH_SKIPPED, NOT_OFFERED, REFUSED, REJECTED

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..frozen import frozen
+from ..frozen import frozen, mutable
 from ..smtp import sasl
 from ..smtp.reply import Reply
 
@@ -54,7 +52,7 @@ class AuthOutcome:
         return self.reply.enhanced_code if self.reply else None
 
 
-@dataclass
+@mutable
 class AuthProgress:
     """The AUTH step's state while it runs (mutable; frozen into AuthOutcome)."""
 

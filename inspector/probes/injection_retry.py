@@ -12,9 +12,9 @@ first connection stays in the steps and the transcript, followed by the
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from ..errors import InspectorError, StepTimeout
+from ..frozen import replace
 from ..rules.plaintext import InjectionVerdict, pipelined_starttls_refusal
 from ..smtp.events import ConnectionClosed
 from ..smtp.reply import Reply

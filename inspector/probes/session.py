@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime
 import time
-from dataclasses import replace
 
 from ..errors import InspectorError, ProtocolError, StepTimeout, TransportError
 from ..exitcodes import ExitCode
 from ..findings import Finding, FindingList, Severity
+from ..frozen import replace
 from ..net.transport import Connection, TlsSession
 from ..rules import plaintext
 from ..rules import session as rules

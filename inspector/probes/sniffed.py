@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from ..frozen import asdict, replace
 from .session import ProbeConfig, ProbeResult, run_probe
 
 
@@ -16,7 +15,7 @@ def run_sniffed_probe(config: ProbeConfig, pcap: str | None):
         result: ProbeResult = run_probe(config)
     evidence = capture.evidence()
     found = tuple(packet_findings(evidence, config.port))
-    result = dataclasses.replace(result, findings=result.findings + found)
+    result = replace(result, findings=result.findings + found)
     return result, evidence
 
 
@@ -25,5 +24,5 @@ def packets_json(evidence) -> dict:
     return {
         "interface": evidence.interface, "bpf": evidence.bpf, "pcap": evidence.pcap,
         "duplicates_dropped": evidence.duplicates_dropped,
-        "segments": [dataclasses.asdict(s) for s in evidence.segments],
+        "segments": [asdict(s) for s in evidence.segments],
     }

@@ -8,10 +8,10 @@ Functions of the running :class:`~inspector.probes.session.ProbeSession`
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from ..errors import InspectorError, StepTimeout
 from ..findings import Severity
+from ..frozen import replace
 from ..net.address import is_ip_address
 from ..net.tls_contexts import inspection_context
 from ..rules import session as rules

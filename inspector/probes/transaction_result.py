@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import field
-
-from ..frozen import frozen
+from ..frozen import field, frozen
 from ..smtp.reply import Reply
 from ..smtp.transaction import LineEndings
 

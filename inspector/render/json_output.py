@@ -7,9 +7,9 @@ dataclasses. Change the schema file and its version string with this module.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 
+from ..frozen import asdict
 from ..smtp.capabilities import keyword_changes
 from ..transcript import NOTE
 
@@ -57,7 +57,7 @@ def certificate_report(value) -> dict:
         "hostname_match": value.hostname_match,
         "trusted": value.trusted,
         "trust_error": value.trust_error,
-        "chain": [{**dataclasses.asdict(info), "sans": list(info.sans)} for info in value.chain],
+        "chain": [{**asdict(info), "sans": list(info.sans)} for info in value.chain],
     }
 
 
@@ -124,7 +124,7 @@ def probe_result(result) -> dict:
             "after_tls": capabilities(after) if after else None,
             "changes": capability_changes(before, after),
         },
-        "tls": dataclasses.asdict(result.tls) if result.tls else None,
+        "tls": asdict(result.tls) if result.tls else None,
         "certificate": certificate_report(result.certificate) if result.certificate else None,
         "findings": [finding(f) for f in result.findings],
         "auth": auth_outcome(result.auth) if getattr(result, "auth", None) else None,

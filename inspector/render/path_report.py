@@ -5,9 +5,9 @@ The JSON layout is in inspector/schema/ports.schema.json and interference.schema
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
+from ..frozen import asdict
 from .json_output import finding
 
 PORTS_SCHEMA_ID = "smtp-inspector/ports/1"
@@ -17,7 +17,7 @@ INTERFERENCE_SCHEMA_ID = "smtp-inspector/interference/1"
 def answer(value) -> dict | None:
     if value is None:
         return None
-    out = dataclasses.asdict(value)
+    out = asdict(value)
     out["options"] = list(value.options)
     out["hop_distance"] = value.hop_distance
     return out
@@ -26,7 +26,7 @@ def answer(value) -> dict | None:
 def service(value) -> dict | None:
     if value is None:
         return None
-    out = dataclasses.asdict(value)
+    out = asdict(value)
     out["masked"] = list(value.masked)
     out["greeting_host"] = value.greeting_host
     return out
@@ -46,7 +46,7 @@ def observation(value, state: str) -> dict:
 
 
 def verdict(value) -> dict:
-    out = dataclasses.asdict(value)
+    out = asdict(value)
     out["evidence"] = list(value.evidence)
     return out
 

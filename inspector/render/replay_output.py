@@ -6,10 +6,10 @@ both together.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 
+from ..frozen import asdict
 from . import json_output
 from .text import render_transcript, safe
 from .untrusted import table
@@ -148,11 +148,11 @@ def session_json(s, *, with_transcript: bool) -> dict:
         "commands": s.commands,
         "messages": s.messages,
         "capabilities": json_output.capabilities(s.capabilities) if s.capabilities else None,
-        "tls": None if s.tls is None else {**dataclasses.asdict(s.tls),
+        "tls": None if s.tls is None else {**asdict(s.tls),
                                            "offered_suites": list(s.tls.offered_suites),
                                            "alpn": list(s.tls.alpn)},
-        "auth": [dataclasses.asdict(a) for a in s.auth],
-        "tcp": dataclasses.asdict(s.tcp),
+        "auth": [asdict(a) for a in s.auth],
+        "tcp": asdict(s.tcp),
         "certificate": json_output.certificate_report(s.certificate) if s.certificate else None,
         "findings": [json_output.finding(f) for f in s.findings],
         "transactions": [_transaction(t) for t in s.transactions],

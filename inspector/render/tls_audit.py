@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
+from ..frozen import asdict
 from .json_output import certificate_report, finding
 from .table import simple_table
 from .text import render_findings, render_outcome, safe
@@ -90,7 +90,7 @@ def tls_audit_result(result) -> dict:
         "error": result.error,
         "connections": {"used": result.connections, "retried": result.retried,
                         "concurrency": cfg.concurrency, "rate_per_minute": cfg.rate},
-        "session": dataclasses.asdict(result.session) if result.session else None,
+        "session": asdict(result.session) if result.session else None,
         "certificate": ({**certificate_report(result.certificate),
                          "tlsa": [{"record": str(r.record), "usable": r.usable, "matched": r.matched,
                                    "detail": r.detail} for r in result.certificate.tlsa]}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from dataclasses import replace
 
-from ..frozen import frozen
+from ..frozen import frozen, replace
 from ..net.files import open_stream
 from ..net.transport import os_reason
 from .flows import FlowTable

@@ -297,8 +297,7 @@ class SmtpSession:
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""
-        from dataclasses import replace
-
+        from ..frozen import replace
         from ..redaction import redact_stream
 
         redactor = self.auth.redactor
@@ -344,7 +343,7 @@ def _challenge(text: str) -> str:
 
 def _scrub_transactions(transactions, redactor):
     """Secrets learned from AUTH, out of the reply texts the envelope keeps."""
-    from dataclasses import replace
+    from ..frozen import replace
 
     def reply(info):
         return None if info is None else replace(info, text=redactor.scrub(info.text))

@@ -7,9 +7,8 @@ read only the facts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..findings import Finding, make_finding
+from ..frozen import field, mutable
 from ..tls.registry import LEGACY_VERSIONS, suite_name, version_name
 
 #: A TLS 1.3 encrypted alert: 2 bytes of alert, 1 of content type, a 16-byte AEAD tag (RFC 8446 §5.2).
@@ -18,7 +17,7 @@ ENCRYPTED_ALERT = 19
 _SMALLEST_FINISHED = 53
 
 
-@dataclass
+@mutable
 class TlsObservation:
     """What one session's TLS records showed (both directions, plaintext part)."""
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
+from ..frozen import field, mutable
 from .targets import DOMAIN, Exclusions, Resolver, Target, first_addresses, mx_hosts, prefix_of
 
 DEFAULT_SIZE = 200
 
 
-@dataclass(eq=False)   # identity: partitions are kept in lists and compared by who they are
+@mutable(eq=False)   # identity: partitions are kept in lists and compared by who they are
 class Partition:
     targets: list[Target] = field(default_factory=list)
     prefixes: set[str] = field(default_factory=set)

@@ -8,12 +8,11 @@ discover's own DANE and MTA-STS checks on the certificates the sessions saw.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from ..commands.common import IMPLICIT_TLS_PORTS, TLS_REQUIRED_PORTS
 from ..discover.dns import UNKNOWN_STATES
-from ..frozen import frozen
+from ..frozen import frozen, replace
 from ..probes.session import IMPLICIT, STARTTLS, ProbeConfig
 from .record import EndpointOutcome, TargetPlan
 from .targets import (
@@ -134,7 +133,7 @@ def _add(plan: TargetPlan, endpoint: Endpoint, exclusions: Exclusions, addresses
     source = options.source_address if options is not None else None
     reachable = reachable_from(source, addresses or (endpoint.address,))
     if reachable:
-        endpoint = dataclasses.replace(endpoint, address=reachable[0])
+        endpoint = replace(endpoint, address=reachable[0])
     outcome = EndpointOutcome(endpoint)
     excluded = exclusions.address_excluded(endpoint.address)
     if excluded:

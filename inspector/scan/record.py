@@ -9,16 +9,15 @@ thousand servers keeps what was decided and the replies that decided it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..findings import Finding
+from ..frozen import field, mutable
 from .storage import Row
 from .targets import Endpoint, Target
 
 SCHEMA_ID = "smtp-inspector/scan-target/1"
 
 
-@dataclass
+@mutable
 class EndpointOutcome:
     endpoint: Endpoint
     status: str = "pending"          #: done, throttled, excluded, deadline
@@ -29,7 +28,7 @@ class EndpointOutcome:
     audit: object | None = None      #: TlsAuditResult with --checks full
 
 
-@dataclass
+@mutable
 class TargetPlan:
     """A target being scanned: its endpoints, their outcomes, and the domain's DNS facts."""
 

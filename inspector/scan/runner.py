@@ -13,13 +13,12 @@ target and leaves the rest for ``--resume``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import queue
 import threading
 import time
-from dataclasses import dataclass
 
+from ..frozen import field, mutable, replace
 from .plan import CheckOptions, audit_config, finish_domain, plan_target, probe_config
 from .politeness import Politeness, throttled
 from .record import EndpointOutcome, TargetPlan, build_row
@@ -31,7 +30,7 @@ LOOKAHEAD = 4          #: resolved-but-waiting sessions kept per worker
 WRITER_TICK = 0.05
 
 
-@dataclass
+@mutable
 class Summary:
     total: int
     stored: int = 0
@@ -41,7 +40,7 @@ class Summary:
     interrupted: bool = False
     deadline_reached: bool = False
     cluster: dict | None = None          #: --cluster: partitions, slots, resolve_s, tasks_s (schema)
-    failures: list = dataclasses.field(default_factory=list)   #: --cluster: partitions that failed
+    failures: list = field(default_factory=list)   #: --cluster: partitions that failed
 
 
 class Scheduler:
@@ -200,7 +199,7 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
             return False
         finish_domain(plan, options)
         row = build_row(plan, _now(), options.source_address)
-        batch.append(dataclasses.replace(row, vantage=vantage) if vantage else row)
+        batch.append(replace(row, vantage=vantage) if vantage else row)
         return True
 
     try:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-from dataclasses import field
 
 from ..errors import UsageError
-from ..frozen import frozen
+from ..frozen import field, frozen
 
 MIGRATIONS_DIR = pathlib.Path(__file__).with_name("migrations")
 AUTO_ID = {"sqlite": "INTEGER PRIMARY KEY",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import field
 
 from ..errors import LocalProtocolError
-from ..frozen import frozen
+from ..frozen import field, frozen
 
 #: RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
 COMMAND_LINE_LIMIT = 512

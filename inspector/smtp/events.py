@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import field
-
-from ..frozen import frozen
+from ..frozen import field, frozen
 from .capabilities import Capabilities
 from .commands import Command
 from .reply import Reply

@@ -15,10 +15,9 @@ bytes costs O(n) however they are split (the h11 receive-buffer rule).
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from ..errors import RemoteProtocolError
-from ..frozen import frozen
+from ..frozen import field, frozen
 
 #: RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.
 RFC_REPLY_LINE_LIMIT = 512

@@ -8,9 +8,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import field
 
-from ..frozen import frozen
+from ..frozen import field, frozen
 from ..redaction import quoted
 
 #: Password mechanisms, strongest first: what ``--auth auto`` prefers (RFC 5802, RFC 7677,

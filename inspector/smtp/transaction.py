@@ -9,10 +9,8 @@ the end-of-data line). Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from ..errors import LocalProtocolError
-from ..frozen import frozen
+from ..frozen import field, frozen
 from .commands import Command
 
 #: RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF.

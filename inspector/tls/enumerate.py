@@ -29,9 +29,7 @@ family by family.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from ..frozen import frozen
+from ..frozen import field, frozen, mutable
 from .hello import ServerAnswer
 from .suites import BY_CODE
 
@@ -55,7 +53,7 @@ class Offer:
     fallback_scsv: bool = False                #: add TLS_FALLBACK_SCSV (RFC 7507)
 
 
-@dataclass
+@mutable
 class VersionOutcome:
     version: str
     supported: bool = False
@@ -188,7 +186,7 @@ def _server_order(version: str, candidates: list[int], picks: list[int], exchang
     return answer.kind in ("hello", "retry") and answer.suite == first
 
 
-@dataclass
+@mutable
 class GroupOutcome:
     version: str | None = None
     groups: list[str] = field(default_factory=list)

@@ -13,9 +13,8 @@ and are only pinned to the step they belong to (``pins.py``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from ...frozen import frozen
+from ...frozen import field, frozen, mutable
 from .pins import StepTracker
 from .wrap import display, fold
 
@@ -65,7 +64,7 @@ class Note:
     text: tuple[str, ...]
 
 
-@dataclass
+@mutable
 class Row:
     """A horizontal band of the diagram: an arrow or a note, plus what is pinned beside it."""
 

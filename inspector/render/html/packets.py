@@ -13,8 +13,7 @@ saying who sent it and with which TTL. Only what the segments show.
 
 from __future__ import annotations
 
-import dataclasses
-
+from ...frozen import replace
 from .ladder import NOTE_ROW_CHARS, Arrow, Note
 from .wrap import fold
 
@@ -45,7 +44,7 @@ def with_packets(items: list, segments: list[dict], offset: float = 0.0) -> list
         else:
             late.append(seg)
     align = _alignment(diffs, offset)
-    out = [dataclasses.replace(item, more=item.more + (_describe(facts[n]),)) if n in facts else item
+    out = [replace(item, more=item.more + (_describe(facts[n]),)) if n in facts else item
            for n, item in enumerate(items)]
     if late:  # inside TLS: records, not lines; summed up, never guessed onto an arrow
         at = next((n for n, item in enumerate(out) if item.tls), len(out) - 1)

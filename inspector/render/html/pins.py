@@ -9,9 +9,8 @@ its own ``step`` (a later schema) is pinned there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ...findings import CATALOGUE
+from ...frozen import mutable
 from .wrap import display, fold
 
 SESSION_END = "end"
@@ -59,7 +58,7 @@ class StepTracker:
         return self.current
 
 
-@dataclass
+@mutable
 class Pin:
     """A finding drawn in the annotation column beside the row of its step."""
 

@@ -7,15 +7,14 @@ never on internal classes, so it follows the schemas, not the code that fills th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ...frozen import field, mutable
 from . import ladder
 from .chain import chain_view
 from .pins import SESSION_END, pin_rows
 from .wrap import fold
 
 
-@dataclass
+@mutable
 class SessionView:
     key: str                     # stable id prefix: "s1", "s2", ...
     title: str

@@ -10,15 +10,14 @@ extensions the client offered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ...frozen import field, mutable
 from ..suites import BY_CODE
 
 RENEGOTIATION_INFO, EXTENDED_MASTER_SECRET, ENCRYPT_THEN_MAC = 0xFF01, 0x0017, 0x0016
 SESSION_TICKET, STATUS_REQUEST, SCT, HEARTBEAT = 0x0023, 0x0005, 0x0012, 0x000F
 
 
-@dataclass
+@mutable
 class Features:
     """Facts from the ServerHellos; None: no TLS <= 1.2 ServerHello to read them from."""
 
