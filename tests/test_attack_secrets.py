@@ -315,3 +315,18 @@ def test_socket_free_redactor_is_thread_safe():
         thread.join()
     assert not errors
     assert redactor.scrub("x secret-5-abcdefgh y") == "x [redacted] y"
+
+
+def test_guard_skips_its_regex_only_for_text_it_would_leave_unchanged():
+    """guard() returns a printable text (newlines aside) as it is: that is right only if every
+    character its class escapes is non-printable, so check every code point."""
+    import re
+
+    from inspector.render.untrusted import GUARDED_CHARACTERS, guard
+
+    guarded = re.compile(GUARDED_CHARACTERS)
+    assert [hex(c) for c in range(0x110000) if chr(c).isprintable() and guarded.match(chr(c))] == []
+    for text in ("220 mail.example ESMTP\n", "RFC 5321 §4.1.1.2 \u00e9\n\n", "tab\there", "a\x1b[31mb",
+                 "\u202eevil", "nbsp\u00a0x", "", "\n"):
+        assert guard(text) == guarded.sub(lambda m: (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x7F
+                                                     else f"\\u{ord(m.group()):04x}"), text)
