@@ -9,11 +9,13 @@ its data-class bases in MRO order, defaults, :func:`field` (``default``,
 ``default_factory``, ``init``, ``repr``, ``compare``, ``hash``),
 ``__post_init__``, ``__match_args__``, :func:`fields`, :func:`replace`,
 :func:`asdict`, :func:`is_frozen` and :class:`FrozenInstanceError`. Classes
-compare, hash and print with shared functions and compile their ``__init__``
-only when their first instance is made; the compiled ``__init__`` stores the
-fields straight into the instance's ``__dict__`` (no ``object.__setattr__``
-call per field). :func:`replace` and :func:`asdict` also accept the instances
-of classes made by ``dataclasses`` (tests and tools still define some).
+compare, hash and print with shared functions; their first instances are made by
+one generic ``__init__`` and a class compiles its own only at its
+``COMPILE_AT``-th instance (most classes make one or two per command); the
+compiled ``__init__`` stores the fields straight into the instance's
+``__dict__`` (no ``object.__setattr__`` call per field). :func:`replace` and
+:func:`asdict` also accept the instances of classes made by ``dataclasses``
+(tests and tools still define some).
 """
 
 from __future__ import annotations
@@ -229,12 +231,62 @@ def _install(cls, *, with_repr: bool, immutable: bool, with_eq: bool = True) -> 
         cls.__hash__ = None                 # eq without frozen: unhashable, as @dataclass
 
 
+#: The instance of a class that compiles its ``__init__`` (~30 us); the ones before it run
+#: :func:`_generic_init` (a few us each). Most classes make one or two instances per command.
+COMPILE_AT = 4
+_made: dict[type, int] = {}
+
+
 def _first_init(self, *args, **kwargs):
-    """Compile the class's ``__init__`` (once per class), install it, run it."""
+    """Until a class's COMPILE_AT-th instance: the generic ``__init__``; then compile its own, install it."""
     owner = next(klass for klass in type(self).__mro__ if klass.__dict__.get("__init__") is _first_init)
+    made = _made.get(owner, 0) + 1
+    if made < COMPILE_AT:
+        _generic_init(owner, self, args, kwargs)
+        _made[owner] = made             # a refused call (TypeError) does not count
+        return
     init = _compile_init(owner)
     type.__setattr__(owner, "__init__", init)
     init(self, *args, **kwargs)
+
+
+def _generic_init(cls, self, args, kwargs) -> None:
+    """What the compiled ``__init__`` does, interpreted from the fields (same values, same errors)."""
+    found = cls.__frozen_fields__
+    params = [name for name, f in found.items() if f.init]
+    where = f"{cls.__qualname__}.__init__()"
+    if len(args) > len(params):
+        raise TypeError(f"{where} takes {len(params) + 1} positional arguments "
+                        f"but {len(args) + 1} were given")
+    given = dict(zip(params, args, strict=False))     # fewer args than params: the rest by keyword
+    for name, value in kwargs.items():
+        if name not in found or not found[name].init:
+            raise TypeError(f"{where} got an unexpected keyword argument {name!r}")
+        if name in given:
+            raise TypeError(f"{where} got multiple values for argument {name!r}")
+        given[name] = value
+    missing = [name for name in params if name not in given
+               and found[name].default is MISSING and found[name].default_factory is MISSING]
+    if missing:
+        raise TypeError(f"{where} missing {len(missing)} required argument(s): "
+                        f"{', '.join(map(repr, missing))}")
+    slotted = "__slots__" in cls.__dict__
+    store = self.__dict__ if not slotted else None
+    for name, f in found.items():
+        if name in given:
+            value = given[name]
+        elif f.default_factory is not MISSING:
+            value = f.default_factory()
+        elif f.default is not MISSING:
+            value = f.default
+        else:
+            continue
+        if slotted:
+            object.__setattr__(self, name, value)
+        else:
+            store[name] = value
+    if hasattr(cls, "__post_init__"):
+        self.__post_init__()
 
 
 _FACTORY = object()     # the parameter default that means "call the field's default_factory"

@@ -277,3 +277,42 @@ def test_the_package_never_imports_dataclasses_for_probe_and_send():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_generic_init_and_the_compiled_one_build_the_same_objects_and_refuse_the_same_calls():
+    """A class's first instances run the generic __init__, the COMPILE_AT-th compiles its own."""
+    from inspector.frozen import COMPILE_AT
+
+    @frozen
+    class Shape:
+        name: str
+        sides: int = 4
+        tags: list = field(default_factory=list, compare=False)
+        area: float = field(default=0.0, init=False)
+        seen: list = field(default_factory=list, init=False, compare=False)
+
+        def __post_init__(self):
+            object.__setattr__(self, "area", float(self.sides))
+
+    def compiled():
+        return Shape.__init__.__qualname__.endswith("Shape.__init__")
+
+    calls = [((), {"name": "a"}), (("b", 3), {}), (("c",), {"sides": 5, "tags": [1]}),
+             ((), {"name": "d", "sides": 6})]
+    wrong = [((), {}), (("a", 3, [], 1), {}), (("a",), {"name": "b"}), (("a",), {"area": 1.0}),
+             (("a",), {"colour": "red"})]
+    for args, kwargs in wrong:
+        with pytest.raises(TypeError):
+            Shape(*args, **kwargs)
+    assert not compiled()                       # refused calls count for nothing
+    generic = [Shape(*args, **kwargs) for args, kwargs in calls[:COMPILE_AT - 1]]
+    assert not compiled()
+    Shape(*calls[-1][0], **calls[-1][1])
+    assert compiled()
+    built = [Shape(*args, **kwargs) for args, kwargs in calls[:COMPILE_AT - 1]]
+    assert generic == built and [vars(g) for g in generic] == [vars(c) for c in built]
+    assert [list(vars(g)) for g in generic] == [list(vars(c)) for c in built]   # same field order
+    assert generic[0].seen is not generic[1].seen and generic[2].area == 5.0 and generic[2].tags == [1]
+    for args, kwargs in wrong:
+        with pytest.raises(TypeError):
+            Shape(*args, **kwargs)
