@@ -109,7 +109,7 @@ def replace(obj, /, **changes):
                 raise ValueError(f"field {name} is declared with init=False, "
                                  "it cannot be specified with replace()")
         elif name not in changes:
-            changes[name] = obj.__dict__[name] if name in obj.__dict__ else getattr(obj, name)
+            changes[name] = getattr(obj, name)
     return cls(**changes)
 
 
