@@ -203,7 +203,9 @@ def _interpreter_tuned():
     """While the scan runs: the start-up heap (modules, classes) frozen out of every collection,
     :data:`SCAN_GC_THRESHOLDS` and :data:`SCAN_SWITCH_INTERVAL`; all undone after it."""
     thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
-    gc.freeze()
+    freezing = gc.get_freeze_count() == 0   # a host that froze its own heap (a worker) keeps it so
+    if freezing:
+        gc.freeze()
     gc.set_threshold(*SCAN_GC_THRESHOLDS)
     sys.setswitchinterval(SCAN_SWITCH_INTERVAL)
     try:
@@ -211,7 +213,8 @@ def _interpreter_tuned():
     finally:
         sys.setswitchinterval(interval)
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
 
 
 def _run_scan(targets, *, storage, scan_id, options, exclusions, politeness, concurrency, scan_deadline,
