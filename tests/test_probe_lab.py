@@ -105,3 +105,28 @@ def test_slow_greeting_is_reported_as_delayed(lab_server):
     greeting = result.step("greeting")
     assert len(greeting.reply.lines) == 2 and greeting.duration_ms >= 2000
     assert "pregreet" in result.findings[0].evidence
+
+
+def test_a_probe_session_leaves_no_reference_cycle(lab_server):
+    """A scan runs thousands of sessions: each must be freed when its result is dropped, not left
+    for the garbage collector (the driver once held the session's bound methods)."""
+    import gc
+
+    server = lab_server()
+    probe(server)   # first use: imports and caches
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = probe(server)
+        assert result.exit_code is ExitCode.OK, result.error
+        del result
+        gc.collect()
+        left = sorted({type(o).__name__ for o in gc.garbage
+                       if type(o).__module__.startswith(("inspector.probes", "inspector.smtp",
+                                                         "inspector.net"))})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []

@@ -195,3 +195,31 @@ def test_address_questions_only_for_plain_names():
     assert dns_wire.encode_question("a..example", "A", 1) is None
     assert dns_wire.encode_question("x" * 64 + ".example", "A", 1) is None
     assert dns_wire.encode_question("mx.example", "MX", 1) is None
+
+
+def test_prefix_of_matches_ipaddress():
+    import ipaddress
+
+    for address in ("127.1.3.9", "10.0.0.0", "255.255.255.255", "192.0.2.1"):
+        assert prefix_of(address) == str(ipaddress.ip_network(f"{address}/24", strict=False))
+    assert prefix_of("2001:db8:1:2::9") == "2001:db8:1::/48"
+
+
+def test_a_scan_restores_the_interpreter_settings(tmp_path):
+    """run_scan tunes the collector and the switch interval for its threads, and only while it runs."""
+    import gc
+    import sys
+
+    from inspector.scan.plan import CheckOptions
+    from inspector.scan.runner import SCAN_GC_THRESHOLDS, run_scan
+    from inspector.scan.storage import open_storage
+
+    storage = open_storage(str(tmp_path / "scan.sqlite3"))
+    scan_id = storage.create_scan({}, [], "test")
+    before = (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count())
+    assert before[0] != SCAN_GC_THRESHOLDS
+    summary = run_scan([], storage=storage, scan_id=scan_id, options=CheckOptions(), exclusions=Exclusions(),
+                       politeness=Politeness(), concurrency=4, scan_deadline=None)
+    storage.close()
+    assert summary.stored == 0
+    assert (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count()) == before

@@ -9,8 +9,9 @@ errors become an outcome here, once.
 from __future__ import annotations
 
 import socket
-import struct
 import time
+
+from .timeouts import set_receive_timeout
 
 
 def udp_exchange(server: tuple[str, int], wire: bytes, timeout: float, read, skip: type[Exception]):
@@ -26,10 +27,7 @@ def udp_exchange(server: tuple[str, int], wire: bytes, timeout: float, read, ski
                 left = until - time.monotonic()
                 if left <= 0:
                     return "timeout", None
-                # The kernel's receive timeout on a blocking socket, not settimeout(): one
-                # recv() call instead of poll() then recv(), each a release of the GIL that
-                # a scan's other threads contend for.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(left))
+                set_receive_timeout(sock, left)   # one recv(), not poll() then recv() (timeouts.py)
                 data = sock.recv(65535)
                 try:
                     return "reply", read(data)
@@ -39,8 +37,3 @@ def udp_exchange(server: tuple[str, int], wire: bytes, timeout: float, read, ski
         return "timeout", None
     except OSError as exc:
         return "error", exc.strerror or str(exc) or type(exc).__name__
-
-
-def _timeval(seconds: float) -> bytes:
-    whole = int(seconds)
-    return struct.pack("@ll", whole, max(1, int((seconds - whole) * 1_000_000)))

@@ -36,6 +36,7 @@ from ..redaction import quoted
 from ..tls.records import looks_like_tls
 from .address import is_ip_address
 from .source import bind_source, source_family
+from .timeouts import set_receive_timeout, set_send_timeout
 
 _RECV_SIZE = 65536
 _FAMILIES = {"IPv4": socket.AF_INET, "IPv6": socket.AF_INET6}
@@ -124,6 +125,7 @@ class Connection:
             try:
                 with _translated("connecting", until, deadline, connecting=True):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    sock.settimeout(None)   # blocking from here on: each wait is the kernel's (_recv_some)
                     return cls(sock, deadline=deadline)
             except InspectorError:  # reset between connect() and getpeername()
                 sock.close()
@@ -145,8 +147,7 @@ class Connection:
     def send(self, data: bytes, *, until: float) -> None:
         with _translated("sending", until, self.deadline):
             if self._tls is None:
-                self._sock.settimeout(_remaining(until, self.deadline))
-                self._sock.sendall(data)
+                self._send_all(data, until)
             else:
                 self._tls.write(data)
                 self._flush(until)
@@ -155,8 +156,7 @@ class Connection:
         """Up to 64 KiB of application data; ``b""`` when the peer closed."""
         with _translated("receiving", until, self.deadline):
             if self._tls is None:
-                self._sock.settimeout(_remaining(until, self.deadline))
-                return self._sock.recv(_RECV_SIZE)
+                return self._recv_some(until)
             while True:
                 try:
                     return self._tls.read(_RECV_SIZE)
@@ -172,13 +172,10 @@ class Connection:
         if self._tls is not None:
             return b""
         with _translated("peeking", float("inf"), float("inf")):
-            self._sock.setblocking(False)
             try:
-                return self._sock.recv(_RECV_SIZE)
+                return self._sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 return b""
-            finally:
-                self._sock.setblocking(True)
 
     # -- TLS ---------------------------------------------------------------
     def start_tls(self, context: ssl.SSLContext, server_hostname: str | None, *,
@@ -250,16 +247,30 @@ class Connection:
         with contextlib.suppress(OSError):
             self._sock.close()
 
-    # -- internals ---------------------------------------------------------
+    # -- internals: a blocking socket, each wait bounded by the kernel (timeouts.py) ----------
+    def _recv_some(self, until: float) -> bytes:
+        set_receive_timeout(self._sock, _remaining(until, self.deadline))
+        try:
+            return self._sock.recv(_RECV_SIZE)
+        except BlockingIOError:
+            raise TimeoutError("no data in time") from None
+
+    def _send_all(self, data: bytes, until: float) -> None:
+        view = memoryview(data)
+        while view:
+            set_send_timeout(self._sock, _remaining(until, self.deadline))
+            try:
+                view = view[self._sock.send(view):]
+            except BlockingIOError:
+                raise TimeoutError("the peer took no data in time") from None
+
     def _flush(self, until: float) -> None:
         data = self._outgoing.read()
         if data:
-            self._sock.settimeout(_remaining(until, self.deadline))
-            self._sock.sendall(data)
+            self._send_all(data, until)
 
     def _fill(self, until: float, capture: bytearray | None = None) -> bytes:
-        self._sock.settimeout(_remaining(until, self.deadline))
-        data = self._sock.recv(_RECV_SIZE)
+        data = self._recv_some(until)
         if data:
             self._incoming.write(data)
             if capture is not None and len(capture) < _HANDSHAKE_CAPTURE:
@@ -310,6 +321,8 @@ def _resolve(host: str, port: int | None, until: float, deadline: float) -> list
     :func:`resolve_once` is not looked up again.
     """
     if is_ip_address(host):
+        if port is not None and ":" not in host:   # what getaddrinfo answers, without a release of the GIL
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
         # As bytes: a str host goes through the idna codec, an import that costs milliseconds.
         return socket.getaddrinfo(host.encode("ascii"), port, type=socket.SOCK_STREAM)
     if host in _PINNED:

@@ -124,6 +124,9 @@ class ProbeSession:
             self._quit()
             if self.connection is not None:
                 self.connection.close()
+            # The driver holds this session's bound methods: a cycle that only the garbage
+            # collector would free, and a scan leaves one per target (40 KB each, with the TLS objects).
+            self.driver = None
         return self._result(started_at)
 
     def _connect(self) -> None:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 from ..errors import UsageError
 from ..frozen import frozen
+from ..net.address import is_ip_address
 
 SMTP_PORT = 25
 MAX_MX = 5
@@ -73,8 +74,10 @@ def read_targets(lines) -> list[Target]:
 
 
 def _is_ip(text: str) -> bool:
+    if "%" not in text:   # inet_pton, without ipaddress's objects and its ValueError for every name
+        return is_ip_address(text)
     try:
-        ipaddress.ip_address(text)
+        ipaddress.ip_address(text)   # a scoped IPv6 address (fe80::1%eth0)
     except ValueError:
         return False
     return True
@@ -114,6 +117,8 @@ class Exclusions:
         return None
 
     def address_excluded(self, address: str) -> str | None:
+        if not self.networks:
+            return None
         ip = ipaddress.ip_address(address)
         for network in self.networks:
             if ip.version == network.version and ip in network:
@@ -124,6 +129,8 @@ class Exclusions:
 @functools.lru_cache(maxsize=65536)   # asked at every scheduling decision, under the lock
 def prefix_of(address: str) -> str:
     """The /24 (IPv4) or /48 (IPv6) an address belongs to: the unit of the per-network cap."""
+    if ":" not in address and is_ip_address(address):   # dotted quad: its first three numbers
+        return f"{address.rpartition('.')[0]}.0/24"
     ip = ipaddress.ip_address(address)
     bits = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
