@@ -45,8 +45,12 @@ class FlowTable:
     """Feed frames with :meth:`packet`; finished sessions go to ``on_session``."""
 
     def __init__(self, on_session, *, keep_transcript=None, cafile: str | None = None,
-                 idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False) -> None:
+                 idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False,
+                 findings_only=None) -> None:
         self.on_session = on_session
+        #: None, or ``findings_only(flow index)``: True when only that session's findings will be
+        #: read (its envelope is then not built)
+        self.findings_only = findings_only
         self.keep_transcript = keep_transcript     #: None, "all" or a set of flow indexes
         self.cafile = cafile
         self.idle_timeout = idle_timeout
@@ -84,7 +88,7 @@ class FlowTable:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
                 if linktype == 1 and e - s >= 54:
-                    etype, vihl, total, frag, ttl, proto, key, offset, flags = frame(buf, s)
+                    etype, vihl, total, frag, ttl, proto, key, seq, offset, flags = frame(buf, s)
                     ip_end = s + 14 + total
                     if ip_end > e or total == 0:   # offloaded super-frames: see frames.locate
                         ip_end = e
@@ -102,6 +106,7 @@ class FlowTable:
                         continue
                     key, alen, ttl, tcp, ip_end = located
                     flags = buf[tcp + 13]
+                    seq = seq_ack(buf, tcp + 4)[0]
                     payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 # -- TCP
                 entry = flows.get(key)
@@ -140,7 +145,6 @@ class FlowTable:
                     if flags & 1:
                         self._fin(flow, side, ts)
                     continue
-                seq = seq_ack(buf, tcp + 4)[0]
                 stream = side.stream
                 if flags & 2:
                     stream.syn(seq)
@@ -150,7 +154,11 @@ class FlowTable:
                 if payload_at < ip_end:
                     data = stream.segment(seq, buf[payload_at:ip_end])
                     if data:
-                        self.deliver(flow, from_a, ts, data)
+                        sink = side.sink      # the SMTP session's input for this side, once known
+                        if sink is not None:
+                            sink(ts, data)
+                        else:
+                            self.deliver(flow, from_a, ts, data)
                     if stream.gaps and stream.gap_bytes:
                         self._note_gaps(flow, from_a, ts)
                 if flags & 1:
@@ -279,6 +287,7 @@ class FlowTable:
         finally:
             flow.state = "other"       # later packets of a tombstone cost one lookup
             flow.session = None
+            flow.a.sink = flow.b.sink = None
             flow.prefix = []
             flow.a.stream = flow.b.stream = None
 

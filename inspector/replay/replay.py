@@ -82,6 +82,13 @@ class _SessionStore:
                 key = (finding.id, finding.severity)
                 self.omitted[key] = self.omitted.get(key, 0) + 1
 
+    def will_drop(self, flow_index: int) -> bool:
+        """True when the session of ``flow_index`` cannot be kept whenever it ends: the store is
+        full of sessions opened before it (and the kept ones only get earlier)."""
+        heap = self.heap
+        return (0 < self.limit <= len(heap) and flow_index > -heap[0][0]
+                and flow_index != self.wanted)
+
     def numbered(self) -> tuple[SessionResult, ...]:
         ordered = sorted((entry[2] for entry in self.heap), key=lambda r: r.flow_index)
         numbered = [replace(r, number=i) for i, r in enumerate(ordered, 1)]
@@ -121,7 +128,8 @@ def replay_stream(stream, *, source: str = "-", keep_transcript=None, cafile: st
             store.add(result)
             on_session(result)
     table = FlowTable(add, keep_transcript=keep_transcript, cafile=cafile,
-                      idle_timeout=idle_timeout, live=live)
+                      idle_timeout=idle_timeout, live=live,
+                      findings_only=store.will_drop if on_session is None else None)
     error, truncated, interrupted = None, False, False
     try:
         table.run(packets)

@@ -101,7 +101,9 @@ class SmtpSession:
 
     def __init__(self, flow_index: int, client: tuple[str, int], server: tuple[str, int], start: float,
                  *, implicit_tls: bool = False, keep_transcript: bool = False,
-                 cafile: str | None = None) -> None:
+                 cafile: str | None = None, envelope: bool = True) -> None:
+        """``envelope=False``: only the findings of this session will be read (a replay that
+        lists other sessions and counts this one's findings), so its transactions are not built."""
         self.flow_index = flow_index
         self.client, self.server = client, server
         self.start = start
@@ -120,7 +122,7 @@ class SmtpSession:
         self.starttls_offered = self.starttls_sent = False
         self.commands = self.mail_commands = self.messages = 0
         self.auth = AuthTracker()
-        self.envelope = EnvelopeTracker()
+        self.envelope = EnvelopeTracker() if envelope else None
         self.tls: dict | None = None
         self.tls_facts = TlsObservation()
         self.chain: tuple[bytes, ...] = ()
@@ -157,14 +159,16 @@ class SmtpSession:
             self._event(ts, event)
 
     def _event(self, ts: float, event) -> None:
-        found = rules.judge_event(event, secure=self.tls is not None, context=self.context,
-                                  capabilities=self.capabilities)
-        if found:
-            self.findings.extend(found)
         kind = type(event)
-        handler = self._HANDLERS.get(kind)
-        if handler is None:
-            handler = self._HANDLERS[kind] = next(h for base, h in self._HANDLED if issubclass(kind, base))
+        entry = self._HANDLERS.get(kind)
+        if entry is None:
+            entry = self._HANDLERS[kind] = (rules.event_judge(kind), next(
+                h for base, h in self._HANDLED if issubclass(kind, base)))
+        judge, handler = entry
+        if judge is not None:   # the rules of rules.judge_event, looked up once per type
+            found = judge(event, self.tls is not None, self.context, self.capabilities)
+            if found:
+                self.findings.extend(found)
         handler(self, ts, event)
 
     def _ignore(self, ts: float, event) -> None:
@@ -178,14 +182,16 @@ class SmtpSession:
 
     def _message_body(self, ts: float, event: ev.MessageBody) -> None:
         if event.complete:
-            self.envelope.event(event)
+            if self.envelope is not None:
+                self.envelope.body(event.size)
             self.messages += 1
             if self.keep:
                 self._note(ts, f"message body: {event.size} bytes (not shown)")
                 self._record(ts, SEND, b".\r\n")
 
     def _command_reply(self, ts: float, event: ev.CommandReply) -> None:
-        self.envelope.event(event)
+        if self.envelope is not None:
+            self.envelope.reply(event.command, event.reply)
         if isinstance(event, ev.AuthChallenge):
             self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
         if isinstance(event, ev.EhloReply) and self.tls is None:
@@ -245,7 +251,8 @@ class SmtpSession:
             self._note(ts, f"{who} bytes are not TLS records: {quoted(event.data)}")
 
     #: What the session does with each kind of event besides judging it, in the order tried
-    #: (a tuple, so its functions stay plain functions); ``_HANDLERS`` caches it by type.
+    #: (a tuple, so its functions stay plain functions); ``_HANDLERS`` caches, by type, the
+    #: event's judge (None when no rule reads it) and its handler.
     _HANDLED = ((ev.Greeting, _greeting), (ev.ClientCommand, _client_command),
                 (ev.MessageBody, _message_body), (ev.CommandReply, _command_reply),
                 (ev.ClientPipelined, _pipelined), (ev.InjectedData, _injected),
@@ -277,7 +284,8 @@ class SmtpSession:
             self._certificate()
         self.findings.extend(extra_findings)
         findings, attempts = self.findings.freeze(), tuple(self.auth.attempts)
-        transactions = self.envelope.transactions()
+        envelope = self.envelope
+        transactions = envelope.transactions() if envelope is not None else ()
         if self.auth.redactor is not None:
             findings, attempts = self._redact_learned(findings, attempts)
             transactions = _scrub_transactions(transactions, self.auth.redactor)
@@ -293,7 +301,7 @@ class SmtpSession:
             self.bytes_server, self.greeting, self.ehlo_name, self.capabilities, self.commands,
             self.messages, observed, attempts, closed, tcp, findings,
             tuple(self.entries) if self.keep else None, self.certificate, number, transactions,
-            self.envelope.omitted)
+            envelope.omitted if envelope is not None else 0)
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""
