@@ -135,8 +135,9 @@ class SmtpSession:
         self.bytes_client += len(data)
         observer = self.observer
         observer.client_data(data)
-        for event in observer.events():
-            self._event(ts, event)
+        queue = observer.queue
+        while queue:
+            self._event(ts, queue.popleft())
 
     def server_data(self, ts: float, data: bytes) -> None:
         self.bytes_server += len(data)
@@ -146,8 +147,9 @@ class SmtpSession:
         if self.keep and observer.server_in_clear:
             self._record(ts, RECV, data)
         observer.server_data(data)
-        for event in observer.events():
-            self._event(ts, event)
+        queue = observer.queue
+        while queue:
+            self._event(ts, queue.popleft())
 
     def gap(self, ts: float, from_client: bool, size: int) -> None:
         side = "client" if from_client else "server"
@@ -190,14 +192,17 @@ class SmtpSession:
                 self._record(ts, SEND, b".\r\n")
 
     def _command_reply(self, ts: float, event: ev.CommandReply) -> None:
+        command = event.command
         if self.envelope is not None:
-            self.envelope.reply(event.command, event.reply)
-        if isinstance(event, ev.AuthChallenge):
-            self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
-        if isinstance(event, ev.EhloReply) and self.tls is None:
-            self.capabilities = event.capabilities
-            self.starttls_offered |= event.capabilities.starttls
-        self.auth.reply(event)
+            self.envelope.reply(command, event.reply)
+        if type(event) is not ev.CommandReply:      # the subclasses: challenges, EHLO replies
+            if isinstance(event, ev.AuthChallenge):
+                self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
+            if isinstance(event, ev.EhloReply) and self.tls is None:
+                self.capabilities = event.capabilities
+                self.starttls_offered |= event.capabilities.starttls
+        if command.verb.upper() == "AUTH":          # the only replies the tracker reads
+            self.auth.reply(event)
 
     def _pipelined(self, ts: float, event: ev.ClientPipelined) -> None:
         self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
@@ -212,8 +217,9 @@ class SmtpSession:
 
     def _client_command(self, ts: float, event: ev.ClientCommand) -> None:
         command = event.command
-        shown = self.auth.client_line(event, in_clear=self.tls is None)
         verb = command.verb.upper()
+        # Only AUTH and the SASL responses (whose verb is AUTH too) can carry a secret.
+        shown = self.auth.client_line(event, in_clear=self.tls is None) if verb == "AUTH" else None
         if not hasattr(command, "payload"):
             self.commands += 1
             if verb in ("EHLO", "HELO", "LHLO") and self.ehlo_name is None:
