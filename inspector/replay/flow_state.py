@@ -11,13 +11,12 @@ from .tcp import Reassembler
 class Side:
     """One direction of a connection: its byte stream, TTLs seen, FIN."""
 
-    __slots__ = ("stream", "ttl", "ttls", "packets", "fin", "addr", "sink")
+    __slots__ = ("stream", "ttl", "ttls", "fin", "addr", "sink")
 
     def __init__(self, addr) -> None:
         self.stream = Reassembler()
         self.ttl = -1          #: TTL of the last non-RST packet
         self.ttls: dict[int, int] = {}
-        self.packets = 0
         self.fin = False
         self.addr = addr
         #: where this side's in-order bytes go once the flow is an SMTP session: its

@@ -118,7 +118,6 @@ class FlowTable:
                 flow.last_ts = ts
                 flow.packets += 1
                 side = flow.a if from_a else flow.b
-                side.packets += 1
                 if payload_at >= ip_end and not (flags & 7):
                     # Pure ACK: the fast path.
                     if ttl != side.ttl:
@@ -320,19 +319,17 @@ class FlowTable:
         ones; they are finished in the order they opened."""
         self._sweep_at = count + 8192
         now, linger, idle = self.now, self.linger, self.idle_timeout
-        done = []
-        for flow in self.closing:
-            if not flow.keys:
-                continue                  # finished already (evicted), only not popped yet
-            if now - flow.closed_at >= linger:
-                done.append(flow)
-            elif now - flow.last_ts >= idle:
+        # (Comprehensions: thousands of closed flows may linger, and this runs every 8192 packets.)
+        # A flow without keys is finished already (evicted), only not popped yet.
+        done = [flow for flow in self.closing
+                if flow.keys and (now - flow.closed_at >= linger or now - flow.last_ts >= idle)]
+        for flow in done:
+            if now - flow.closed_at < linger:
                 flow.closed = "idle"
-                done.append(flow)
-        for flow in self.unclosed.values():
-            if now - flow.last_ts >= idle:
-                flow.closed = "idle"
-                done.append(flow)
+        idle_flows = [flow for flow in self.unclosed.values() if now - flow.last_ts >= idle]
+        for flow in idle_flows:
+            flow.closed = "idle"
+        done += idle_flows
         done.sort(key=attrgetter("index"))
         for flow in done:
             self._finish(flow)
