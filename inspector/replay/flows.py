@@ -61,7 +61,7 @@ class FlowTable:
         self.closing: deque[Flow] = deque()   #: closed flows in the order they closed
         self.sessions_ended = 0               #: SMTP sessions handed to on_session so far
         self.tombstones = 0                   #: judged flows whose keys linger (cheap; not "open")
-        self.flows: dict[bytes, tuple[Flow, bool]] = {}
+        self.flows: dict[bytes, tuple[Flow, bool, Side]] = {}   #: key -> flow, from side a, side
         self.unclosed: dict[int, Flow] = {}   #: flows in ``flows`` with no FIN/RST yet, by index
         self.next_index = 0
         self.packets = 0
@@ -84,6 +84,7 @@ class FlowTable:
         closing = self.closing
         linger = self.linger
         live = self.live
+        sweep_at = self._sweep_at      # (only _sweep moves it)
         try:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
@@ -114,10 +115,9 @@ class FlowTable:
                     if live and payload_at >= ip_end and not flags & 2:
                         continue
                     entry = self._new_flow(key, alen, ts)
-                flow, from_a = entry
+                flow, from_a, side = entry
                 flow.last_ts = ts
                 flow.packets += 1
-                side = flow.a if from_a else flow.b
                 if payload_at >= ip_end and not (flags & 7):
                     # Pure ACK: the fast path.
                     if ttl != side.ttl:
@@ -125,9 +125,10 @@ class FlowTable:
                         side.ttls[ttl] = side.ttls.get(ttl, 0) + 1
                     if closing and ts - closing[0].closed_at >= linger:
                         self._finish_closed(ts)
-                    if count >= self._sweep_at:
+                    if count >= sweep_at:
                         self.now = ts
                         self._sweep(count)
+                        sweep_at = self._sweep_at
                     continue
                 if flags & 4:
                     if len(flow.rsts) < 16:
@@ -164,9 +165,10 @@ class FlowTable:
                     self._fin(flow, side, ts)
                 if closing and ts - closing[0].closed_at >= linger:
                     self._finish_closed(ts)
-                if count >= self._sweep_at:
+                if count >= sweep_at:
                     self.now = ts
                     self._sweep(count)
+                    sweep_at = self._sweep_at
         except CaptureError as exc:
             self.packets = exc.packets
             raise
@@ -186,10 +188,10 @@ class FlowTable:
         self.next_index += 1
         ports = 2 * alen
         reverse = key[alen:ports] + key[:alen] + key[ports + 2:ports + 4] + key[ports:ports + 2]
-        entry = (flow, True)
+        entry = (flow, True, flow.a)
         self.flows[key] = entry
         if reverse != key:
-            self.flows[reverse] = (flow, False)
+            self.flows[reverse] = (flow, False, flow.b)
         flow.keys = (key, reverse)
         self.unclosed[flow.index] = flow
         self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2 - self.tombstones)
@@ -198,7 +200,7 @@ class FlowTable:
     def _evict(self) -> None:
         """Finish an eighth of the flows (so eviction stays rare): those already closed and only
         lingering first, then the open ones silent the longest (counted in ``evicted``)."""
-        unique = {id(flow): flow for flow, _ in self.flows.values() if not flow.finished}
+        unique = {id(flow): flow for flow, *_ in self.flows.values() if not flow.finished}
         order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
         for flow in order[:max(1, self.max_open_flows // 8)]:
             if flow.closed_at is None:
@@ -337,7 +339,7 @@ class FlowTable:
     def finish(self) -> None:
         """The capture ended: finish every flow still open."""
         seen = {}
-        for flow, _ in list(self.flows.values()):
+        for flow, *_ in list(self.flows.values()):
             seen[id(flow)] = flow
         for flow in sorted(seen.values(), key=lambda f: f.index):
             self._finish(flow)
