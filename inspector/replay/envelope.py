@@ -92,14 +92,18 @@ class EnvelopeTracker:
         self.omitted = 0
 
     def event(self, event) -> None:
-        kind = type(event)
-        if kind is ev.CommandReply or isinstance(event, ev.CommandReply):
-            self._reply(event.command, event.reply)
-        elif isinstance(event, ev.MessageBody) and event.complete and self.current is not None:
-            if self.current.command == "DATA":
-                self.current.size = event.size
+        if isinstance(event, ev.CommandReply):
+            self.reply(event.command, event.reply)
+        elif isinstance(event, ev.MessageBody) and event.complete:
+            self.body(event.size)
 
-    def _reply(self, command, reply) -> None:
+    def body(self, size: int) -> None:
+        """A complete message body of ``size`` bytes (after DATA's 354)."""
+        if self.current is not None and self.current.command == "DATA":
+            self.current.size = size
+
+    def reply(self, command, reply) -> None:
+        """The server's ``reply`` to the client's ``command``."""
         verb = command.verb.upper()
         if verb == "MAIL":
             self._close("open")

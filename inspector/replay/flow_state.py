@@ -11,15 +11,17 @@ from .tcp import Reassembler
 class Side:
     """One direction of a connection: its byte stream, TTLs seen, FIN."""
 
-    __slots__ = ("stream", "ttl", "ttls", "packets", "fin", "addr")
+    __slots__ = ("stream", "ttl", "ttls", "fin", "addr", "sink")
 
     def __init__(self, addr) -> None:
         self.stream = Reassembler()
         self.ttl = -1          #: TTL of the last non-RST packet
         self.ttls: dict[int, int] = {}
-        self.packets = 0
         self.fin = False
         self.addr = addr
+        #: where this side's in-order bytes go once the flow is an SMTP session: its
+        #: ``client_data`` or ``server_data`` (what FlowTable.deliver would call)
+        self.sink = None
 
 
 class Flow:
@@ -81,7 +83,10 @@ def decide(table, flow: Flow, *, ended: bool) -> None:
     client, server = (flow.a, flow.b) if a_is_client else (flow.b, flow.a)
     keep = table.keep_transcript
     keep = keep == "all" or (keep is not None and keep != "all" and flow.index in keep)
+    findings_only = table.findings_only is not None and table.findings_only(flow.index)
     flow.session = SmtpSession(flow.index, client.addr, server.addr, flow.first_ts,
-                               implicit_tls=implicit, keep_transcript=keep, cafile=table.cafile)
+                               implicit_tls=implicit, keep_transcript=keep, cafile=table.cafile,
+                               envelope=not findings_only)
+    client.sink, server.sink = flow.session.client_data, flow.session.server_data
     for ts, from_a, data in prefix:
         table.deliver(flow, from_a, ts, data)

@@ -45,8 +45,12 @@ class FlowTable:
     """Feed frames with :meth:`packet`; finished sessions go to ``on_session``."""
 
     def __init__(self, on_session, *, keep_transcript=None, cafile: str | None = None,
-                 idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False) -> None:
+                 idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False,
+                 findings_only=None) -> None:
         self.on_session = on_session
+        #: None, or ``findings_only(flow index)``: True when only that session's findings will be
+        #: read (its envelope is then not built)
+        self.findings_only = findings_only
         self.keep_transcript = keep_transcript     #: None, "all" or a set of flow indexes
         self.cafile = cafile
         self.idle_timeout = idle_timeout
@@ -57,7 +61,7 @@ class FlowTable:
         self.closing: deque[Flow] = deque()   #: closed flows in the order they closed
         self.sessions_ended = 0               #: SMTP sessions handed to on_session so far
         self.tombstones = 0                   #: judged flows whose keys linger (cheap; not "open")
-        self.flows: dict[bytes, tuple[Flow, bool]] = {}
+        self.flows: dict[bytes, tuple[Flow, bool, Side]] = {}   #: key -> flow, from side a, side
         self.unclosed: dict[int, Flow] = {}   #: flows in ``flows`` with no FIN/RST yet, by index
         self.next_index = 0
         self.packets = 0
@@ -80,11 +84,12 @@ class FlowTable:
         closing = self.closing
         linger = self.linger
         live = self.live
+        sweep_at = self._sweep_at      # (only _sweep moves it)
         try:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
                 if linktype == 1 and e - s >= 54:
-                    etype, vihl, total, frag, ttl, proto, key, offset, flags = frame(buf, s)
+                    etype, vihl, total, frag, ttl, proto, key, seq, offset, flags = frame(buf, s)
                     ip_end = s + 14 + total
                     if ip_end > e or total == 0:   # offloaded super-frames: see frames.locate
                         ip_end = e
@@ -102,6 +107,7 @@ class FlowTable:
                         continue
                     key, alen, ttl, tcp, ip_end = located
                     flags = buf[tcp + 13]
+                    seq = seq_ack(buf, tcp + 4)[0]
                     payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
                 # -- TCP
                 entry = flows.get(key)
@@ -109,11 +115,9 @@ class FlowTable:
                     if live and payload_at >= ip_end and not flags & 2:
                         continue
                     entry = self._new_flow(key, alen, ts)
-                flow, from_a = entry
+                flow, from_a, side = entry
                 flow.last_ts = ts
                 flow.packets += 1
-                side = flow.a if from_a else flow.b
-                side.packets += 1
                 if payload_at >= ip_end and not (flags & 7):
                     # Pure ACK: the fast path.
                     if ttl != side.ttl:
@@ -121,9 +125,10 @@ class FlowTable:
                         side.ttls[ttl] = side.ttls.get(ttl, 0) + 1
                     if closing and ts - closing[0].closed_at >= linger:
                         self._finish_closed(ts)
-                    if count >= self._sweep_at:
+                    if count >= sweep_at:
                         self.now = ts
                         self._sweep(count)
+                        sweep_at = self._sweep_at
                     continue
                 if flags & 4:
                     if len(flow.rsts) < 16:
@@ -140,7 +145,6 @@ class FlowTable:
                     if flags & 1:
                         self._fin(flow, side, ts)
                     continue
-                seq = seq_ack(buf, tcp + 4)[0]
                 stream = side.stream
                 if flags & 2:
                     stream.syn(seq)
@@ -150,16 +154,21 @@ class FlowTable:
                 if payload_at < ip_end:
                     data = stream.segment(seq, buf[payload_at:ip_end])
                     if data:
-                        self.deliver(flow, from_a, ts, data)
+                        sink = side.sink      # the SMTP session's input for this side, once known
+                        if sink is not None:
+                            sink(ts, data)
+                        else:
+                            self.deliver(flow, from_a, ts, data)
                     if stream.gaps and stream.gap_bytes:
                         self._note_gaps(flow, from_a, ts)
                 if flags & 1:
                     self._fin(flow, side, ts)
                 if closing and ts - closing[0].closed_at >= linger:
                     self._finish_closed(ts)
-                if count >= self._sweep_at:
+                if count >= sweep_at:
                     self.now = ts
                     self._sweep(count)
+                    sweep_at = self._sweep_at
         except CaptureError as exc:
             self.packets = exc.packets
             raise
@@ -179,10 +188,10 @@ class FlowTable:
         self.next_index += 1
         ports = 2 * alen
         reverse = key[alen:ports] + key[:alen] + key[ports + 2:ports + 4] + key[ports:ports + 2]
-        entry = (flow, True)
+        entry = (flow, True, flow.a)
         self.flows[key] = entry
         if reverse != key:
-            self.flows[reverse] = (flow, False)
+            self.flows[reverse] = (flow, False, flow.b)
         flow.keys = (key, reverse)
         self.unclosed[flow.index] = flow
         self.open_flows_peak = max(self.open_flows_peak, len(self.flows) // 2 - self.tombstones)
@@ -191,7 +200,7 @@ class FlowTable:
     def _evict(self) -> None:
         """Finish an eighth of the flows (so eviction stays rare): those already closed and only
         lingering first, then the open ones silent the longest (counted in ``evicted``)."""
-        unique = {id(flow): flow for flow, _ in self.flows.values() if not flow.finished}
+        unique = {id(flow): flow for flow, *_ in self.flows.values() if not flow.finished}
         order = sorted(unique.values(), key=lambda f: (f.closed_at is None, f.last_ts))
         for flow in order[:max(1, self.max_open_flows // 8)]:
             if flow.closed_at is None:
@@ -279,6 +288,7 @@ class FlowTable:
         finally:
             flow.state = "other"       # later packets of a tombstone cost one lookup
             flow.session = None
+            flow.a.sink = flow.b.sink = None
             flow.prefix = []
             flow.a.stream = flow.b.stream = None
 
@@ -311,19 +321,17 @@ class FlowTable:
         ones; they are finished in the order they opened."""
         self._sweep_at = count + 8192
         now, linger, idle = self.now, self.linger, self.idle_timeout
-        done = []
-        for flow in self.closing:
-            if not flow.keys:
-                continue                  # finished already (evicted), only not popped yet
-            if now - flow.closed_at >= linger:
-                done.append(flow)
-            elif now - flow.last_ts >= idle:
+        # (Comprehensions: thousands of closed flows may linger, and this runs every 8192 packets.)
+        # A flow without keys is finished already (evicted), only not popped yet.
+        done = [flow for flow in self.closing
+                if flow.keys and (now - flow.closed_at >= linger or now - flow.last_ts >= idle)]
+        for flow in done:
+            if now - flow.closed_at < linger:
                 flow.closed = "idle"
-                done.append(flow)
-        for flow in self.unclosed.values():
-            if now - flow.last_ts >= idle:
-                flow.closed = "idle"
-                done.append(flow)
+        idle_flows = [flow for flow in self.unclosed.values() if now - flow.last_ts >= idle]
+        for flow in idle_flows:
+            flow.closed = "idle"
+        done += idle_flows
         done.sort(key=attrgetter("index"))
         for flow in done:
             self._finish(flow)
@@ -331,7 +339,7 @@ class FlowTable:
     def finish(self) -> None:
         """The capture ended: finish every flow still open."""
         seen = {}
-        for flow, _ in list(self.flows.values()):
+        for flow, *_ in list(self.flows.values()):
             seen[id(flow)] = flow
         for flow in sorted(seen.values(), key=lambda f: f.index):
             self._finish(flow)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import struct
 
 #: Ethernet type, IPv4 version/IHL, total length, flags/fragment offset, TTL, protocol, then the
-#: addresses and ports (the flow key), the TCP data offset and flags: 48 bytes of a 54-byte header.
-ETHERNET_IPV4_TCP = struct.Struct("!12xHBxH2xHBB2x12s8xBB").unpack_from
+#: addresses and ports (the flow key), the TCP sequence number, data offset and flags: 48 bytes
+#: of a 54-byte header.
+ETHERNET_IPV4_TCP = struct.Struct("!12xHBxH2xHBB2x12sI4xBB").unpack_from
 
 
 def locate(buf, s: int, e: int, wire: int, linktype: int, skipped: dict):

@@ -101,7 +101,9 @@ class SmtpSession:
 
     def __init__(self, flow_index: int, client: tuple[str, int], server: tuple[str, int], start: float,
                  *, implicit_tls: bool = False, keep_transcript: bool = False,
-                 cafile: str | None = None) -> None:
+                 cafile: str | None = None, envelope: bool = True) -> None:
+        """``envelope=False``: only the findings of this session will be read (a replay that
+        lists other sessions and counts this one's findings), so its transactions are not built."""
         self.flow_index = flow_index
         self.client, self.server = client, server
         self.start = start
@@ -120,7 +122,7 @@ class SmtpSession:
         self.starttls_offered = self.starttls_sent = False
         self.commands = self.mail_commands = self.messages = 0
         self.auth = AuthTracker()
-        self.envelope = EnvelopeTracker()
+        self.envelope = EnvelopeTracker() if envelope else None
         self.tls: dict | None = None
         self.tls_facts = TlsObservation()
         self.chain: tuple[bytes, ...] = ()
@@ -133,8 +135,9 @@ class SmtpSession:
         self.bytes_client += len(data)
         observer = self.observer
         observer.client_data(data)
-        for event in observer.events():
-            self._event(ts, event)
+        queue = observer.queue
+        while queue:
+            self._event(ts, queue.popleft())
 
     def server_data(self, ts: float, data: bytes) -> None:
         self.bytes_server += len(data)
@@ -144,8 +147,9 @@ class SmtpSession:
         if self.keep and observer.server_in_clear:
             self._record(ts, RECV, data)
         observer.server_data(data)
-        for event in observer.events():
-            self._event(ts, event)
+        queue = observer.queue
+        while queue:
+            self._event(ts, queue.popleft())
 
     def gap(self, ts: float, from_client: bool, size: int) -> None:
         side = "client" if from_client else "server"
@@ -157,14 +161,16 @@ class SmtpSession:
             self._event(ts, event)
 
     def _event(self, ts: float, event) -> None:
-        found = rules.judge_event(event, secure=self.tls is not None, context=self.context,
-                                  capabilities=self.capabilities)
-        if found:
-            self.findings.extend(found)
         kind = type(event)
-        handler = self._HANDLERS.get(kind)
-        if handler is None:
-            handler = self._HANDLERS[kind] = next(h for base, h in self._HANDLED if issubclass(kind, base))
+        entry = self._HANDLERS.get(kind)
+        if entry is None:
+            entry = self._HANDLERS[kind] = (rules.event_judge(kind), next(
+                h for base, h in self._HANDLED if issubclass(kind, base)))
+        judge, handler = entry
+        if judge is not None:   # the rules of rules.judge_event, looked up once per type
+            found = judge(event, self.tls is not None, self.context, self.capabilities)
+            if found:
+                self.findings.extend(found)
         handler(self, ts, event)
 
     def _ignore(self, ts: float, event) -> None:
@@ -178,20 +184,25 @@ class SmtpSession:
 
     def _message_body(self, ts: float, event: ev.MessageBody) -> None:
         if event.complete:
-            self.envelope.event(event)
+            if self.envelope is not None:
+                self.envelope.body(event.size)
             self.messages += 1
             if self.keep:
                 self._note(ts, f"message body: {event.size} bytes (not shown)")
                 self._record(ts, SEND, b".\r\n")
 
     def _command_reply(self, ts: float, event: ev.CommandReply) -> None:
-        self.envelope.event(event)
-        if isinstance(event, ev.AuthChallenge):
-            self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
-        if isinstance(event, ev.EhloReply) and self.tls is None:
-            self.capabilities = event.capabilities
-            self.starttls_offered |= event.capabilities.starttls
-        self.auth.reply(event)
+        command = event.command
+        if self.envelope is not None:
+            self.envelope.reply(command, event.reply)
+        if type(event) is not ev.CommandReply:      # the subclasses: challenges, EHLO replies
+            if isinstance(event, ev.AuthChallenge):
+                self._note(ts, f"server challenge, decoded: {_challenge(event.challenge_text)}")
+            if isinstance(event, ev.EhloReply) and self.tls is None:
+                self.capabilities = event.capabilities
+                self.starttls_offered |= event.capabilities.starttls
+        if command.verb.upper() == "AUTH":          # the only replies the tracker reads
+            self.auth.reply(event)
 
     def _pipelined(self, ts: float, event: ev.ClientPipelined) -> None:
         self._note(ts, f"the client sent {quoted(event.data)} after STARTTLS before its reply")
@@ -206,8 +217,9 @@ class SmtpSession:
 
     def _client_command(self, ts: float, event: ev.ClientCommand) -> None:
         command = event.command
-        shown = self.auth.client_line(event, in_clear=self.tls is None)
         verb = command.verb.upper()
+        # Only AUTH and the SASL responses (whose verb is AUTH too) can carry a secret.
+        shown = self.auth.client_line(event, in_clear=self.tls is None) if verb == "AUTH" else None
         if not hasattr(command, "payload"):
             self.commands += 1
             if verb in ("EHLO", "HELO", "LHLO") and self.ehlo_name is None:
@@ -245,7 +257,8 @@ class SmtpSession:
             self._note(ts, f"{who} bytes are not TLS records: {quoted(event.data)}")
 
     #: What the session does with each kind of event besides judging it, in the order tried
-    #: (a tuple, so its functions stay plain functions); ``_HANDLERS`` caches it by type.
+    #: (a tuple, so its functions stay plain functions); ``_HANDLERS`` caches, by type, the
+    #: event's judge (None when no rule reads it) and its handler.
     _HANDLED = ((ev.Greeting, _greeting), (ev.ClientCommand, _client_command),
                 (ev.MessageBody, _message_body), (ev.CommandReply, _command_reply),
                 (ev.ClientPipelined, _pipelined), (ev.InjectedData, _injected),
@@ -277,7 +290,8 @@ class SmtpSession:
             self._certificate()
         self.findings.extend(extra_findings)
         findings, attempts = self.findings.freeze(), tuple(self.auth.attempts)
-        transactions = self.envelope.transactions()
+        envelope = self.envelope
+        transactions = envelope.transactions() if envelope is not None else ()
         if self.auth.redactor is not None:
             findings, attempts = self._redact_learned(findings, attempts)
             transactions = _scrub_transactions(transactions, self.auth.redactor)
@@ -293,7 +307,7 @@ class SmtpSession:
             self.bytes_server, self.greeting, self.ehlo_name, self.capabilities, self.commands,
             self.messages, observed, attempts, closed, tcp, findings,
             tuple(self.entries) if self.keep else None, self.certificate, number, transactions,
-            self.envelope.omitted)
+            envelope.omitted if envelope is not None else 0)
 
     def _redact_learned(self, findings, attempts):
         """Secrets learned from the client's AUTH lines, out of what the server echoed."""

@@ -188,6 +188,16 @@ def judge_event(event, *, secure: bool, context: SessionContext,
     return [f for f in found if f is not None] if found else found
 
 
+def event_judge(kind: type):
+    """The rules of :func:`judge_event` for one event type, as ``judge(event, secure, context,
+    capabilities)`` returning findings (None entries included), or None when no rule reads that
+    type: a caller that sees many events looks this up once per type."""
+    judge = _JUDGES.get(kind)
+    if judge is None:
+        judge = _JUDGES[kind] = _judge_for(kind)
+    return None if judge is _no_rule else judge
+
+
 def _no_rule(event, secure, context, capabilities) -> list:
     return []
 

@@ -25,6 +25,11 @@ MAX_PARAMS = 64
 MAX_MECHANISMS = 64
 MAX_MASKED = 16
 
+#: EHLO replies parsed, by their line texts (a server sends the same one in every session); at most
+#: PARSED_LIMIT of them (then forgotten all at once), each at most PARSED_MAX_CHARS long.
+PARSED_LIMIT = 256
+PARSED_MAX_CHARS = 4096
+
 #: Mechanisms that send the password itself (RFC 4954 §4, RFC 4616).
 PLAINTEXT_MECHANISMS = ("PLAIN", "LOGIN")
 
@@ -49,7 +54,17 @@ class Capabilities:
 
     @classmethod
     def from_reply(cls, reply: Reply) -> "Capabilities":
-        return cls.parse(reply.texts)
+        texts = reply.texts
+        if cls is not Capabilities:
+            return cls.parse(texts)
+        parsed = _PARSED.get(texts)
+        if parsed is None:
+            parsed = cls.parse(texts)
+            if sum(map(len, texts)) <= PARSED_MAX_CHARS:
+                if len(_PARSED) >= PARSED_LIMIT:
+                    _PARSED.clear()
+                _PARSED[texts] = parsed
+        return parsed
 
     @classmethod
     def parse(cls, texts) -> "Capabilities":
@@ -133,6 +148,10 @@ class Capabilities:
         return tuple(m for m in self.auth_mechanisms if m in PLAINTEXT_MECHANISMS)
 
 
+
+
+#: line texts of an EHLO reply -> its Capabilities (frozen, so one object serves every session)
+_PARSED: dict[tuple[str, ...], Capabilities] = {}
 
 
 def _merge(mechanisms: dict[str, None], new) -> int:

@@ -76,6 +76,9 @@ class SessionObserver:
         self._smtp = ClientConnection(role=OBSERVER)
         self._commands = CommandParser()
         self._events: deque[Event] = deque()
+        #: The same queue, for a caller that takes the events one by one (``popleft``) without
+        #: the list ``events()`` makes.
+        self.queue = self._events
         self._client_tls: TlsReader | None = None
         self._server_tls: TlsReader | None = None
         self._injected: bytearray | None = None   #: not None between the 220 and the ClientHello

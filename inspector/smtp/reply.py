@@ -10,6 +10,14 @@ because past them no honest server exists and memory must stay bounded.
 
 The buffer is scanned from where the previous search stopped, so feeding n
 bytes costs O(n) however they are split (the h11 receive-buffer rule).
+
+Servers send the same few replies in every session (``250 2.1.5 Ok``, their
+EHLO list), mostly one whole reply per segment. A chunk that arrives at a
+reply boundary and is exactly one reply is remembered by its bytes
+(:data:`SEEN_LIMIT` of them, each at most :data:`SEEN_MAX_BYTES`), and the
+next time those bytes arrive the same frozen :class:`Reply` is handed out
+without parsing: equal to what parsing gives, anomalies included, so the
+events do not change.
 """
 
 from __future__ import annotations
@@ -30,6 +38,11 @@ HARD_LINES_PER_REPLY = 1000
 HARD_REPLY_BYTES = 64 * 1024
 #: Anomalies kept per reply; past this only their number grows (a hostile reply repeats one).
 MAX_ANOMALIES = 16
+
+#: Whole replies remembered by their bytes (then forgotten all at once), and the largest kept.
+SEEN_LIMIT = 4096
+SEEN_MAX_BYTES = 1024
+_DEFAULT_LIMITS = (HARD_LINE_LIMIT, HARD_LINES_PER_REPLY, HARD_REPLY_BYTES)
 
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})(?=[ \t]|$)")
 
@@ -129,6 +142,10 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
+#: bytes of one whole reply -> the Reply they parse to (under the default caps)
+_SEEN: dict[bytes, Reply] = {}
+
+
 class ReplyParser:
     """Incremental parser; ``feed`` returns the replies completed by the new bytes."""
 
@@ -144,11 +161,16 @@ class ReplyParser:
         self._anomalies: list[Anomaly] = []
         self._max_line_length = max_line_length
         self._max_lines = max_lines
+        #: replies are remembered only under the default caps (others would judge differently)
+        self._remember = (max_line_length, max_lines, max_reply_bytes) == _DEFAULT_LIMITS
+        self._ready: Reply | None = None   #: a remembered reply, received but not handed out
+        self._whole: bytes | None = None   #: the chunk received at a reply boundary, if alone
 
     @property
     def buffered(self) -> bytes:
         """Bytes received but not yet part of a complete reply."""
-        return b"".join(line.raw for line in self._lines) + bytes(self._buffer)
+        ready = self._ready.raw if self._ready is not None else b""
+        return ready + b"".join(line.raw for line in self._lines) + bytes(self._buffer)
 
     def take_buffered(self) -> bytes:
         """Remove and return every byte not yet part of a complete reply.
@@ -157,6 +179,7 @@ class ReplyParser:
         be parsed as replies, nor fed to TLS.
         """
         data = self.buffered
+        self._ready = self._whole = None
         self._buffer.clear()
         self._scanned = 0
         self._lines.clear()
@@ -166,6 +189,14 @@ class ReplyParser:
 
     def receive(self, data: bytes) -> None:
         """Buffer bytes; nothing is parsed until ``next_reply``."""
+        if (self._buffer or self._lines or self._ready is not None or not self._remember
+                or type(data) is not bytes):
+            self._whole = None
+        elif (reply := _SEEN.get(data)) is not None:
+            self._ready = reply
+            return
+        else:
+            self._whole = data if len(data) <= SEEN_MAX_BYTES else None
         self._buffer += data
 
     def next_reply(self) -> Reply | None:
@@ -174,6 +205,9 @@ class ReplyParser:
         Raises:
             RemoteProtocolError: a line or a reply passed the hard caps.
         """
+        if self._ready is not None:
+            reply, self._ready = self._ready, None
+            return reply
         buffer = self._buffer
         start = 0                       # lines before this offset are parsed (deleted at the end)
         scan = self._scanned
@@ -196,6 +230,11 @@ class ReplyParser:
                         f"reply line of {len(raw)} bytes is over the {self._max_line_length}-byte cap")
                 reply = self._add_line(raw)
                 if reply is not None:
+                    whole, self._whole = self._whole, None
+                    if whole is not None and len(whole) == start == len(buffer):
+                        if len(_SEEN) >= SEEN_LIMIT:
+                            _SEEN.clear()
+                        _SEEN[bytes(whole)] = reply
                     return reply
         finally:
             if start:
