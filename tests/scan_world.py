@@ -163,6 +163,12 @@ class ScanWorld:
             time.sleep(0.05)
         raise RuntimeError("the scan responder did not report its counts")
 
+    def server_cpu(self) -> float:
+        """CPU seconds the responder (every server of this world: one process) has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
+
     def stop(self) -> dict:
         stats = {}
         if self.process is not None:

@@ -210,14 +210,15 @@ def test_a_scan_restores_the_interpreter_settings(tmp_path):
     import gc
     import sys
 
+    from inspector.collector import YOUNG_THRESHOLD
     from inspector.scan.plan import CheckOptions
-    from inspector.scan.runner import SCAN_GC_THRESHOLDS, run_scan
+    from inspector.scan.runner import SCAN_GC_OLDER, run_scan
     from inspector.scan.storage import open_storage
 
     storage = open_storage(str(tmp_path / "scan.sqlite3"))
     scan_id = storage.create_scan({}, [], "test")
     before = (gc.get_threshold(), sys.getswitchinterval(), gc.get_freeze_count())
-    assert before[0] != SCAN_GC_THRESHOLDS
+    assert before[0] != (YOUNG_THRESHOLD, *SCAN_GC_OLDER)
     summary = run_scan([], storage=storage, scan_id=scan_id, options=CheckOptions(), exclusions=Exclusions(),
                        politeness=Politeness(), concurrency=4, scan_deadline=None)
     storage.close()

@@ -8,11 +8,10 @@ before that point, with ``error`` saying what happened.
 
 from __future__ import annotations
 
-import gc
 import heapq
 from array import array
-from contextlib import contextmanager
 
+from ..collector import tuned_for_batch
 from ..frozen import frozen, replace
 from ..net.files import open_stream
 from ..net.transport import os_reason
@@ -105,34 +104,6 @@ class _SessionStore:
         return sorted(self.flow_indexes)[number - 1]
 
 
-#: Net new container objects between two runs of the cyclic garbage collector during a replay
-#: (Python's default is 700).
-COLLECTOR_THRESHOLD = 20_000
-
-
-@contextmanager
-def _collector_for_replay():
-    """The cyclic garbage collector tuned for the replay, and put back afterwards.
-
-    A replay makes no reference cycles (its objects go by reference counting), but as sessions
-    open and close the collector ran every 700 net new objects and, every hundred runs,
-    traversed every object of the process: 15% of a 25,000-session replay. Objects older than
-    the replay are frozen out of its traversals, and a run waits for COLLECTOR_THRESHOLD new
-    objects (a bound on what cyclic garbage, if some ever appeared, could hold back).
-    """
-    threshold = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0     # a caller's own freeze is left as it is
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(max(threshold[0], COLLECTOR_THRESHOLD), *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        if freeze:
-            gc.unfreeze()
-
-
 def replay_stream(stream, *, source: str = "-", keep_transcript=None, cafile: str | None = None,
                   idle_timeout: float = 600.0, on_session=None, live: bool = False) -> ReplayResult:
     """Read every packet of ``stream`` and judge the SMTP sessions in it.
@@ -160,7 +131,7 @@ def replay_stream(stream, *, source: str = "-", keep_transcript=None, cafile: st
                       idle_timeout=idle_timeout, live=live,
                       findings_only=store.will_drop if on_session is None else None)
     error, truncated, interrupted = None, False, False
-    with _collector_for_replay():
+    with tuned_for_batch():
         try:
             table.run(packets)
         except CaptureError as exc:

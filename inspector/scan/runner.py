@@ -13,14 +13,12 @@ target and leaves the rest for ``--resume``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import gc
 import queue
-import sys
 import threading
 import time
 
+from ..collector import tuned_for_batch
 from ..frozen import field, mutable, replace
 from .plan import CheckOptions, audit_config, finish_domain, plan_target, probe_config
 from .politeness import Politeness, throttled
@@ -31,12 +29,10 @@ LOOKAHEAD = 4          #: resolved-but-waiting sessions kept per worker
 #: the writer wakes at most this often while targets finish: each wake-up takes the GIL from the
 #: workers (a thread switch), so one per finished target costs the scan a few per cent
 WRITER_TICK = 0.05
-#: the collector's thresholds during a scan (CPython's default: 700, 10, 10). Every session leaves
-#: cyclic garbage (the session and its driver's bound methods) and 64 sessions in flight keep
-#: thousands of young objects alive: at 700 allocations a young collection promotes them, the
-#: older generations fill with what dies soon after, and full collections walk the whole heap
-#: (10% of the scan's CPU at 2,000 targets, growing with the list). 20,000 lets most of it die young.
-SCAN_GC_THRESHOLDS = (20000, 20, 10)
+#: the older generations' collector thresholds during a scan (default 10, 10), beside
+#: collector.YOUNG_THRESHOLD: 64 sessions in flight, each leaving cyclic garbage until its end
+#: (10% of the scan's CPU at 2,000 targets went to full collections, growing with the list)
+SCAN_GC_OLDER = (20, 10)
 #: CPython's switch interval during a scan (default 5 ms). A thread waiting for the GIL wakes at
 #: every interval to ask for it; with 64 workers those wake-ups were most of the scan's futex
 #: calls (strace, 500 targets: 464-1,098 futex calls a target, 114-404 of them timed-out
@@ -191,29 +187,10 @@ def run_scan(targets: list[Target], *, storage, scan_id: int, options: CheckOpti
              politeness: Politeness, concurrency: int, scan_deadline: float | None, batch_size: int = 200,
              progress=None, vantage: str | None = None) -> Summary:
     """Scan ``targets`` into ``scan_id``; returns when all are stored, the deadline passes, or on Ctrl-C."""
-    with _interpreter_tuned():
+    with tuned_for_batch(older=SCAN_GC_OLDER, switch_interval=SCAN_SWITCH_INTERVAL):
         return _run_scan(targets, storage=storage, scan_id=scan_id, options=options, exclusions=exclusions,
                          politeness=politeness, concurrency=concurrency, scan_deadline=scan_deadline,
                          batch_size=batch_size, progress=progress, vantage=vantage)
-
-
-@contextlib.contextmanager
-def _interpreter_tuned():
-    """While the scan runs: the start-up heap (modules, classes) frozen out of every collection,
-    :data:`SCAN_GC_THRESHOLDS` and :data:`SCAN_SWITCH_INTERVAL`; all undone after it."""
-    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
-    freezing = gc.get_freeze_count() == 0   # a host that froze its own heap (a worker) keeps it so
-    if freezing:
-        gc.freeze()
-    gc.set_threshold(*SCAN_GC_THRESHOLDS)
-    sys.setswitchinterval(SCAN_SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
-        gc.set_threshold(*thresholds)
-        if freezing:
-            gc.unfreeze()
 
 
 def _run_scan(targets, *, storage, scan_id, options, exclusions, politeness, concurrency, scan_deadline,
