@@ -330,3 +330,13 @@ def test_guard_skips_its_regex_only_for_text_it_would_leave_unchanged():
                  "\u202eevil", "nbsp\u00a0x", "", "\n"):
         assert guard(text) == guarded.sub(lambda m: (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x7F
                                                      else f"\\u{ord(m.group()):04x}"), text)
+
+
+def test_printable_text_is_shown_the_same_however_often_it_was_seen_before():
+    """A printable character above U+00FF (Cyrillic, CJK, an emoji) is shown raw every time:
+    the escape decision is the character's, not whether an equal string was shown earlier."""
+    from inspector.render.untrusted import shown
+
+    for text in ("Привет", "邮件服务器", "✉ ok", "déjà vu"):
+        assert [shown(text + "\x1b") for _ in range(3)] == [text + "\\x1b"] * 3
+    assert shown("\u202eevil") == shown("\u202eevil") == "\\u202eevil"

@@ -19,7 +19,7 @@ import unicodedata
 #: controls (Cc), surrogates (Cs), private use (Co) and unassigned (Cn).
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
-_cache: dict[str, str] = {}
+_cache: dict[str, bool] = {}
 
 
 def _escape_char(char: str) -> str:
@@ -32,11 +32,12 @@ def _escape_char(char: str) -> str:
 
 
 def _needs_escape(char: str) -> bool:
-    hit = _cache.get(char)
-    if hit is None:
-        hit = _cache[char] = (_escape_char(char)
-                              if unicodedata.category(char) in _HIDDEN_CATEGORIES else char)
-    return hit is not char
+    """Whether ``char`` is one of the hidden categories (remembered per character: an equal
+    string is a different object above U+00FF, so the answer is kept, not compared by identity)."""
+    hidden = _cache.get(char)
+    if hidden is None:
+        hidden = _cache[char] = unicodedata.category(char) in _HIDDEN_CATEGORIES
+    return hidden
 
 
 def shown(text) -> str:
