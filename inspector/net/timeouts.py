@@ -14,8 +14,14 @@ import struct
 _TIMEVAL = struct.Struct("@ll")
 
 
+#: The longest wait given to the kernel (about 31 years): a longer one, or no deadline at all
+#: (infinity), is "no limit" in practice and would not fit a struct timeval.
+LONGEST_WAIT = 1e9
+
+
 def timeval(seconds: float) -> bytes:
     """A ``struct timeval`` of ``seconds``; at least 1 µs (zero would mean: no limit)."""
+    seconds = min(seconds, LONGEST_WAIT)
     whole = int(seconds)
     return _TIMEVAL.pack(whole, max(1, int((seconds - whole) * 1_000_000)))
 
