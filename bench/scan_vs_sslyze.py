@@ -3,16 +3,18 @@
 
 Starts N STARTTLS servers (tests/scan_responder.py, Postfix-shaped replies, one
 per address on 127.1.0.0/16) inside a network namespace ``scan-bench-<pid>``
-(tests/scan_world.py), then runs each tool once over all of them, in the
-namespace, and prints side by side: targets per second, connections per target
-(counted by the servers), and peak memory (VmHWM of the tool's process, or
+(tests/scan_world.py), makes one untimed pass of ours over all of them (a server's
+first connections cost more; ``--no-warmup`` measures cold), then runs each tool once
+over all of them, in the namespace, and prints side by side: targets per second, our
+CPU and the servers' CPU per target, connections per target (counted by the servers),
+and peak memory (VmHWM of the tool's process, or
 ru_maxrss of its process tree for sslyze). Then our targets/s at each size of
 ``--sizes`` (default 2,000 and 20,000), which should not fall as the list grows.
 Goal: ours >= 5x sslyze's targets/s. Each row ends with the 1-minute load average when it
 finished (the machine is shared: wall-time ratios move with it).
 
     sudo .venv/bin/python bench/scan_vs_sslyze.py [--targets 2000] [--sizes 2000,20000] [--concurrency 64]
-                                         [--inspector PATH] [--sslyze PATH] [--skip-sslyze]
+                                         [--inspector PATH] [--sslyze PATH] [--skip-sslyze] [--no-warmup]
 
 Needs root (network namespaces) and a Python with dnspython and cryptography
 (the project's .venv) for the servers. sslyze comes from PyPI in its own virtual
