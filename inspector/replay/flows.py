@@ -35,6 +35,17 @@ _SEQ = struct.Struct("!I").unpack_from
 #: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
 MAX_OPEN_FLOWS = 4096
 
+def _located(buf, s: int, e: int, wire: int, linktype: int, skipped: dict):
+    """``(key, address length, ttl, ip end, TCP flags, sequence number, payload start)`` of a
+    frame the hot loop does not decode inline (:func:`frames.locate`), or None."""
+    located = locate(buf, s, e, wire, linktype, skipped)
+    if located is None:
+        return None
+    key, alen, ttl, tcp, ip_end = located
+    return (key, alen, ttl, ip_end, buf[tcp + 13], _SEQ(buf, tcp + 4)[0],
+            tcp + ((buf[tcp + 12] >> 4) << 2))
+
+
 def _address(raw: bytes) -> str:
     if len(raw) == 4:
         return "%d.%d.%d.%d" % tuple(raw)   # what ipaddress writes, for a fraction of the cost
@@ -78,7 +89,6 @@ class FlowTable:
         """Consume ``(ts, linktype, buffer, start, end, original length)`` tuples from the reader."""
         flows = self.flows
         skipped = self.skipped
-        seq_ack = _SEQ
         frame = ETHERNET_IPV4_TCP
         count = self.packets
         closing = self.closing
@@ -88,27 +98,26 @@ class FlowTable:
         try:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
+                # Ethernet, IPv4 without options, TCP: decoded in one call; the rest by _located.
                 if linktype == 1 and e - s >= 54:
                     etype, vihl, total, frag, ttl, proto, key, seq, offset, flags = frame(buf, s)
                     ip_end = s + 14 + total
                     if ip_end > e or total == 0:   # offloaded super-frames: see frames.locate
                         ip_end = e
-                    tcp = s + 34
-                    common = (etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
-                              and tcp + 20 <= ip_end)
+                    if (etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
+                            and s + 54 <= ip_end):
+                        alen = 4
+                        payload_at = s + 34 + ((offset >> 4) << 2)
+                    else:
+                        located = _located(buf, s, e, wire, linktype, skipped)
+                        if located is None:
+                            continue
+                        key, alen, ttl, ip_end, flags, seq, payload_at = located
                 else:
-                    common = False
-                if common:       # Ethernet, IPv4 without options, TCP: decoded in one call
-                    alen = 4
-                    payload_at = tcp + ((offset >> 4) << 2)
-                else:
-                    located = locate(buf, s, e, wire, linktype, skipped)
+                    located = _located(buf, s, e, wire, linktype, skipped)
                     if located is None:
                         continue
-                    key, alen, ttl, tcp, ip_end = located
-                    flags = buf[tcp + 13]
-                    seq = seq_ack(buf, tcp + 4)[0]
-                    payload_at = tcp + ((buf[tcp + 12] >> 4) << 2)
+                    key, alen, ttl, ip_end, flags, seq, payload_at = located
                 # -- TCP
                 entry = flows.get(key)
                 if entry is None:

@@ -209,6 +209,8 @@ class ReplyParser:
             reply, self._ready = self._ready, None
             return reply
         buffer = self._buffer
+        if not buffer:      # (then ``_scanned`` is 0 already): the common "nothing more" answer
+            return None
         start = 0                       # lines before this offset are parsed (deleted at the end)
         scan = self._scanned
         try:
