@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
-import subprocess
-import sys
 
 import pytest
 
@@ -267,16 +265,6 @@ def test_definition_errors_as_dataclasses_raise_them():
 
             def __setattr__(self, name, value):
                 pass
-
-
-def test_the_package_never_imports_dataclasses_for_probe_and_send():
-    """dataclasses costs ~20 ms of start-up (inspect, ast, dis, tokenize)."""
-    code = ("import sys, inspector.cli, inspector.commands.send, inspector.commands.probe, "
-            "inspector.probes.session, inspector.probes.transaction, inspector.render.json_output; "
-            "print(sorted(m for m in ('dataclasses', 'inspect', 'ast', 'dis', 'tokenize') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_the_generic_init_and_the_compiled_one_build_the_same_objects_and_refuse_the_same_calls():

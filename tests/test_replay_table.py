@@ -1,20 +1,21 @@
-"""The replay's session and findings tables (render/replay_output.simple_table) are exactly the
-text tabulate's "simple" format gives through render/untrusted.table, whatever the cells hold."""
+"""The replay's session and findings tables (render/table.escaped_table, tabulate's "simple"
+layout written without tabulate) are exactly the text tabulate's "simple" format gives through
+render/untrusted.table, whatever the cells hold."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.render.replay_output import simple_table
+from inspector.render.table import escaped_table as simple_table
 from inspector.render.untrusted import table
 
 _CELL = st.one_of(
     st.integers(min_value=-10**6, max_value=10**9),
     st.text(alphabet=st.sampled_from(" abcXYZ019-:.,;[]()'\"\\"), max_size=30),   # plain ASCII
-    # controls, DEL, C1 and Latin-1 letters (which go to tabulate); not beyond U+00FF, where
-    # untrusted.shown's answer depends on what it saw before (its cache compares by identity)
-    st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=12),
+    # controls, DEL, C1, Latin-1, Cyrillic and the invisible format characters shown() escapes
+    st.text(alphabet=st.characters(max_codepoint=0x4FF), max_size=12),
+    st.text(alphabet=st.sampled_from("a\u202e\u200b\ufeff\u2066"), max_size=6),
 )
 
 

@@ -11,8 +11,9 @@ import json
 
 from ..frozen import asdict
 from . import json_output
+from .table import escaped_table
 from .text import render_transcript, safe
-from .untrusted import shown, table
+from .untrusted import table
 
 SCHEMA_ID = "smtp-inspector/replay/1"
 
@@ -61,45 +62,12 @@ def session_line(s) -> str:
             f"AUTH {safe(auth_cell(s))}  findings: {ids}")
 
 
-def simple_table(rows, headers) -> str:
-    """``untrusted.table(rows, headers, tablefmt="simple", disable_numparse=True)``, the same
-    text, written here when every cell is an int or a string that is ASCII once shown (tabulate
-    spent a quarter of a second on the 2,000 rows of a replay's table, inferring column types
-    that disable_numparse then ignores); any other cell goes to tabulate itself.
-
-    tabulate's "simple" format: cells stripped, left-aligned in columns as wide as their widest
-    cell and at least their header plus 2, two spaces between columns, lines right-stripped,
-    a line of dashes under the headers.
-    """
-    cells = []
-    for row in rows:
-        line = []
-        for cell in row:
-            kind = type(cell)
-            if kind is int:
-                line.append(str(cell))
-            elif kind is str and cell.isascii():    # (shown() of an ASCII text is ASCII)
-                line.append(shown(cell).strip())
-            else:
-                return table(rows, headers, tablefmt="simple", disable_numparse=True)
-        cells.append(line)
-    if not all(h.isascii() for h in headers) or any(len(line) != len(headers) for line in cells):
-        return table(rows, headers, tablefmt="simple", disable_numparse=True)
-    heads = [shown(h) for h in headers]
-    widths = [max(len(h) + 2, max((len(line[i]) for line in cells), default=0))
-              for i, h in enumerate(heads)]
-    text = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip(),
-            "  ".join("-" * w for w in widths)]
-    text += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
-    return "\n".join(text)
-
-
 def render_table(result) -> str:
     if not result.sessions:
         return "No SMTP sessions found."
-    return simple_table(session_rows(result),
-                        ["#", "client", "server", "ports", "start (UTC)", "duration s", "TLS",
-                         "AUTH", "findings"])
+    return escaped_table(session_rows(result),
+                         ["#", "client", "server", "ports", "start (UTC)", "duration s", "TLS",
+                          "AUTH", "findings"])
 
 
 def render_summary(result) -> str:
@@ -122,7 +90,7 @@ def render_findings(result) -> str:
                for fid, severity, n in result.omitted_findings]
     if not rows and not omitted:
         return "Findings: none"
-    return simple_table(rows + omitted, ["#", "severity", "finding", "evidence"])
+    return escaped_table(rows + omitted, ["#", "severity", "finding", "evidence"])
 
 
 def render_session(session) -> str:

@@ -60,20 +60,7 @@ class Reassembler:
         if off == nxt:
             if self.pending:
                 return self._drain(payload)
-            # In order, nothing waiting: the common segment, delivered inline (as _deliver does).
-            size = len(payload)
-            self.next = nxt + size
-            chunks = self.chunks
-            if size >= TAIL_BYTES:
-                chunks.clear()
-                chunks.append(payload[-TAIL_BYTES:] if size > TAIL_BYTES else payload)
-                self.kept = TAIL_BYTES
-                return payload
-            chunks.append(payload)
-            kept = self.kept + size
-            while kept - len(chunks[0]) >= TAIL_BYTES:
-                kept -= len(chunks.pop(0))
-            self.kept = kept
+            self._deliver(payload)
             return payload
         end = off + len(payload)
         if off < nxt:
