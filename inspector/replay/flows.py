@@ -32,6 +32,8 @@ from .pcap import CaptureError
 _ACK = 0x10
 _SEQ = struct.Struct("!I").unpack_from
 
+#: Seconds of rounding allowed for when comparing packet times (far above a float's error on them).
+_TIME_SLACK = 1e-3
 #: Flows open at once (about 5 KB each while open); past this the longest-silent one is finished.
 MAX_OPEN_FLOWS = 4096
 
@@ -53,7 +55,10 @@ def _address(raw: bytes) -> str:
 
 
 class FlowTable:
-    """Feed frames with :meth:`packet`; finished sessions go to ``on_session``."""
+    """Feed frames with :meth:`run`; finished sessions go to ``on_session``."""
+
+    #: Packets between two sweeps for lingering and idle flows.
+    SWEEP_EVERY = 8192
 
     def __init__(self, on_session, *, keep_transcript=None, cafile: str | None = None,
                  idle_timeout: float = 600.0, linger: float = 5.0, live: bool = False,
@@ -79,6 +84,11 @@ class FlowTable:
         self.tcp_packets = 0
         self.skipped = {"link type": 0, "not IP/TCP": 0, "fragment": 0, "short": 0, "malformed": 0}
         self.now = 0.0
+        #: The most a packet's time fell behind the latest before it (seconds): captures from
+        #: several queues or merged files are a little out of order. It bounds how far from
+        #: time order ``closing`` and the flows' last packets can be (see :meth:`_closed_due`).
+        self.reordering = 0.0
+        self._newest = 0.0            #: the latest packet time so far
         self._sweep_at = 0
         self.open_flows_peak = 0
         self.evicted = 0            #: flows finished early because MAX_OPEN_FLOWS were open
@@ -95,9 +105,15 @@ class FlowTable:
         linger = self.linger
         live = self.live
         sweep_at = self._sweep_at      # (only _sweep moves it)
+        newest = self._newest
+        reordering = self.reordering
         try:
             for ts, linktype, buf, s, e, wire in packets:
                 count += 1
+                if ts >= newest:
+                    newest = ts
+                elif newest - ts > reordering:
+                    reordering = self.reordering = newest - ts
                 # Ethernet, IPv4 without options, TCP: decoded in one call; the rest by _located.
                 if linktype == 1 and e - s >= 54:
                     etype, vihl, total, frag, ttl, proto, key, seq, offset, flags = frame(buf, s)
@@ -183,6 +199,7 @@ class FlowTable:
             raise
         finally:
             self.packets = count
+            self._newest = newest
             self.tcp_packets = count - sum(skipped.values())
 
     # -- flows ----------------------------------------------------------------------
@@ -328,12 +345,9 @@ class FlowTable:
 
         The flows in the table are the closed ones still keyed (in ``closing``) and the unclosed
         ones; they are finished in the order they opened."""
-        self._sweep_at = count + 8192
+        self._sweep_at = count + self.SWEEP_EVERY
         now, linger, idle = self.now, self.linger, self.idle_timeout
-        # (Comprehensions: thousands of closed flows may linger, and this runs every 8192 packets.)
-        # A flow without keys is finished already (evicted), only not popped yet.
-        done = [flow for flow in self.closing
-                if flow.keys and (now - flow.closed_at >= linger or now - flow.last_ts >= idle)]
+        done = self._closed_due(now, linger, idle)
         for flow in done:
             if now - flow.closed_at < linger:
                 flow.closed = "idle"
@@ -344,6 +358,25 @@ class FlowTable:
         done.sort(key=attrgetter("index"))
         for flow in done:
             self._finish(flow)
+
+    def _closed_due(self, now: float, linger: float, idle: float) -> list[Flow]:
+        """The closed flows whose linger or idle time is over at ``now``, in ``closing`` order.
+
+        Flows enter ``closing`` as they close, so its ``closed_at`` times are in order but for
+        the capture's reordering R, and a flow's last packet is at most R older than its close.
+        So once a flow closed less than ``min(linger, idle) - 2R`` ago, none after it can be due,
+        and the thousands that linger behind it (a busy server's capture) are not visited.
+        """
+        stop = min(linger, idle) - 2 * self.reordering - _TIME_SLACK
+        done = []
+        for flow in self.closing:
+            age = now - flow.closed_at
+            if age < stop:
+                break
+            # (A flow without keys is finished already, evicted, only not popped yet.)
+            if flow.keys and (age >= linger or now - flow.last_ts >= idle):
+                done.append(flow)
+        return done
 
     def finish(self) -> None:
         """The capture ended: finish every flow still open."""
