@@ -45,13 +45,13 @@ def _capture(sessions: int, *, spacing: float, jitter: float, seed: int, resets:
 
 
 class _CountingDeque(deque):
-    """``closing``, counting the flows each sweep visits."""
+    """``closing``, counting the flows the sweeps visit."""
 
     visited = 0
 
     def __iter__(self):
         for item in super().__iter__():
-            type(self).visited += 1
+            self.visited += 1
             yield item
 
 
@@ -67,7 +67,7 @@ class _CheckedTable(FlowTable):
 
     def _closed_due(self, now, linger, idle):
         due = super()._closed_due(now, linger, idle)
-        everyone = [flow for flow in deque.__iter__(self.closing)
+        everyone = [flow for flow in self.closing
                     if flow.keys and (now - flow.closed_at >= linger or now - flow.last_ts >= idle)]
         assert due == everyone, (now, linger, idle, self.reordering)
         self.sweeps += 1
@@ -104,10 +104,9 @@ def test_sweep_skips_the_flows_lingering_behind():
     """1,500 closed flows linger (5 s) while the sweep runs 100 times: it stops at the first."""
     table = FlowTable(lambda result: None, idle_timeout=600.0)
     table.closing = _CountingDeque()
-    _CountingDeque.visited = 0
     data = _capture(1500, spacing=0.001, jitter=0.0001, seed=2, resets=0)
     _fmt, packets = open_capture(io.BytesIO(data))
     table.SWEEP_EVERY = 180   # about 100 sweeps over the 18,000 frames
     table.run(packets)
     assert len(table.closing) > 1000
-    assert _CountingDeque.visited < 300
+    assert table.closing.visited < 300
